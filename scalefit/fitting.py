@@ -1,0 +1,412 @@
+r"""Fitting a law to one or more curves: the objective, the multi-start minimiser, the result.
+
+The objective is the paper's: a Huber loss (:math:`\delta = 10^{-3}`) on log residuals summed over
+every observed row of every curve,
+
+.. math::
+
+    \mathcal{L}(\theta) = \sum_{c} \sum_{s \in \text{rows}_c}
+        \operatorname{Huber}_\delta\big(\log y_{c,s} - \log \hat L_\theta(s; \eta_c)\big).
+
+Every starting point is minimised at once in one compiled program (``jax.vmap`` over starts, and
+over the momentum decay when it is profiled) with optax's L-BFGS and zoom line search. Bounds
+:math:`p \ge 0` are kept by optimising :math:`\log p`. The starts first take a few iterations each;
+the best ``refine`` of them then run to convergence. Fixed inputs give the same fit every time.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from functools import partial
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import optax
+
+from scalefit.areas import DEFAULT_DECAY
+from scalefit.curve import Curve
+from scalefit.errors import InputError
+from scalefit.laws import DEFAULT_LAW, Law, get_law
+from scalefit.metrics import CurveMetrics, curve_metrics
+
+__all__ = ["DECAY_GRID", "HUBER_DELTA", "Fit", "fit", "law_features"]
+
+HUBER_DELTA = 1e-3
+DECAY_GRID = (0.99, 0.995, 0.998, 0.999, 0.9995, 0.9998)
+"""Values of the momentum decay tried when it is fitted (``fit_decay=True``)."""
+
+_SCREEN_ITERATIONS = 30
+_LINESEARCH = optax.scale_by_backtracking_linesearch(max_backtracking_steps=30, store_grad=True)
+_MIN_ROWS_PER_PARAM = 10
+
+
+@dataclass
+class Fit:
+    """The result of :func:`fit`: everything needed to judge, save and reuse a fit.
+
+    Attributes:
+        law: the law's registry name.
+        params: fitted parameter values by name.
+        options: the law's options used (e.g. ``decay``, ``warmup``) and the objective's settings.
+        curves: what was fitted: one dict per curve (``name``, ``source``, ``rows``, ``steps``,
+            ``warmup_steps``).
+        metrics: goodness of fit on each fitted curve.
+        objective: the minimised objective (Huber on log residuals, summed over rows).
+        n_starts: starting points minimised.
+        n_iter: L-BFGS iterations of the best start.
+        converged: whether the best start met the convergence test.
+        status: one line saying how the minimiser ended.
+        warnings: what makes this fit doubtful, each with the reason.
+        version: scalefit version that made the fit.
+    """
+
+    law: str
+    params: dict[str, float]
+    options: dict[str, object]
+    curves: list[dict[str, object]]
+    metrics: list[CurveMetrics]
+    objective: float
+    n_starts: int
+    n_iter: int
+    converged: bool
+    status: str
+    warnings: list[str] = field(default_factory=list)
+    version: str = ""
+
+    @property
+    def param_vector(self) -> np.ndarray:
+        """Parameters in the law's order."""
+        return np.array([self.params[n] for n in get_law(self.law).param_names])
+
+    def to_dict(self) -> dict[str, object]:
+        """A JSON-ready dict (see :meth:`from_dict`)."""
+        return {
+            "scalefit_fit": 1,
+            "version": self.version,
+            "law": self.law,
+            "formula": get_law(self.law).formula,
+            "params": dict(self.params),
+            "options": dict(self.options),
+            "curves": [dict(c) for c in self.curves],
+            "metrics": [m.to_dict() for m in self.metrics],
+            "objective": self.objective,
+            "n_starts": self.n_starts,
+            "n_iter": self.n_iter,
+            "converged": self.converged,
+            "status": self.status,
+            "warnings": list(self.warnings),
+        }
+
+    @classmethod
+    def from_dict(cls, data: dict[str, object]) -> Fit:
+        """Rebuild a :class:`Fit` from :meth:`to_dict`'s output; ``KeyError`` if a key is missing."""
+        law = get_law(str(data["law"]))
+        params = {name: float(data["params"][name]) for name in law.param_names}
+        return cls(
+            law=law.name,
+            params=params,
+            options=dict(data["options"]),
+            curves=[dict(c) for c in data["curves"]],
+            metrics=[CurveMetrics.from_dict(m) for m in data.get("metrics", [])],
+            objective=float(data["objective"]),
+            n_starts=int(data["n_starts"]),
+            n_iter=int(data["n_iter"]),
+            converged=bool(data["converged"]),
+            status=str(data["status"]),
+            warnings=[str(w) for w in data.get("warnings", [])],
+            version=str(data.get("version", "")),
+        )
+
+    def __str__(self) -> str:
+        law = get_law(self.law)
+        lines = [f"Fit of the {law.name} law: {law.formula}"]
+        opts = ", ".join(f"{k}={v}" for k, v in self.options.items())
+        lines.append(f"  options: {opts}")
+        lines.append(
+            f"  {self.status}; objective {self.objective:.6g} after {self.n_iter} iterations "
+            f"(best of {self.n_starts} starts)"
+        )
+        lines.append("  parameters:")
+        width = max(len(n) for n in self.params)
+        for name, value in self.params.items():
+            lines.append(f"    {name:<{width}}  {value:.6g}")
+        lines.append("  curves:")
+        lines.extend("    " + row for row in CurveMetrics.table(self.metrics).splitlines())
+        for w in self.warnings:
+            lines.append(f"  warning: {w}")
+        return "\n".join(lines)
+
+    __repr__ = __str__
+
+
+# ---------------------------------------------------------------------------------- objective
+
+
+def _to_params(theta, lower):
+    return lower + jnp.exp(theta)
+
+
+def _to_theta(params: np.ndarray, lower: np.ndarray) -> np.ndarray:
+    # A start on the bound itself (α = 0 in the paper's grid) starts just inside it.
+    return np.log(np.maximum(params - lower, 1e-3))
+
+
+def _objective(theta, lower, features, log_y, weight, delta, law_loss):
+    pred = law_loss(_to_params(theta, lower), features)
+    tiny = jnp.finfo(pred.dtype).tiny
+    residual = log_y - jnp.log(jnp.maximum(pred, tiny))
+    return jnp.sum(weight * optax.losses.huber_loss(residual, delta=delta))
+
+
+# ---------------------------------------------------------------------------------- minimiser
+
+
+def _lbfgs(fun, theta0, max_iter, ftol):
+    """Minimise ``fun`` from ``theta0`` with optax L-BFGS; stop on a relative decrease < ftol."""
+    opt = optax.lbfgs(linesearch=_LINESEARCH)
+    value_and_grad = optax.value_and_grad_from_state(fun)
+
+    def cond(carry):
+        _, _, _, k, done = carry
+        return (k < max_iter) & ~done
+
+    def body(carry):
+        theta, state, f_old, k, _ = carry
+        value, grad = value_and_grad(theta, state=state)
+        updates, state = opt.update(grad, state, theta, value=value, grad=grad, value_fn=fun)
+        theta = optax.apply_updates(theta, updates)
+        f_new = optax.tree.get(state, "value")
+        g_new = optax.tree.get(state, "grad")
+        small_step = jnp.abs(value - f_new) <= ftol * jnp.maximum(jnp.abs(f_new), 1e-300)
+        flat = jnp.max(jnp.abs(g_new)) <= 1e-12
+        done = small_step | flat | ~jnp.isfinite(f_new)
+        return theta, state, value, k + 1, done
+
+    state = opt.init(theta0)
+    init = (theta0, state, jnp.inf, jnp.asarray(0), jnp.asarray(False))
+    theta, state, _, k, done = jax.lax.while_loop(cond, body, init)
+    return theta, fun(theta), k, done
+
+
+@partial(jax.jit, static_argnames="law_loss")
+def _minimize_batch(theta0, lower, features, log_y, weight, delta, ftol, max_iter, *, law_loss):
+    """L-BFGS from each row of ``theta0`` at once (vmapped); one compilation serves every call."""
+
+    def objective(theta):
+        return _objective(theta, lower, features, log_y, weight, delta, law_loss)
+
+    theta, value, k, done = jax.vmap(lambda t: _lbfgs(objective, t, max_iter, ftol))(theta0)
+    return theta, jnp.where(jnp.isfinite(value), value, jnp.inf), k, done
+
+
+@partial(jax.jit, static_argnames="law_loss")
+def _evaluate(params, features, *, law_loss):
+    return law_loss(params, features)
+
+
+def _multistart(theta0: np.ndarray, data, *, law_loss, refine, max_iter, ftol):
+    """Screen every start briefly, then run the best ``refine`` to convergence.
+
+    Starts go through the minimiser in batches of ``refine`` so that screening and refining share
+    one compiled program (compilation dominates a command-line fit's wall time). The glue between
+    calls is NumPy: every JAX operation outside a compiled program costs a compilation too.
+    """
+    n, p = theta0.shape
+    padded = np.concatenate([theta0, np.repeat(theta0[-1:], (-n) % refine, axis=0)])
+    screened = [
+        [np.asarray(x) for x in _minimize_batch(batch, *data, ftol, _SCREEN_ITERATIONS,
+                                                law_loss=law_loss)]
+        for batch in padded.reshape(-1, refine, p)
+    ]
+    theta, value, k_screen = (np.concatenate([r[i] for r in screened])[:n] for i in range(3))
+    best = np.argsort(value, kind="stable")[:refine]
+    theta, value, k, done = (
+        np.asarray(x)
+        for x in _minimize_batch(theta[best], *data, ftol, max_iter, law_loss=law_loss)
+    )
+    return theta, value, k + k_screen[best], done
+
+
+# ---------------------------------------------------------------------------------- features
+
+
+@dataclass(frozen=True)
+class _Stack:
+    """Curves padded to common shapes: per-step LRs (C, N); rows, losses, weights (C, R)."""
+
+    lr: np.ndarray
+    rows: np.ndarray
+    loss: np.ndarray
+    weight: np.ndarray
+    warmup_steps: np.ndarray
+
+    def unstack(self, values: np.ndarray) -> list[np.ndarray]:
+        """Per-curve arrays from a (C, R) array, padding dropped."""
+        return [v[w > 0] for v, w in zip(values, self.weight)]
+
+
+def _stack(curves: Sequence[Curve]) -> _Stack:
+    # Padding the LR with its last value leaves every earlier area unchanged (they are causal), so
+    # all curves share one compiled feature computation; padded rows get weight 0.
+    n = max(c.n_steps for c in curves)
+    r = max(c.loss.size for c in curves)
+    lr = np.stack([np.pad(c.lr, (0, n - c.n_steps), mode="edge") for c in curves])
+    rows = np.stack([np.pad(c.step, (0, r - c.step.size), mode="edge") for c in curves])
+    loss = np.stack([np.pad(c.loss, (0, r - c.loss.size), mode="edge") for c in curves])
+    weight = np.stack([np.arange(r) < c.loss.size for c in curves]).astype(np.float64)
+    warmup = np.array([c.warmup_steps for c in curves])
+    return _Stack(lr, rows, loss, weight, warmup)
+
+
+def law_features(
+    law: Law, curves: Sequence[Curve], options: dict[str, object]
+) -> dict[str, jax.Array]:
+    """The law's features at every observed row of every curve, shaped (curves, rows) padded."""
+    stack = _stack(curves)
+    return law.prepare(
+        jnp.asarray(stack.lr), jnp.asarray(stack.rows), jnp.asarray(stack.warmup_steps), **options
+    )
+
+
+def _anneals(curve: Curve) -> bool:
+    after = curve.lr[curve.warmup_steps :]
+    if after.size < 2:
+        return False
+    peak = after.max()
+    return bool(peak > 0 and (peak - after[np.argmax(after) :].min()) > 0.01 * peak)
+
+
+# ---------------------------------------------------------------------------------- fit
+
+
+def fit(
+    curves: Curve | Sequence[Curve],
+    law: str | Law = DEFAULT_LAW,
+    *,
+    decay: float = DEFAULT_DECAY,
+    fit_decay: bool = False,
+    warmup: str = "peak",
+    huber_delta: float = HUBER_DELTA,
+    refine: int = 8,
+    max_iter: int = 2000,
+    ftol: float = 1e-12,
+) -> Fit:
+    """Fit ``law`` to one or more curves at once.
+
+    Args:
+        curves: a :class:`~scalefit.curve.Curve` or several (ragged lengths are fine).
+        law: a registered law name or a :class:`~scalefit.laws.Law`.
+        decay: the momentum decay :math:`\\lambda` for laws that have one.
+        fit_decay: profile :math:`\\lambda` over :data:`DECAY_GRID` (plus ``decay``) and keep the
+            best, instead of holding it fixed.
+        warmup: ``"peak"`` (the paper's convention) or ``"actual"``: how warm-up steps count.
+        huber_delta: :math:`\\delta` of the Huber loss on log residuals.
+        refine: how many of the best screened starts run to convergence.
+        max_iter: L-BFGS iteration limit per start.
+        ftol: relative decrease of the objective below which a start has converged.
+
+    Returns:
+        A :class:`Fit`.
+
+    Raises:
+        InputError: no curve, or a curve without rows.
+    """
+    from scalefit import __version__
+
+    curves = [curves] if isinstance(curves, Curve) else list(curves)
+    if not curves:
+        raise InputError("no curve to fit")
+    for c in curves:
+        if c.loss.size == 0:
+            raise InputError(f"{c.source or c.name}: no observed loss to fit")
+        if np.any(~np.isfinite(c.loss)) or np.any(c.loss <= 0):
+            raise InputError(f"{c.source or c.name}: losses must be finite and positive")
+    law = get_law(law)
+    decays = sorted(set(DECAY_GRID) | {decay}) if fit_decay else [decay]
+
+    stack = _stack(curves)
+    log_y = np.log(stack.loss)
+    observed = np.concatenate([c.loss for c in curves])
+    results = []
+    with jax.enable_x64(True):
+        for lam in decays:
+            options = _law_options(law, decay=lam, warmup=warmup)
+            features = law.prepare(stack.lr, stack.rows, stack.warmup_steps, **options)
+            flat = {k: np.concatenate(stack.unstack(np.asarray(v))) for k, v in features.items()}
+            start_params = law.starts(observed, flat)
+            theta, value, k, done = _multistart(
+                _to_theta(start_params, np.asarray(law.lower)),
+                (np.asarray(law.lower, dtype=np.float64), features, log_y, stack.weight,
+                 huber_delta),
+                law_loss=law.loss, refine=min(refine, len(start_params)), max_iter=max_iter,
+                ftol=ftol,
+            )
+            i = int(np.argmin(value))
+            results.append((float(value[i]), options, theta[i], int(k[i]), bool(done[i]), features))
+        n_starts = len(start_params)
+        value, options, theta, n_iter, converged, features = min(results, key=lambda r: r[0])
+        params = np.asarray(law.lower) + np.exp(theta)
+        predicted = stack.unstack(np.asarray(_evaluate(params, features, law_loss=law.loss)))
+
+    metrics = [curve_metrics(c.name, c.loss, p) for c, p in zip(curves, predicted)]
+
+    if not np.isfinite(value):
+        status = "failed: the objective is not finite at any start"
+    elif converged:
+        status = "converged"
+    else:
+        status = f"stopped at the iteration limit ({max_iter}) before converging"
+    options = {**options, "huber_delta": huber_delta, "fit_decay": fit_decay}
+    result = Fit(
+        law=law.name,
+        params={n: float(v) for n, v in zip(law.param_names, params)},
+        options=options,
+        curves=[
+            {
+                "name": c.name,
+                "source": c.source,
+                "rows": int(c.loss.size),
+                "steps": c.n_steps,
+                "warmup_steps": int(c.warmup_steps),
+            }
+            for c in curves
+        ],
+        metrics=metrics,
+        objective=value,
+        n_starts=n_starts,
+        n_iter=n_iter,
+        converged=converged,
+        status=status,
+        version=__version__,
+    )
+    result.warnings.extend(_diagnose(result, law, curves))
+    return result
+
+
+def _law_options(law: Law, **given: object) -> dict[str, object]:
+    return {k: given.get(k, default) for k, default in law.options.items()}
+
+
+def _diagnose(result: Fit, law: Law, curves: Sequence[Curve]) -> list[str]:
+    warnings = []
+    if not result.converged:
+        warnings.append(f"not converged: {result.status}")
+    for name, low, value in zip(law.param_names, law.lower, result.param_vector):
+        if value - low <= 1e-6 * max(1.0, abs(low)):
+            warnings.append(
+                f"{name} = {value:.3g} sits at its lower bound {low:g}: that term plays no part"
+            )
+    if "C" in law.param_names and not any(_anneals(c) for c in curves):
+        warnings.append(
+            "C is not identifiable: no fitted curve's LR decreases after warm-up; "
+            "add a curve with a decay or cooldown"
+        )
+    rows = sum(c.loss.size for c in curves)
+    if rows < _MIN_ROWS_PER_PARAM * law.n_params:
+        warnings.append(
+            f"too few rows: {rows} observed losses for {law.n_params} parameters "
+            f"(want at least {_MIN_ROWS_PER_PARAM * law.n_params})"
+        )
+    return warnings

@@ -1,0 +1,53 @@
+"""What a law is: a pure loss function of parameters and schedule features, plus what fitting needs.
+
+A law knows nothing of files or of fitting. It says how to turn a per-step LR array into the
+features it reads at the observed steps (``prepare``), how features and parameters give a loss
+(``loss``), the bounds of its parameters, and where a minimiser should start (``starts``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+
+import jax
+import numpy as np
+
+Features = dict[str, jax.Array]
+"""Per-row features of a law: every array is shaped like the rows it was asked for."""
+
+
+@dataclass(frozen=True)
+class Law:
+    """A loss-curve law.
+
+    Attributes:
+        name: registry name (``scalefit fit --law NAME``).
+        formula: the law in one line of plain text, for tables and ``--help``.
+        param_names: parameter names, in the order of the parameter vector.
+        lower, upper: bounds of each parameter (``upper`` may be ``inf``).
+        prepare: ``prepare(lr, rows, warmup_steps, **options) -> Features``: from per-step LRs
+            ``(..., n)`` (index = step), the integer steps ``(..., r)`` where the loss is wanted,
+            and the warm-up lengths ``(...)``, the parameter-free features at those rows, each
+            ``(..., r)``. Leading axes batch curves; the function should be jitted.
+        loss: ``loss(params, features) -> predicted loss`` per row; pure, jit/vmap/grad-able.
+        starts: ``starts(loss, features) -> (n_starts, n_params)`` starting points for a fit from
+            the observed losses and the features at their rows (both flattened over curves).
+        options: the law's options and their defaults (e.g. ``{"decay": 0.999}``).
+        reference: the paper the law comes from.
+    """
+
+    name: str
+    formula: str
+    param_names: tuple[str, ...]
+    lower: tuple[float, ...]
+    upper: tuple[float, ...]
+    prepare: Callable[..., Features]
+    loss: Callable[[jax.Array, Features], jax.Array]
+    starts: Callable[[np.ndarray, Features], np.ndarray]
+    options: Mapping[str, object] = field(default_factory=dict)
+    reference: str = ""
+
+    @property
+    def n_params(self) -> int:
+        return len(self.param_names)

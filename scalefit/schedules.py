@@ -1,0 +1,769 @@
+r"""Learning-rate schedule families, and the spec strings that name them.
+
+Each family (:func:`constant`, :func:`cosine`, :func:`linear`, :func:`wsd`, :func:`multistep`,
+:func:`two_stage`) returns a pure function of the step, in the style of optax's schedules. It is
+vectorised (no Python loop over steps) and works on
+
+* Python numbers and numpy arrays: evaluated with numpy in float64, returning numpy values;
+* jax arrays and tracers: evaluated with ``jax.numpy``, so it can be jitted, differentiated, and
+  passed to optax as a schedule; precision follows JAX's (float64 inside
+  ``with jax.enable_x64(True):``). Nothing here changes JAX's global configuration.
+
+Conventions. A schedule of ``steps`` :math:`= T` is defined at steps :math:`t = 0, \dots, T`
+(:math:`T + 1` values, the last one at :math:`t = T`). Every family has a peak LR :math:`p` and a
+linear warmup of :math:`W \ge 0` steps (``warmup``, default 0):
+
+.. math::
+
+    \eta(t) = p\, t / W \quad (t < W), \qquad \eta(W) = p,
+
+after which the family's own shape runs, starting from :math:`p` at :math:`t = W`. Below,
+:math:`\tau = t - W` and :math:`D = T - W`.
+
+Spec grammar. A schedule is written as one string, ``FAMILY:key=value,key=value,...``, e.g.::
+
+    wsd:peak=3e-4,warmup=2160,steps=24000,decay=0.2,shape=linear,final=0
+    cosine:peak=3e-4,steps=24000,final=3e-5,warmup=2160
+    constant:peak=1e-3,steps=50000,warmup=300
+    multistep:peak=3e-4,steps=24000,milestones=8000/16000,gamma=0.3
+    twostage:peak=3e-4,steps=16000,switch=8000,second=9e-5
+
+Family names, keys and shape names are case-insensitive; whitespace around names, values and
+separators is ignored; keys may come in any order. ``steps`` (the budget :math:`T`) is required
+by every family, ``constant`` included. Integer keys accept integral floats (``2.4e4``);
+``milestones`` is a ``/``-separated list of integer steps.
+
+=============  ===================  =========================  ================================
+family         aliases              required keys              optional keys (default)
+=============  ===================  =========================  ================================
+``constant``   ``const``            peak, steps                warmup (0)
+``cosine``     ``cos``              peak, steps                final (0), warmup (0)
+``linear``                          peak, steps                final (0), warmup (0)
+``wsd``                             peak, steps                decay (0.2), shape (linear),
+                                                               final (0), warmup (0)
+``multistep``                       peak, steps, milestones    gamma (0.1), warmup (0)
+``twostage``   ``two_stage``        peak, steps, switch,       warmup (0)
+                                    second
+=============  ===================  =========================  ================================
+
+``wsd`` shapes: ``linear``, ``cosine`` (alias ``cos``), ``sqrt`` (alias ``1-sqrt``), ``exp``
+(alias ``exponential``). Constraints: learning rates (``peak``, ``final``, ``second``) are finite
+and :math:`\ge 0`; ``final`` :math:`\le` ``peak``; ``steps`` :math:`> 0`;
+:math:`0 \le` ``warmup`` :math:`<` ``steps``; ``decay`` in :math:`(0, 1]`; milestones strictly
+increasing and after the warmup; ``switch`` after the warmup; ``gamma`` :math:`\ge 0`. A
+malformed spec raises :class:`~scalefit.errors.InputError` with a one-line message that quotes
+the spec. :func:`parse_schedule` returns a :class:`Schedule` whose ``spec`` is the canonical
+form of the string (every key written, in a fixed order), which parses back to an equal
+:class:`Schedule`.
+
+Examples:
+    >>> s = parse_schedule("WSD: peak=1e-3, steps=100, warmup=10, decay=0.2, shape=1-sqrt")
+    >>> s.spec
+    'wsd:peak=0.001,steps=100,warmup=10,decay=0.2,shape=sqrt,final=0'
+    >>> s.lr()[[0, 5, 10, 80, 100]].tolist()
+    [0.0, 0.0005, 0.001, 0.001, 0.0]
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+from jax.typing import ArrayLike
+
+from scalefit.errors import InputError
+
+__all__ = [
+    "FAMILIES",
+    "SHAPES",
+    "Schedule",
+    "ScheduleFn",
+    "constant",
+    "cosine",
+    "linear",
+    "lr_array",
+    "multistep",
+    "parse_schedule",
+    "two_stage",
+    "wsd",
+    "wsd_cooldown_steps",
+]
+
+ScheduleFn = Callable[[ArrayLike], Any]
+"""A schedule: step (scalar or array) to learning rate, elementwise."""
+
+SHAPES: tuple[str, ...] = ("linear", "cosine", "sqrt", "exp")
+"""The cooldown shapes of :func:`wsd`."""
+
+_SHAPE_ALIASES = {
+    "linear": "linear",
+    "cosine": "cosine",
+    "cos": "cosine",
+    "sqrt": "sqrt",
+    "1-sqrt": "sqrt",
+    "exp": "exp",
+    "exponential": "exp",
+}
+
+
+# --------------------------------------------------------------------------------------------
+# Validation shared by the family functions and the parser (messages name no spec; the parser
+# prefixes the spec).
+
+
+def _check_lr(name: str, value: float) -> float:
+    value = float(value)
+    if not math.isfinite(value) or value < 0:
+        raise InputError(f"{name} must be a finite, non-negative learning rate, got {value!r}")
+    return value
+
+
+def _check_int(name: str, value: int, minimum: int) -> int:
+    if isinstance(value, bool) or int(value) != value:
+        raise InputError(f"{name} must be an integer, got {value!r}")
+    value = int(value)
+    if value < minimum:
+        relation = "positive" if minimum == 1 else f">= {minimum}"
+        raise InputError(f"{name} must be {relation}, got {value}")
+    return value
+
+
+def _check_steps_warmup(steps: int, warmup: int) -> tuple[int, int]:
+    steps = _check_int("steps", steps, 1)
+    warmup = _check_int("warmup", warmup, 0)
+    if warmup >= steps:
+        raise InputError(f"warmup must be smaller than steps, got warmup={warmup}, steps={steps}")
+    return steps, warmup
+
+
+def _check_final(peak: float, final: float) -> float:
+    final = _check_lr("final", final)
+    if final > peak:
+        raise InputError(f"final must not exceed peak, got final={final!r} > peak={peak!r}")
+    return final
+
+
+# --------------------------------------------------------------------------------------------
+# Evaluation helpers: numpy (float64) for numbers and numpy arrays, jax.numpy for jax arrays.
+
+
+def _array_module(t: ArrayLike) -> Any:
+    return jnp if isinstance(t, jax.Array) else np
+
+
+def _as_float(t: ArrayLike, xp: Any) -> Any:
+    if xp is np:
+        return np.asarray(t, dtype=np.float64)
+    return jnp.asarray(t, dtype=jnp.result_type(float))
+
+
+def _with_warmup(peak: float, warmup: int, shape: Callable[[Any, Any], Any]) -> ScheduleFn:
+    """Wrap a post-warmup ``shape(t, xp)`` with the linear warmup ``peak * t / warmup``."""
+
+    def schedule(step: ArrayLike) -> Any:
+        xp = _array_module(step)
+        t = _as_float(step, xp)
+        value = shape(t, xp)
+        if warmup > 0:
+            value = xp.where(t < warmup, peak * t / warmup, value)
+        if xp is np:
+            return value[()]  # numpy scalar for a scalar step
+        return value
+
+    return schedule
+
+
+# --------------------------------------------------------------------------------------------
+# Families.
+
+
+def constant(peak: float, warmup: int = 0) -> ScheduleFn:
+    r"""Constant learning rate after a linear warmup.
+
+    .. math::
+
+        \eta(t) = p \, t / W \quad (t < W), \qquad \eta(t) = p \quad (t \ge W).
+
+    Args:
+        peak: the learning rate :math:`p`.
+        warmup: warmup steps :math:`W` (0 for none).
+
+    Returns:
+        A function of the step returning the learning rate.
+
+    Examples:
+        >>> f = constant(1e-3, warmup=100)
+        >>> print(float(f(0)), float(f(50)), float(f(100)), float(f(10**6)))
+        0.0 0.0005 0.001 0.001
+    """
+    peak = _check_lr("peak", peak)
+    warmup = _check_int("warmup", warmup, 0)
+    return _with_warmup(peak, warmup, lambda t, xp: xp.zeros_like(t) + peak)
+
+
+def cosine(peak: float, steps: int, final: float = 0.0, warmup: int = 0) -> ScheduleFn:
+    r"""Cosine decay from ``peak`` at the end of warmup to ``final`` at ``steps``.
+
+    .. math::
+
+        \eta(t) = f + \frac{p - f}{2}\Bigl(1 + \cos\frac{\pi \min(\tau, D)}{D}\Bigr),
+        \qquad \tau = t - W,\ D = T - W,\ t \ge W,
+
+    after the linear warmup :math:`\eta(t) = p\,t/W` for :math:`t < W`; held at :math:`f`
+    after :math:`T`.
+
+    Args:
+        peak: the peak learning rate :math:`p`, reached at the end of warmup.
+        steps: the total number of steps :math:`T`; the schedule reaches ``final`` at ``t = T``.
+        final: the final learning rate :math:`f` (``0 <= final <= peak``).
+        warmup: warmup steps :math:`W < T`.
+
+    Returns:
+        A function of the step returning the learning rate.
+
+    References:
+        Loshchilov & Hutter, "SGDR: Stochastic Gradient Descent with Warm Restarts", ICLR 2017,
+        arXiv:1608.03983.
+
+    Examples:
+        >>> f = cosine(1e-3, steps=1000, final=1e-4, warmup=100)
+        >>> print(float(f(50)), float(f(100)), round(float(f(550)), 8), float(f(1000)))
+        0.0005 0.001 0.00055 0.0001
+    """
+    peak = _check_lr("peak", peak)
+    steps, warmup = _check_steps_warmup(steps, warmup)
+    final = _check_final(peak, final)
+    span = steps - warmup
+
+    def shape(t: Any, xp: Any) -> Any:
+        x = xp.clip((t - warmup) / span, 0.0, 1.0)
+        return final + 0.5 * (peak - final) * (1.0 + xp.cos(math.pi * x))
+
+    return _with_warmup(peak, warmup, shape)
+
+
+def linear(peak: float, steps: int, final: float = 0.0, warmup: int = 0) -> ScheduleFn:
+    r"""Linear decay from ``peak`` at the end of warmup to ``final`` at ``steps``.
+
+    .. math::
+
+        \eta(t) = p + (f - p)\,\frac{\min(\tau, D)}{D},
+        \qquad \tau = t - W,\ D = T - W,\ t \ge W,
+
+    after the linear warmup :math:`\eta(t) = p\,t/W` for :math:`t < W`; held at :math:`f`
+    after :math:`T`.
+
+    Args:
+        peak: the peak learning rate :math:`p`, reached at the end of warmup.
+        steps: the total number of steps :math:`T`; the schedule reaches ``final`` at ``t = T``.
+        final: the final learning rate :math:`f` (``0 <= final <= peak``).
+        warmup: warmup steps :math:`W < T`.
+
+    Returns:
+        A function of the step returning the learning rate.
+
+    Examples:
+        >>> f = linear(1e-3, steps=1000, warmup=200)
+        >>> print(float(f(100)), float(f(200)), float(f(600)), float(f(1000)))
+        0.0005 0.001 0.0005 0.0
+    """
+    peak = _check_lr("peak", peak)
+    steps, warmup = _check_steps_warmup(steps, warmup)
+    final = _check_final(peak, final)
+    span = steps - warmup
+
+    def shape(t: Any, xp: Any) -> Any:
+        x = xp.clip((t - warmup) / span, 0.0, 1.0)
+        return (1.0 - x) * peak + x * final  # exact at both ends
+
+    return _with_warmup(peak, warmup, shape)
+
+
+def wsd_cooldown_steps(steps: int, decay: float) -> int:
+    """Cooldown length of :func:`wsd`: ``int(decay * steps)``, counted on the total steps.
+
+    This is the float product truncated, as the trainers of the lr-scheduling-124m runs computed
+    it, rounding included: ``0.57 * 100`` is ``56.99999999999999``, so 56 steps. Write a
+    fraction whose product with ``steps`` is exact (or a little above the integer) to be sure.
+
+    Examples:
+        >>> wsd_cooldown_steps(24000, 4000 / 24000)
+        4000
+    """
+    return int(decay * steps)
+
+
+def wsd(
+    peak: float,
+    steps: int,
+    decay: float = 0.2,
+    shape: str = "linear",
+    final: float = 0.0,
+    warmup: int = 0,
+) -> ScheduleFn:
+    r"""Warmup-stable-decay: ``peak``, then a cooldown over the last ``int(decay * steps)`` steps.
+
+    With :math:`n = \lfloor \mathrm{decay} \cdot T \rfloor` and
+    :math:`x = \min\bigl(1, \max(0, (t - (T - n)) / n)\bigr)`, after the linear warmup
+    :math:`\eta(t) = p\,t/W` for :math:`t < W`,
+
+    .. math::
+
+        \eta(t) = \begin{cases}
+            p & t < T - n \\
+            f + (p - f)(1 - x) & \text{shape = linear} \\
+            f + \tfrac{p - f}{2}(1 + \cos \pi x) & \text{shape = cosine} \\
+            f + (p - f)(1 - \sqrt{x}) & \text{shape = sqrt (1-sqrt)} \\
+            p\,(f / p)^{x} & \text{shape = exp (geometric; needs } f > 0)
+        \end{cases}
+
+    reaching :math:`f` at :math:`t = T` and held there after. The cooldown length counts on the
+    total :math:`T` (warmup included), as in the runs of Hägele et al.
+
+    Args:
+        peak: the learning rate :math:`p` of the warmup's end and the stable phase.
+        steps: the total number of steps :math:`T`.
+        decay: the cooldown fraction of ``steps``, in ``(0, 1]``; it must give at least one
+            cooldown step, and the cooldown must not start before the warmup ends.
+        shape: the cooldown shape, one of :data:`SHAPES` (aliases ``cos``, ``1-sqrt``,
+            ``exponential``).
+        final: the final learning rate :math:`f` (``0 <= final <= peak``; ``> 0`` for ``exp``).
+        warmup: warmup steps :math:`W < T`.
+
+    Returns:
+        A function of the step returning the learning rate.
+
+    References:
+        Hägele, Bakouch, Kosson, Ben Allal, Von Werra, Jaggi, "Scaling Laws and Compute-Optimal
+        Training Beyond Fixed Training Durations", NeurIPS 2024, arXiv:2405.18392 (WSD and the
+        1-sqrt cooldown). Luo et al., "A Multi-Power Law for Loss Curve Prediction Across
+        Learning Rate Schedules", ICLR 2025 (the exponential cooldown).
+
+    Examples:
+        >>> f = wsd(1e-3, steps=1000, decay=0.2, shape="sqrt", warmup=100)
+        >>> print(float(f(800)), round(float(f(900)), 8), float(f(1000)))
+        0.001 0.00029289 0.0
+        >>> g = wsd(1e-3, steps=1000, decay=0.5, shape="exp", final=1e-5)
+        >>> print(round(float(g(750)), 8), round(float(g(1000)), 8))
+        0.0001 1e-05
+    """
+    peak = _check_lr("peak", peak)
+    steps, warmup = _check_steps_warmup(steps, warmup)
+    final = _check_final(peak, final)
+    decay = float(decay)
+    if not 0.0 < decay <= 1.0:
+        raise InputError(f"decay must be in (0, 1] (a fraction of steps), got {decay!r}")
+    key = _SHAPE_ALIASES.get(str(shape).strip().lower())
+    if key is None:
+        raise InputError(f"unknown wsd shape {shape!r} (shapes: {', '.join(SHAPES)})")
+    if key == "exp" and final <= 0:
+        raise InputError(f"shape exp needs final > 0, got final={final!r}")
+    n = wsd_cooldown_steps(steps, decay)
+    if n < 1:
+        raise InputError(
+            f"decay={decay!r} gives int(decay*steps) = 0 cooldown steps at steps={steps}; "
+            "need at least 1"
+        )
+    start = steps - n
+    if start < warmup:
+        raise InputError(
+            f"decay={decay!r} starts the cooldown at step {start} = steps - int(decay*steps), "
+            f"before the warmup ends at step {warmup}"
+        )
+    ratio = final / peak if key == "exp" else 0.0
+
+    def cooldown(t: Any, xp: Any) -> Any:
+        x = xp.clip((t - start) / n, 0.0, 1.0)
+        if key == "linear":
+            value = final + (peak - final) * (1.0 - x)
+        elif key == "cosine":
+            value = final + 0.5 * (peak - final) * (1.0 + xp.cos(math.pi * x))
+        elif key == "sqrt":
+            positive = x > 0  # keeps the gradient finite at x = 0, where sqrt' is infinite
+            root = xp.where(positive, xp.sqrt(xp.where(positive, x, 1.0)), 0.0)
+            value = final + (peak - final) * (1.0 - root)
+        else:
+            value = peak * ratio**x
+        return xp.where(t < start, peak, value)
+
+    return _with_warmup(peak, warmup, cooldown)
+
+
+def multistep(
+    peak: float, milestones: Sequence[int], gamma: float = 0.1, warmup: int = 0
+) -> ScheduleFn:
+    r"""Step decay: ``peak`` times ``gamma`` for every milestone passed.
+
+    .. math::
+
+        \eta(t) = p\, \gamma^{\#\{m_i \le t\}} \quad (t \ge W),
+
+    after the linear warmup :math:`\eta(t) = p\,t/W` for :math:`t < W`.
+
+    Args:
+        peak: the learning rate :math:`p` at the end of warmup.
+        milestones: strictly increasing steps :math:`m_i > W` at which the rate is multiplied
+            by ``gamma`` (from that step on).
+        gamma: the factor, ``>= 0``.
+        warmup: warmup steps :math:`W`.
+
+    Returns:
+        A function of the step returning the learning rate.
+
+    Examples:
+        >>> f = multistep(1e-3, milestones=[100, 200], gamma=0.5)
+        >>> print(float(f(99)), float(f(100)), float(f(250)))
+        0.001 0.0005 0.00025
+    """
+    peak = _check_lr("peak", peak)
+    warmup = _check_int("warmup", warmup, 0)
+    gamma = float(gamma)
+    if not math.isfinite(gamma) or gamma < 0:
+        raise InputError(f"gamma must be finite and >= 0, got {gamma!r}")
+    marks = tuple(_check_int("milestone", m, 1) for m in milestones)
+    if not marks:
+        raise InputError("milestones must list at least one step")
+    if any(b <= a for a, b in zip(marks[:-1], marks[1:], strict=True)):
+        raise InputError(f"milestones must be strictly increasing, got {list(marks)}")
+    if marks[0] <= warmup:
+        raise InputError(f"milestones must come after the warmup ({warmup}), got {list(marks)}")
+
+    def shape(t: Any, xp: Any) -> Any:
+        passed = xp.sum(t[..., None] >= xp.asarray(marks, dtype=t.dtype), axis=-1)
+        return peak * gamma ** passed.astype(t.dtype)
+
+    return _with_warmup(peak, warmup, shape)
+
+
+def two_stage(peak: float, switch: int, second: float, warmup: int = 0) -> ScheduleFn:
+    r"""Two constant stages: ``peak`` until ``switch``, ``second`` from ``switch`` on.
+
+    .. math::
+
+        \eta(t) = p \quad (W \le t < s), \qquad \eta(t) = q \quad (t \ge s),
+
+    after the linear warmup :math:`\eta(t) = p\,t/W` for :math:`t < W` (the ``wsdcon`` runs of
+    the multi-power-law paper).
+
+    Args:
+        peak: the first-stage learning rate :math:`p`.
+        switch: the step :math:`s > W` from which the rate is ``second``.
+        second: the second-stage learning rate :math:`q` (may exceed ``peak``).
+        warmup: warmup steps :math:`W`.
+
+    Returns:
+        A function of the step returning the learning rate.
+
+    References:
+        Luo et al., "A Multi-Power Law for Loss Curve Prediction Across Learning Rate
+        Schedules", ICLR 2025, arXiv:2503.12811.
+
+    Examples:
+        >>> f = two_stage(3e-4, switch=8000, second=9e-5)
+        >>> print(float(f(7999)), float(f(8000)))
+        0.0003 9e-05
+    """
+    peak = _check_lr("peak", peak)
+    second = _check_lr("second", second)
+    warmup = _check_int("warmup", warmup, 0)
+    switch = _check_int("switch", switch, 1)
+    if switch <= warmup:
+        raise InputError(f"switch must come after the warmup ({warmup}), got {switch}")
+    return _with_warmup(peak, warmup, lambda t, xp: xp.where(t < switch, peak, second))
+
+
+# --------------------------------------------------------------------------------------------
+# Evaluation on the step grid.
+
+
+def lr_array(fn: ScheduleFn, steps: int) -> np.ndarray:
+    """Evaluate a schedule at steps ``0 .. steps`` (inclusive) in float64.
+
+    The function is called on a numpy integer array; if it answers with a jax array (a function
+    written with ``jax.numpy`` only, e.g. an optax schedule), it is evaluated again on a jax
+    array inside ``with jax.enable_x64(True):`` so the result is float64 as well.
+
+    Args:
+        fn: a schedule, step to learning rate, vectorised.
+        steps: the last step (``>= 0``).
+
+    Returns:
+        A float64 array of ``steps + 1`` learning rates.
+
+    Examples:
+        >>> lr_array(linear(1.0, steps=4), 4).tolist()
+        [1.0, 0.75, 0.5, 0.25, 0.0]
+    """
+    steps = _check_int("steps", steps, 0)
+    t = np.arange(steps + 1, dtype=np.int64)
+    out = fn(t)
+    if isinstance(out, jax.Array):
+        with jax.enable_x64(True):
+            out = np.asarray(fn(jnp.asarray(t)), dtype=np.float64)
+    out = np.asarray(out, dtype=np.float64)
+    return np.array(np.broadcast_to(out, t.shape))
+
+
+@dataclass(frozen=True)
+class Schedule:
+    """A parsed schedule spec: a family, its step function and its canonical spec string.
+
+    Two schedules compare equal when all fields but ``fn`` are equal (``fn`` is not compared),
+    so ``parse_schedule(s.spec) == s``.
+
+    Attributes:
+        family: the canonical family name (a key of :data:`FAMILIES`).
+        fn: the schedule, step to learning rate (see the family functions).
+        steps: the budget :math:`T`: the schedule is defined at ``t = 0 .. steps``.
+        warmup: the warmup steps.
+        peak: the peak learning rate.
+        spec: the canonical spec string.
+
+    Examples:
+        >>> s = parse_schedule("const:peak=1e-3,steps=4,warmup=2")
+        >>> s.lr().tolist()
+        [0.0, 0.0005, 0.001, 0.001, 0.001]
+        >>> s.lr(6).shape
+        (7,)
+        >>> parse_schedule("cos:peak=1,steps=10").with_steps(20).spec
+        'cosine:peak=1,steps=20,warmup=0,final=0'
+    """
+
+    family: str
+    fn: ScheduleFn = field(compare=False, repr=False)
+    steps: int
+    warmup: int
+    peak: float
+    spec: str
+
+    def __call__(self, step: ArrayLike) -> Any:
+        """The learning rate at ``step`` (same as ``self.fn(step)``)."""
+        return self.fn(step)
+
+    def lr(self, steps: int | None = None) -> np.ndarray:
+        """Float64 learning rates at ``t = 0 .. steps`` (default: ``0 .. self.steps``).
+
+        A larger ``steps`` extends the schedule past its budget (e.g. a constant schedule to a
+        longer run); the decaying families are held at their final value there.
+        """
+        return lr_array(self.fn, self.steps if steps is None else steps)
+
+    def with_steps(self, steps: int) -> Schedule:
+        """The same family for a new total ``steps``.
+
+        For ``cosine``, ``linear`` and ``wsd`` the decay stretches with the budget (``wsd`` keeps
+        its cooldown *fraction*); for ``constant``, ``multistep`` and ``twostage`` only the budget
+        changes (milestones and switch stay at their steps). Warmup is kept.
+
+        Raises:
+            InputError: if the new budget is invalid for the schedule (e.g. ``steps <= warmup``).
+        """
+        family, params = _split_spec(self.spec)
+        params["steps"] = str(steps)
+        return parse_schedule(f"{family}:" + ",".join(f"{k}={v}" for k, v in params.items()))
+
+
+# --------------------------------------------------------------------------------------------
+# The spec grammar.
+
+
+@dataclass(frozen=True)
+class _Family:
+    required: tuple[str, ...]
+    optional: dict[str, Any]  # key -> default
+    # canonical spec order: peak, steps, warmup, then the other keys in the order given here
+    build: Callable[[dict[str, Any]], ScheduleFn]
+
+
+FAMILIES: dict[str, _Family] = {
+    "constant": _Family(
+        ("peak", "steps"), {"warmup": 0}, lambda p: constant(p["peak"], p["warmup"])
+    ),
+    "cosine": _Family(
+        ("peak", "steps"),
+        {"warmup": 0, "final": 0.0},
+        lambda p: cosine(p["peak"], p["steps"], p["final"], p["warmup"]),
+    ),
+    "linear": _Family(
+        ("peak", "steps"),
+        {"warmup": 0, "final": 0.0},
+        lambda p: linear(p["peak"], p["steps"], p["final"], p["warmup"]),
+    ),
+    "wsd": _Family(
+        ("peak", "steps"),
+        {"warmup": 0, "decay": 0.2, "shape": "linear", "final": 0.0},
+        lambda p: wsd(p["peak"], p["steps"], p["decay"], p["shape"], p["final"], p["warmup"]),
+    ),
+    "multistep": _Family(
+        ("peak", "steps", "milestones"),
+        {"warmup": 0, "gamma": 0.1},
+        lambda p: multistep(p["peak"], p["milestones"], p["gamma"], p["warmup"]),
+    ),
+    "twostage": _Family(
+        ("peak", "steps", "switch", "second"),
+        {"warmup": 0},
+        lambda p: two_stage(p["peak"], p["switch"], p["second"], p["warmup"]),
+    ),
+}
+"""The families of the spec grammar: canonical name to required and optional keys."""
+
+_FAMILY_ALIASES = {name: name for name in FAMILIES} | {
+    "const": "constant",
+    "cos": "cosine",
+    "two_stage": "twostage",
+    "two-stage": "twostage",
+}
+
+_INT_KEYS = {"steps", "warmup", "switch"}
+_FLOAT_KEYS = {"peak", "final", "second", "decay", "gamma"}
+
+
+def _split_spec(spec: str) -> tuple[str, dict[str, str]]:
+    """Split a spec into its canonical family name and raw ``key -> value`` strings."""
+    if not isinstance(spec, str):
+        raise InputError(f"schedule spec must be a string, got {type(spec).__name__}")
+    head, colon, body = spec.partition(":")
+    family_name = head.strip().lower()
+    if not colon:
+        raise InputError(
+            f"schedule {spec!r}: expected FAMILY:key=value,... (families: {', '.join(FAMILIES)})"
+        )
+    family = _FAMILY_ALIASES.get(family_name)
+    if family is None:
+        raise InputError(
+            f"schedule {spec!r}: unknown family {head.strip()!r} "
+            f"(families: {', '.join(FAMILIES)}; aliases: const, cos, two_stage)"
+        )
+    allowed = (*FAMILIES[family].required, *FAMILIES[family].optional)
+    params: dict[str, str] = {}
+    for item in body.split(","):
+        if not item.strip():
+            continue
+        key, eq, value = item.partition("=")
+        key = key.strip().lower()
+        if not eq or not key:
+            raise InputError(f"schedule {spec!r}: {item.strip()!r} is not key=value")
+        if key not in allowed:
+            raise InputError(
+                f"schedule {spec!r}: unknown key {key!r} for {family} "
+                f"(allowed: {', '.join(allowed)})"
+            )
+        if key in params:
+            raise InputError(f"schedule {spec!r}: key {key!r} given twice")
+        params[key] = value.strip()
+    return family, params
+
+
+def _parse_float(spec: str, key: str, text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise InputError(f"schedule {spec!r}: {key}={text!r} is not a number") from None
+    if not math.isfinite(value):
+        raise InputError(f"schedule {spec!r}: {key}={text!r} must be finite")
+    return value
+
+
+def _parse_int(spec: str, key: str, text: str) -> int:
+    try:
+        return int(text)
+    except ValueError:
+        pass
+    value = _parse_float(spec, key, text)
+    if value != int(value):
+        raise InputError(f"schedule {spec!r}: {key}={text!r} is not an integer")
+    return int(value)
+
+
+def _format_float(value: float) -> str:
+    text = repr(float(value))
+    return text[:-2] if text.endswith(".0") else text
+
+
+def parse_schedule(spec: str) -> Schedule:
+    """Parse a spec string ``FAMILY:key=value,...`` (grammar in the module docstring).
+
+    Args:
+        spec: the spec, e.g. ``"cosine:peak=3e-4,steps=24000,final=3e-5,warmup=2160"``.
+
+    Returns:
+        The :class:`Schedule`, with its canonical ``spec``.
+
+    Raises:
+        InputError: a one-line message that quotes the spec and says what is wrong.
+
+    Examples:
+        >>> s = parse_schedule("twostage: peak=3e-4, steps=16000, switch=8000, second=9e-5")
+        >>> s.spec
+        'twostage:peak=0.0003,steps=16000,warmup=0,switch=8000,second=9e-05'
+        >>> print(float(s.fn(8000)))
+        9e-05
+        >>> parse_schedule("cosine:peak=3e-4")
+        Traceback (most recent call last):
+        ...
+        scalefit.errors.InputError: schedule 'cosine:peak=3e-4': missing required key 'steps' \
+(cosine needs: peak, steps; optional: warmup, final)
+    """
+    family, raw = _split_spec(spec)
+    info = FAMILIES[family]
+    missing = [key for key in info.required if key not in raw]
+    if missing:
+        plural = "s" if len(missing) > 1 else ""
+        raise InputError(
+            f"schedule {spec!r}: missing required key{plural} "
+            f"{', '.join(repr(k) for k in missing)} ({family} needs: {', '.join(info.required)}; "
+            f"optional: {', '.join(info.optional)})"
+        )
+    params: dict[str, Any] = dict(info.optional)
+    for key, text in raw.items():
+        if key in _INT_KEYS:
+            params[key] = _parse_int(spec, key, text)
+        elif key in _FLOAT_KEYS:
+            params[key] = _parse_float(spec, key, text)
+        elif key == "milestones":
+            parts = [part.strip() for part in text.split("/")]
+            if not text or not all(parts):
+                raise InputError(
+                    f"schedule {spec!r}: milestones={text!r} must be steps separated by '/', "
+                    "e.g. milestones=8000/16000"
+                )
+            params[key] = tuple(_parse_int(spec, key, part) for part in parts)
+        elif key == "shape":
+            shape = _SHAPE_ALIASES.get(text.lower())
+            if shape is None:
+                raise InputError(
+                    f"schedule {spec!r}: unknown shape {text!r} (shapes: {', '.join(SHAPES)}; "
+                    "aliases: cos, 1-sqrt, exponential)"
+                )
+            params[key] = shape
+    try:
+        steps, warmup = _check_steps_warmup(params["steps"], params["warmup"])
+        fn = info.build(params)
+    except InputError as err:
+        raise InputError(f"schedule {spec!r}: {err}") from None
+
+    def fmt(key: str, value: Any) -> str:
+        if key in _INT_KEYS:
+            return str(value)
+        if key == "milestones":
+            return "/".join(str(m) for m in value)
+        if key == "shape":
+            return value
+        return _format_float(value)
+
+    order = ("peak", "steps", "warmup")
+    order += tuple(key for key in (*info.required, *info.optional) if key not in order)
+    canonical = f"{family}:" + ",".join(f"{key}={fmt(key, params[key])}" for key in order)
+    return Schedule(
+        family=family,
+        fn=fn,
+        steps=steps,
+        warmup=warmup,
+        peak=float(params["peak"]),
+        spec=canonical,
+    )

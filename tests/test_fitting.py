@@ -1,0 +1,101 @@
+"""Fitting: recovery of known parameters, determinism, warnings, the result object."""
+
+from __future__ import annotations
+
+import json
+
+import jax
+import numpy as np
+import pytest
+
+from scalefit import Curve, Fit, InputError, fit
+from scalefit.laws import get_law
+from scalefit.predict import predict
+from scalefit.schedules import parse_schedule
+
+TRUE = {"L0": 2.6, "A": 0.6, "alpha": 0.55, "C": 0.8}
+
+
+def synthetic(spec: str, params=TRUE, noise=0.0, every=64, seed=0, name=None) -> Curve:
+    """A curve drawn from the annealing law itself, logged every ``every`` steps."""
+    schedule = parse_schedule(spec)
+    lr = schedule.lr()
+    law = get_law("annealing")
+    truth = Fit(law="annealing", params=dict(params), options={"decay": 0.999, "warmup": "peak"},
+                curves=[], metrics=[], objective=0.0, n_starts=0, n_iter=0, converged=True,
+                status="")
+    at = np.arange(schedule.warmup + every, lr.size, every)
+    loss = predict(truth, schedule, at=at).loss
+    rng = np.random.default_rng(seed)
+    loss = loss * np.exp(noise * rng.standard_normal(loss.size))
+    assert law.name == "annealing"
+    return Curve(name or spec.split(":")[0], lr, at, loss, warmup_steps=schedule.warmup)
+
+
+COSINE = "cosine:peak=3e-4,steps=24000,final=3e-5,warmup=2000"
+CONSTANT = "constant:peak=3e-4,steps=24000,warmup=2000"
+WSD = "wsd:peak=3e-4,steps=30000,warmup=2000,decay=0.2,final=3e-5"
+
+
+def test_recovers_known_parameters_from_two_clean_curves():
+    result = fit([synthetic(COSINE), synthetic(CONSTANT)])
+    for name, value in TRUE.items():
+        assert result.params[name] == pytest.approx(value, rel=2e-3), name
+    assert result.converged and result.warnings == []
+    assert all(m.pred_e < 1e-5 for m in result.metrics)
+
+
+def test_recovers_parameters_from_noisy_curves_and_predicts_an_unseen_schedule():
+    curves = [synthetic(COSINE, noise=0.003, seed=1), synthetic(CONSTANT, noise=0.003, seed=2)]
+    result = fit(curves)
+    assert result.params["L0"] == pytest.approx(TRUE["L0"], rel=0.02)
+    assert result.params["C"] == pytest.approx(TRUE["C"], rel=0.1)
+    unseen = synthetic(WSD)
+    assert predict(result, unseen).compare(unseen).pred_e < 2e-3
+
+
+def test_fit_is_deterministic():
+    curves = [synthetic(COSINE, noise=0.003), synthetic(CONSTANT, noise=0.003, seed=5)]
+    a, b = fit(curves), fit(curves)
+    assert a.params == b.params and a.objective == b.objective
+
+
+def test_fit_does_not_change_global_jax_settings():
+    fit([synthetic(COSINE)])
+    assert not jax.config.jax_enable_x64
+
+
+def test_warns_when_no_curve_anneals():
+    result = fit([synthetic(CONSTANT, params={**TRUE, "C": 0.0})])
+    assert any("C is not identifiable" in w for w in result.warnings)
+
+
+def test_warns_about_too_few_rows_and_parameters_at_a_bound():
+    curve = synthetic(COSINE, params={**TRUE, "C": 0.0}, every=3000)
+    result = fit([curve])
+    assert any("too few rows" in w for w in result.warnings)
+    assert any(w.startswith("C = ") and "lower bound" in w for w in result.warnings)
+
+
+def test_fitted_decay_is_profiled():
+    curves = [synthetic(COSINE), synthetic(CONSTANT)]
+    result = fit(curves, fit_decay=True)
+    assert result.options["decay"] == 0.999 and result.options["fit_decay"] is True
+
+
+def test_fit_round_trips_through_json_and_prints():
+    result = fit([synthetic(COSINE), synthetic(CONSTANT)])
+    again = Fit.from_dict(json.loads(json.dumps(result.to_dict())))
+    assert again.params == result.params and again.metrics == result.metrics
+    text = str(result)
+    for word in ("annealing", "L0", "alpha", "PredE", "cosine", "converged"):
+        assert word in text
+
+
+def test_bad_curves_are_input_errors():
+    with pytest.raises(InputError):
+        fit([])
+    with pytest.raises(InputError):
+        fit([Curve("empty", np.full(10, 1e-3), np.array([], int), np.array([]))])
+    with pytest.raises(InputError):
+        fit([Curve("neg", np.full(10, 1e-3), np.array([1, 2]), np.array([3.0, -1.0]))])
