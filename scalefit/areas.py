@@ -20,7 +20,8 @@ form with an associative scan across blocks, and :math:`S_2` follows from it in 
 .. math::
 
     S_2(s) = \frac{(\eta_0 - \eta_s) - \lambda\, m_s}{1 - \lambda}
-    \quad (\lambda < 1), \qquad S_2(s) = (s+1)\,\eta_0 - S_1(s) \quad (\lambda = 1).
+
+(in float64 for :math:`\lambda \le 1 - 10^{-6}`; otherwise as the cumulative sum of :math:`m`).
 
 Precision follows the input: pass float64 arrays inside ``with jax.enable_x64(True):`` (what the
 fitting and prediction code of scalefit does) for 64-bit areas; scalefit never flips JAX's global
@@ -57,6 +58,9 @@ DEFAULT_DECAY = 0.999
 # overflow and from amplifying rounding error: fine for λ ≥ 0.98 with these block sizes (0.98^-1024
 # ≈ 1e9 in float64, 0.98^-128 ≈ 13 in float32). Smaller λ takes a plain associative scan.
 _BLOCKWISE_MIN_DECAY = 0.98
+# S2 = (η_0 - η_s - λ m_s) / (1 - λ) saves a cumulative sum but amplifies rounding by 1 / (1 - λ):
+# used in float64 up to here (≤ 1e6 amplification), a plain cumulative sum of m beyond.
+_CLOSED_FORM_MAX_DECAY = 1 - 1e-6
 
 
 def forward_area(lr: ArrayLike) -> jax.Array:
@@ -162,20 +166,18 @@ def annealing_area(lr: ArrayLike, decay: ArrayLike = DEFAULT_DECAY) -> jax.Array
     lr = jnp.asarray(lr)
     if not jnp.issubdtype(lr.dtype, jnp.floating):
         lr = lr.astype(jnp.result_type(float))
-    steps_so_far = jnp.arange(1, lr.shape[-1] + 1, dtype=lr.dtype)
-
-    def no_forgetting():  # λ = 1
-        return steps_so_far * lr[..., :1] - forward_area(lr)
-
-    def closed_form(decay):
-        drop = lr[..., :1] - lr  # Σ_{i≤s} (η_{i-1} - η_i) = η_0 - η_s
-        return (drop - decay * momentum(lr, decay)) / (1 - decay)
-
+    m = momentum(lr, decay)
+    drop = lr[..., :1] - lr  # Σ_{i≤s} (η_{i-1} - η_i) = η_0 - η_s
+    if lr.dtype != jnp.float64:  # the closed form divides rounding errors by 1 - λ
+        return jnp.cumsum(m, axis=-1)
     if isinstance(decay, (int, float, np.number)):  # known now: compile only the branch needed
-        return no_forgetting() if decay == 1 else closed_form(decay)
+        if decay > _CLOSED_FORM_MAX_DECAY:
+            return jnp.cumsum(m, axis=-1)
+        return (drop - decay * m) / (1 - decay)
     decay = jnp.asarray(decay, lr.dtype)
-    is_one = decay == 1
-    return jnp.where(is_one, no_forgetting(), closed_form(jnp.where(is_one, 0.5, decay)))
+    closed = decay <= _CLOSED_FORM_MAX_DECAY
+    safe = jnp.where(closed, decay, 0.5)
+    return jnp.where(closed, (drop - safe * m) / (1 - safe), jnp.cumsum(m, axis=-1))
 
 
 def warmup_as_peak(lr: ArrayLike, warmup_steps: ArrayLike) -> jax.Array:

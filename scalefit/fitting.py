@@ -101,7 +101,7 @@ class Fit:
 
     @classmethod
     def from_dict(cls, data: dict[str, object]) -> Fit:
-        """Rebuild a :class:`Fit` from :meth:`to_dict`'s output; ``KeyError`` if a key is missing."""
+        """Rebuild a :class:`Fit` from :meth:`to_dict`'s output (``KeyError``: a key is missing)."""
         law = get_law(str(data["law"]))
         params = {name: float(data["params"][name]) for name in law.param_names}
         return cls(
@@ -216,8 +216,10 @@ def _multistart(theta0: np.ndarray, data, *, law_loss, refine, max_iter, ftol):
     n, p = theta0.shape
     padded = np.concatenate([theta0, np.repeat(theta0[-1:], (-n) % refine, axis=0)])
     screened = [
-        [np.asarray(x) for x in _minimize_batch(batch, *data, ftol, _SCREEN_ITERATIONS,
-                                                law_loss=law_loss)]
+        [
+            np.asarray(x)
+            for x in _minimize_batch(batch, *data, ftol, _SCREEN_ITERATIONS, law_loss=law_loss)
+        ]
         for batch in padded.reshape(-1, refine, p)
     ]
     theta, value, k_screen = (np.concatenate([r[i] for r in screened])[:n] for i in range(3))
@@ -338,9 +340,16 @@ def fit(
             start_params = law.starts(observed, flat)
             theta, value, k, done = _multistart(
                 _to_theta(start_params, np.asarray(law.lower)),
-                (np.asarray(law.lower, dtype=np.float64), features, log_y, stack.weight,
-                 huber_delta),
-                law_loss=law.loss, refine=min(refine, len(start_params)), max_iter=max_iter,
+                (
+                    np.asarray(law.lower, dtype=np.float64),
+                    features,
+                    log_y,
+                    stack.weight,
+                    huber_delta,
+                ),
+                law_loss=law.loss,
+                refine=min(refine, len(start_params)),
+                max_iter=max_iter,
                 ftol=ftol,
             )
             i = int(np.argmin(value))

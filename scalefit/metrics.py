@@ -37,8 +37,10 @@ class CurveMetrics:
     def table(metrics: Sequence[CurveMetrics], mean: bool = False) -> str:
         """A plain-text table, one row per curve (plus the mean if asked)."""
         width = max([len("curve")] + [len(m.name) for m in metrics])
-        head = f"{'curve':<{width}}  {'rows':>6}  {'PredE':>8}  {'WorstE':>8}  {'R2':>8}  " \
-               f"{'MAE':>8}  {'RMSE':>8}"
+        head = (
+            f"{'curve':<{width}}  {'rows':>6}  {'PredE':>8}  {'WorstE':>8}  {'R2':>8}  "
+            f"{'MAE':>8}  {'RMSE':>8}"
+        )
         out = [head]
         for m in metrics:
             out.append(
@@ -46,8 +48,10 @@ class CurveMetrics:
                 f"{m.r2:>8.5f}  {m.mae:>8.5f}  {m.rmse:>8.5f}"
             )
         if mean and metrics:
-            avg = {k: float(np.mean([getattr(m, k) for m in metrics]))
-                   for k in ("pred_e", "worst_e", "r2", "mae", "rmse")}
+            avg = {
+                k: float(np.mean([getattr(m, k) for m in metrics]))
+                for k in ("pred_e", "worst_e", "r2", "mae", "rmse")
+            }
             out.append(
                 f"{'mean':<{width}}  {sum(m.rows for m in metrics):>6d}  {avg['pred_e']:>8.5f}  "
                 f"{avg['worst_e']:>8.5f}  {avg['r2']:>8.5f}  {avg['mae']:>8.5f}  "

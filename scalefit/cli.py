@@ -1,0 +1,326 @@
+"""The ``scalefit`` command line: fit laws to logs, predict schedules, run the demo.
+
+A thin shell over the library: parse arguments, read, call, print a table on stdout, write outputs
+atomically, say what happened on stderr. Bad input ends with one line naming the file and the
+problem, and exit code 2.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from pathlib import Path
+
+EPILOG_FIT = """\
+examples:
+  scalefit fit data/multipower-law/25M/cosine_24000.csv \\
+      data/multipower-law/25M/constant_24000.csv \\
+      --out fit.json --plot fit.png
+  scalefit fit run.csv --loss-column val_loss --warmup-steps 300 --out fit.json
+
+The CSV needs a step column, an LR column and a loss column (found case-insensitively among the
+usual names: step/iter/_step, lr/learning_rate, loss/train_loss/val_loss ...; or named with the
+--*-column options). The LR may be logged every k steps (it is interpolated per step; jumps stay
+jumps), rows without a loss are skipped for fitting, and a log that starts after step 0 is taken to
+have had a linear warm-up from 0 to its first LR.
+"""
+
+EPILOG_PREDICT = """\
+examples:
+  scalefit predict fit.json --schedule "wsd:peak=3e-4,warmup=2160,steps=24000,decay=0.2" \\
+      --every 100 --out pred.csv --plot pred.png
+  scalefit predict fit.json --schedule "cosine:peak=3e-4,steps=24000,final=3e-5,warmup=2160" \\
+      --steps 72000 --out long.csv
+  scalefit predict fit.json --schedule-csv other_run.csv --out pred.csv
+
+schedule spec grammar:  FAMILY:key=value,key=value,...
+  constant   peak, steps, warmup
+  cosine     peak, steps, warmup, final
+  linear     peak, steps, warmup, final
+  wsd        peak, steps, warmup, decay (cooldown fraction of steps), shape, final
+             shape: linear | cosine | sqrt (1-sqrt) | exp
+  multistep  peak, steps, warmup, milestones (e.g. 8000/16000), gamma
+  twostage   peak, steps, warmup, switch, second
+Every family warms up linearly from 0 to peak over `warmup` steps.
+"""
+
+
+class _Formatter(argparse.RawDescriptionHelpFormatter, argparse.ArgumentDefaultsHelpFormatter):
+    pass
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="scalefit",
+        description="Fit learning-rate-annealing scaling laws to loss curves and predict the "
+        "loss of any schedule before training it.",
+        formatter_class=_Formatter,
+    )
+    parser.add_argument("--version", action="version", version=f"%(prog)s {_version()}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+
+    fit = sub.add_parser(
+        "fit",
+        help="fit a law to one or more logged curves",
+        description="Fit a law to one or more logged loss curves at once; print the parameters "
+        "and per-curve metrics; save the fit as JSON for `scalefit predict`.",
+        epilog=EPILOG_FIT,
+        formatter_class=_Formatter,
+    )
+    fit.add_argument("csv", nargs="+", type=Path, help="training logs (CSV)")
+    fit.add_argument("--law", default="annealing", help="law to fit")
+    fit.add_argument("--step-column", help="name of the step column")
+    fit.add_argument("--lr-column", help="name of the learning-rate column")
+    fit.add_argument("--loss-column", help="name of the loss column (e.g. val_loss)")
+    fit.add_argument(
+        "--warmup-steps", type=int, help="warm-up length, when the log does not show it"
+    )
+    fit.add_argument(
+        "--warmup",
+        choices=("peak", "actual"),
+        default="peak",
+        help="count warm-up steps at the peak LR (the paper's convention) or at their real LR",
+    )
+    fit.add_argument(
+        "--lambda",
+        dest="decay",
+        type=float,
+        default=0.999,
+        help="momentum decay of the annealing area",
+    )
+    fit.add_argument(
+        "--fit-lambda",
+        action="store_true",
+        help="profile the momentum decay instead of holding it fixed",
+    )
+    fit.add_argument("--out", type=Path, required=True, help="where to write the fit (JSON)")
+    fit.add_argument("--plot", type=Path, help="also draw the fit and residuals to this PNG")
+
+    pred = sub.add_parser(
+        "predict",
+        help="predict the loss trajectory of a schedule from a fit",
+        description="Predict the whole loss trajectory of a schedule from a saved fit; write "
+        "step,lr,loss (loss = predicted).",
+        epilog=EPILOG_PREDICT,
+        formatter_class=_Formatter,
+    )
+    pred.add_argument("fit", type=Path, help="a fit written by `scalefit fit --out`")
+    source = pred.add_mutually_exclusive_group(required=True)
+    source.add_argument("--schedule", help="schedule spec (grammar below)")
+    source.add_argument(
+        "--schedule-csv", type=Path, help="CSV with step and lr columns: predict at its steps"
+    )
+    pred.add_argument("--steps", type=int, help="budget to predict for a spec (overrides steps=)")
+    pred.add_argument("--every", type=int, default=1, help="for a spec, write every K-th step")
+    pred.add_argument("--step-column", help="step column of --schedule-csv")
+    pred.add_argument("--lr-column", help="LR column of --schedule-csv")
+    pred.add_argument("--warmup-steps", type=int, help="warm-up length of --schedule-csv")
+    pred.add_argument("--out", type=Path, required=True, help="where to write the prediction")
+    pred.add_argument("--plot", type=Path, help="also draw the prediction to this PNG")
+
+    demo = sub.add_parser(
+        "demo",
+        help="fit two bundled real curves and predict seven held-out ones",
+        description="Fit the annealing law to two real 25M-parameter curves bundled with "
+        "scalefit (cosine_24000, constant_24000), predict the seven other schedules of the same "
+        "runs, print how close the predictions are, and draw them.",
+        formatter_class=_Formatter,
+    )
+    demo.add_argument("--size", choices=("25M", "400M"), default="25M", help="model size")
+    demo.add_argument(
+        "--plot", type=Path, default=Path("scalefit-demo.png"), help="where to draw the predictions"
+    )
+    return parser
+
+
+def _version() -> str:
+    from scalefit import __version__
+
+    return __version__
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = _parser()
+    args = parser.parse_args(argv)
+    if args.command is None:
+        parser.print_help()
+        return 0
+    _use_compilation_cache()
+    from scalefit.errors import InputError
+
+    try:
+        return {"fit": _fit, "predict": _predict, "demo": _demo}[args.command](args)
+    except InputError as err:
+        print(f"scalefit {args.command}: error: {err}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print(f"scalefit {args.command}: interrupted; nothing written", file=sys.stderr)
+        return 130
+
+
+def _use_compilation_cache() -> None:
+    """Keep compiled programs on disk between runs: compiling is most of a small fit's time.
+
+    Only the ``scalefit`` process itself opts in (a library import never changes JAX settings).
+    ``SCALEFIT_CACHE_DIR`` moves the cache; ``SCALEFIT_CACHE_DIR=`` (empty) turns it off.
+    """
+    default = Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / "scalefit" / "jax"
+    path = os.environ.get("SCALEFIT_CACHE_DIR", str(default))
+    if not path:
+        return
+    import jax
+
+    jax.config.update("jax_compilation_cache_dir", path)
+    jax.config.update("jax_persistent_cache_min_compile_time_secs", 0.05)
+    jax.config.update("jax_persistent_cache_min_entry_size_bytes", 0)
+
+
+def _guard_outputs(inputs: list[Path], outputs: list[Path | None]) -> None:
+    from scalefit.errors import InputError
+
+    for out in outputs:
+        if out is None:
+            continue
+        for src in inputs:
+            if out.resolve() == src.resolve():
+                raise InputError(f"{out}: is also an input; refusing to overwrite it")
+        if not out.parent.exists():
+            raise InputError(f"{out}: folder {out.parent} does not exist")
+
+
+def _fit(args) -> int:
+    from scalefit import io
+    from scalefit.fitting import fit
+    from scalefit.predict import predict
+
+    _guard_outputs(list(args.csv), [args.out, args.plot])
+    if args.warmup_steps is not None and args.warmup_steps < 0:
+        from scalefit.errors import InputError
+
+        raise InputError(f"--warmup-steps must be >= 0, not {args.warmup_steps}")
+    curves = [
+        io.read_curve(
+            path,
+            step_column=args.step_column,
+            lr_column=args.lr_column,
+            loss_column=args.loss_column,
+            warmup_steps=args.warmup_steps,
+        )
+        for path in args.csv
+    ]
+    result = fit(curves, args.law, decay=args.decay, fit_decay=args.fit_lambda, warmup=args.warmup)
+    print(result)
+    io.save_fit(result, args.out)
+    print(f"wrote {args.out}", file=sys.stderr)
+    for w in result.warnings:
+        print(f"warning: {w}", file=sys.stderr)
+    if args.plot:
+        from scalefit.plot import plot_fit
+
+        fitted = [predict(result, c) for c in curves]
+        io.save_figure(plot_fit(fitted, curves), args.plot)
+        print(f"wrote {args.plot}", file=sys.stderr)
+    return 0
+
+
+def _predict(args) -> int:
+    from scalefit import io
+    from scalefit.errors import InputError
+    from scalefit.predict import predict
+    from scalefit.schedules import parse_schedule
+
+    inputs = [args.fit] + ([args.schedule_csv] if args.schedule_csv else [])
+    _guard_outputs(inputs, [args.out, args.plot])
+    if args.every < 1:
+        raise InputError(f"--every must be >= 1, not {args.every}")
+    if args.steps is not None and args.steps < 1:
+        raise InputError(f"--steps must be >= 1, not {args.steps}")
+    result = io.load_fit(args.fit)
+    if args.schedule is not None:
+        schedule = parse_schedule(args.schedule)
+        if args.steps is not None and args.steps != schedule.steps:
+            schedule = schedule.with_steps(args.steps)
+        total = schedule.steps + 1
+        at = sorted(set(range(0, total, args.every)) | {total - 1})
+        prediction = predict(result, schedule, at=at)
+    else:
+        lr_curve = io.read_schedule(
+            args.schedule_csv,
+            step_column=args.step_column,
+            lr_column=args.lr_column,
+            warmup_steps=args.warmup_steps,
+        )
+        prediction = predict(
+            result, lr_curve.lr, at=lr_curve.step, warmup_steps=lr_curve.warmup_steps
+        )
+        prediction = type(prediction)(
+            prediction.step, prediction.lr, prediction.loss, name=lr_curve.name
+        )
+    io.write_csv_atomic(prediction.to_frame(), args.out)
+    print(
+        f"{prediction.name}: predicted loss {prediction.final_loss:.4f} at step "
+        f"{int(prediction.step[-1])}"
+    )
+    print(f"wrote {args.out} ({prediction.step.size} rows)", file=sys.stderr)
+    if args.plot:
+        from scalefit.plot import plot_predictions
+
+        io.save_figure(plot_predictions([prediction]), args.plot)
+        print(f"wrote {args.plot}", file=sys.stderr)
+    return 0
+
+
+def _demo(args) -> int:
+    import time
+
+    from scalefit import io
+    from scalefit.errors import InputError
+    from scalefit.fitting import fit
+    from scalefit.metrics import CurveMetrics
+    from scalefit.plot import plot_predictions
+    from scalefit.predict import predict
+
+    start = time.perf_counter()
+    folder = io.bundled_data("multipower-law") / args.size
+    if not folder.is_dir():
+        raise InputError(f"{folder}: bundled curves not found")
+    fit_on = ["cosine_24000", "constant_24000"]
+    held_out = [
+        "constant_72000",
+        "cosine_72000",
+        "wsd_20000_24000",
+        "wsdld_20000_24000",
+        "wsdcon_3",
+        "wsdcon_9",
+        "wsdcon_18",
+    ]
+    curves = {name: io.read_curve(folder / f"{name}.csv") for name in fit_on + held_out}
+    print(
+        f"Fitting the annealing law to the {args.size} runs {' + '.join(fit_on)} "
+        f"(Luo et al. 2025 data)\n"
+    )
+    result = fit([curves[n] for n in fit_on])
+    print(result)
+    predictions = [predict(result, curves[n]) for n in held_out]
+    print(f"\nPredicting the {len(held_out)} schedules the fit never saw:\n")
+    print(
+        CurveMetrics.table([p.compare(curves[n]) for p, n in zip(predictions, held_out)], mean=True)
+    )
+    full = [predict(result, curves[n].lr) for n in held_out]
+    full = [type(p)(p.step, p.lr, p.loss, name=n) for p, n in zip(full, held_out)]
+    _guard_outputs([], [args.plot])
+    io.save_figure(
+        plot_predictions(
+            full,
+            [curves[n] for n in held_out],
+            title=f"{args.size}: fitted on {' + '.join(fit_on)}",
+        ),
+        args.plot,
+    )
+    print(f"\nwrote {args.plot} ({time.perf_counter() - start:.1f} s)", file=sys.stderr)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

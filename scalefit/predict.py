@@ -1,0 +1,111 @@
+"""Predicting whole loss trajectories from a :class:`~scalefit.fitting.Fit`, for any schedule.
+
+A schedule may be a parsed spec (:class:`~scalefit.schedules.Schedule`), a logged run
+(:class:`~scalefit.curve.Curve`: predicted at its logged steps) or a per-step LR array. The law's
+features are computed over the whole schedule, so budgets longer than any fitted curve work.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import jax
+import numpy as np
+from numpy.typing import ArrayLike
+
+from scalefit.areas import leading_warmup
+from scalefit.curve import Curve
+from scalefit.fitting import Fit, _evaluate
+from scalefit.laws import get_law
+from scalefit.metrics import CurveMetrics, curve_metrics
+from scalefit.schedules import Schedule
+
+__all__ = ["Prediction", "predict"]
+
+
+@dataclass(frozen=True)
+class Prediction:
+    """A predicted trajectory: the loss the fit expects at ``step`` under learning rates ``lr``.
+
+    Attributes:
+        step: steps predicted at.
+        lr: the schedule's LR at those steps.
+        loss: predicted loss at those steps.
+        name: label of the schedule (its spec, file name or ``"lr"``).
+    """
+
+    step: np.ndarray
+    lr: np.ndarray
+    loss: np.ndarray
+    name: str = ""
+
+    @property
+    def final_loss(self) -> float:
+        """Predicted loss at the last step."""
+        return float(self.loss[-1])
+
+    def to_frame(self):
+        """A ``pandas.DataFrame`` with columns ``step, lr, loss``."""
+        import pandas as pd
+
+        return pd.DataFrame({"step": self.step, "lr": self.lr, "loss": self.loss})
+
+    def compare(self, curve: Curve) -> CurveMetrics:
+        """Metrics of this prediction against an observed curve, at the steps both have."""
+        common, i, j = np.intersect1d(self.step, curve.step, return_indices=True)
+        if common.size == 0:
+            raise ValueError(f"no step of {curve.name!r} was predicted")
+        return curve_metrics(curve.name, curve.loss[j], self.loss[i])
+
+
+def predict(
+    fit: Fit,
+    schedule: Schedule | Curve | ArrayLike,
+    *,
+    steps: int | None = None,
+    at: ArrayLike | None = None,
+    warmup_steps: int | None = None,
+) -> Prediction:
+    """Predict the loss trajectory of ``schedule`` with the fitted law.
+
+    Args:
+        fit: a fit from :func:`scalefit.fit` (or loaded from JSON).
+        schedule: a :class:`~scalefit.schedules.Schedule`, a :class:`~scalefit.curve.Curve`, or a
+            per-step LR array (index = step).
+        steps: for a ``Schedule``, the budget to predict (re-parametrises the schedule for ``steps``
+            total steps, e.g. a longer cosine); default: the schedule's own.
+        at: steps to predict at; default every step (for a ``Curve``: its logged steps).
+        warmup_steps: warm-up length; default the schedule's, else the array's rising start.
+
+    Returns:
+        A :class:`Prediction`.
+    """
+    name = "lr"
+    if isinstance(schedule, Schedule):
+        if steps is not None and steps != schedule.steps:
+            schedule = schedule.with_steps(steps)
+        lr = schedule.lr()
+        name = schedule.spec
+        default_warmup = schedule.warmup
+    elif isinstance(schedule, Curve):
+        lr = schedule.lr
+        name = schedule.name
+        default_warmup = schedule.warmup_steps
+        if at is None:
+            at = schedule.step
+    else:
+        lr = np.asarray(schedule, dtype=np.float64)
+        if lr.ndim != 1 or lr.size == 0:
+            raise ValueError("a per-step LR array must be one-dimensional and non-empty")
+        default_warmup = leading_warmup(lr)
+    warmup_steps = default_warmup if warmup_steps is None else warmup_steps
+    at = np.arange(lr.size) if at is None else np.asarray(at, dtype=np.int64)
+    if at.size and (at.min() < 0 or at.max() >= lr.size):
+        raise ValueError(f"steps to predict at must lie in 0..{lr.size - 1}")
+
+    law = get_law(fit.law)
+    options = {k: fit.options.get(k, default) for k, default in law.options.items()}
+    with jax.enable_x64(True):
+        features = law.prepare(lr[None], at[None], np.array([warmup_steps]), **options)
+        loss = np.asarray(_evaluate(fit.param_vector, features, law_loss=law.loss))[0]
+    return Prediction(step=at, lr=lr[at], loss=loss, name=name)

@@ -1,0 +1,264 @@
+"""The command line on the bundled real data, and every bad-input case."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from scalefit.cli import main
+
+DATA = Path(__file__).resolve().parents[1] / "data"
+MP25 = DATA / "multipower-law" / "25M"
+LR124 = DATA / "lr-scheduling-124m" / "csv"
+
+
+@pytest.fixture(autouse=True)
+def _no_disk_cache(monkeypatch):
+    monkeypatch.setenv("SCALEFIT_CACHE_DIR", "")
+
+
+@pytest.fixture(scope="module")
+def fit_json(tmp_path_factory) -> Path:
+    out = tmp_path_factory.mktemp("fit") / "fit.json"
+    code = main(
+        ["fit", str(MP25 / "cosine_24000.csv"), str(MP25 / "constant_24000.csv"), "--out", str(out)]
+    )
+    assert code == 0
+    return out
+
+
+def run(args: list[str], capsys) -> tuple[int, str, str]:
+    code = main(args)
+    captured = capsys.readouterr()
+    return code, captured.out, captured.err
+
+
+def test_fit_writes_json_and_prints_a_table(fit_json):
+    data = json.loads(fit_json.read_text())
+    assert data["law"] == "annealing" and set(data["params"]) == {"L0", "A", "alpha", "C"}
+    assert data["options"]["decay"] == 0.999 and data["converged"]
+    assert [c["name"] for c in data["curves"]] == ["cosine_24000", "constant_24000"]
+    assert data["version"]
+
+
+def test_fit_prints_parameters_and_metrics(tmp_path, capsys):
+    code, out, err = run(
+        [
+            "fit",
+            str(MP25 / "wsd_20000_24000.csv"),
+            "--out",
+            str(tmp_path / "f.json"),
+            "--plot",
+            str(tmp_path / "f.png"),
+        ],
+        capsys,
+    )
+    assert code == 0
+    assert "alpha" in out and "PredE" in out and "wsd_20000_24000" in out
+    assert (tmp_path / "f.png").stat().st_size > 1000
+    assert "wrote" in err
+
+
+def test_fit_on_sparse_validation_loss_with_lr_every_50_steps(tmp_path, capsys):
+    files = sorted(LR124.glob("ann124-0.2_*decay_linear_0.2_iter25000*.csv"))
+    files += sorted(LR124.glob("stable-124m_*.csv"))
+    code, out, _ = run(
+        ["fit", *map(str, files), "--loss-column", "val_loss", "--out", str(tmp_path / "f.json")],
+        capsys,
+    )
+    assert code == 0
+    data = json.loads((tmp_path / "f.json").read_text())
+    assert all(m["pred_e"] < 0.01 for m in data["metrics"])
+    assert data["curves"][0]["rows"] < 200  # val_loss every 200 steps, not every row
+
+
+def test_predict_a_spec_every_k_steps(fit_json, tmp_path, capsys):
+    out = tmp_path / "p.csv"
+    spec = "wsd:peak=3e-4,warmup=2160,steps=24000,decay=0.2,shape=linear,final=3e-5"
+    code, stdout, _ = run(
+        [
+            "predict",
+            str(fit_json),
+            "--schedule",
+            spec,
+            "--every",
+            "100",
+            "--out",
+            str(out),
+            "--plot",
+            str(tmp_path / "p.png"),
+        ],
+        capsys,
+    )
+    assert code == 0
+    frame = pd.read_csv(out)
+    assert list(frame.columns) == ["step", "lr", "loss"]
+    assert frame.step.iloc[0] == 0 and frame.step.iloc[-1] == 24000
+    assert frame.step.diff().iloc[1:-1].eq(100).all()
+    assert frame.loss.iloc[-1] < frame.loss.iloc[len(frame) // 2]
+    assert "predicted loss" in stdout
+
+
+def test_predict_a_longer_budget_than_fitted(fit_json, tmp_path, capsys):
+    out = tmp_path / "long.csv"
+    spec = "cosine:peak=3e-4,steps=24000,final=3e-5,warmup=2160"
+    assert (
+        run(
+            [
+                "predict",
+                str(fit_json),
+                "--schedule",
+                spec,
+                "--steps",
+                "72000",
+                "--every",
+                "1000",
+                "--out",
+                str(out),
+            ],
+            capsys,
+        )[0]
+        == 0
+    )
+    frame = pd.read_csv(out)
+    assert frame.step.iloc[-1] == 72000 and frame.lr.iloc[-1] == pytest.approx(3e-5)
+
+
+def test_predict_at_the_rows_of_a_schedule_csv(fit_json, tmp_path, capsys):
+    source = MP25 / "wsdcon_9.csv"
+    out = tmp_path / "p.csv"
+    assert (
+        run(["predict", str(fit_json), "--schedule-csv", str(source), "--out", str(out)], capsys)[0]
+        == 0
+    )
+    frame, real = pd.read_csv(out), pd.read_csv(source)
+    assert frame.step.tolist() == real.step.tolist()
+    assert frame.lr.tolist() == pytest.approx(real.lr.tolist())
+    assert ((frame.loss - real.loss).abs() / real.loss).mean() < 0.005
+
+
+def write(path: Path, text: str) -> Path:
+    path.write_text(text)
+    return path
+
+
+BAD_FILES = {
+    "missing column": ("step,lr\n1,0.1\n", "loss"),
+    "no usable rows": ("step,lr,loss\n1,0.1,\n2,0.1,\n", "no usable rows"),
+    "nan loss": ("step,lr,loss\n1,0.1,3.0\n2,0.1,nan\n", "not a finite number"),
+    "inf loss": ("step,lr,loss\n1,0.1,3.0\n2,0.1,inf\n", "not a finite number"),
+    "non-positive loss": ("step,lr,loss\n1,0.1,3.0\n2,0.1,0\n", "not > 0"),
+    "negative lr": ("step,lr,loss\n1,0.1,3.0\n2,-0.1,2.9\n", "negative"),
+    "empty file": ("", "empty"),
+}
+
+
+@pytest.mark.parametrize("case", list(BAD_FILES))
+def test_bad_logs_exit_2_with_one_line_naming_the_file(case, tmp_path, capsys):
+    text, words = BAD_FILES[case]
+    bad = write(tmp_path / "bad.csv", text)
+    before = bad.read_bytes()
+    out = tmp_path / "fit.json"
+    code, _, err = run(["fit", str(bad), "--out", str(out)], capsys)
+    assert code == 2
+    assert len(err.strip().splitlines()) == 1 and str(bad) in err and words in err
+    assert "Traceback" not in err
+    assert not out.exists() and bad.read_bytes() == before
+
+
+def test_unreadable_and_missing_files(tmp_path, capsys):
+    code, _, err = run(
+        ["fit", str(tmp_path / "nope.csv"), "--out", str(tmp_path / "f.json")], capsys
+    )
+    assert code == 2 and "nope.csv" in err and len(err.strip().splitlines()) == 1
+    folder = tmp_path / "dir.csv"
+    folder.mkdir()
+    code, _, err = run(["fit", str(folder), "--out", str(tmp_path / "f.json")], capsys)
+    assert code == 2 and "dir.csv" in err
+
+
+@pytest.mark.parametrize(
+    "spec",
+    ["wsd:peak=3e-4", "nosuch:peak=1,steps=3", "cosine:peak=abc,steps=10", "cosine peak=1"],
+)
+def test_bad_spec_exits_2(spec, fit_json, tmp_path, capsys):
+    out = tmp_path / "p.csv"
+    code, _, err = run(["predict", str(fit_json), "--schedule", spec, "--out", str(out)], capsys)
+    assert code == 2 and len(err.strip().splitlines()) == 1 and not out.exists()
+
+
+def test_bad_fit_file_exits_2(tmp_path, capsys):
+    for text in ("{not json", json.dumps({"law": "annealing"}), json.dumps({"scalefit_fit": 1})):
+        bad = write(tmp_path / "fit.json", text)
+        code, _, err = run(
+            [
+                "predict",
+                str(bad),
+                "--schedule",
+                "constant:peak=1e-3,steps=10",
+                "--out",
+                str(tmp_path / "p.csv"),
+            ],
+            capsys,
+        )
+        assert code == 2 and "fit.json" in err and len(err.strip().splitlines()) == 1
+
+
+def test_refuses_to_overwrite_an_input(tmp_path, capsys):
+    source = tmp_path / "run.csv"
+    source.write_bytes((MP25 / "cosine_24000.csv").read_bytes())
+    before = source.read_bytes()
+    code, _, err = run(["fit", str(source), "--out", str(source)], capsys)
+    assert code == 2 and "overwrite" in err and source.read_bytes() == before
+
+
+def test_existing_output_is_replaced_whole(fit_json, tmp_path, capsys):
+    out = tmp_path / "p.csv"
+    out.write_text("old content that is longer than nothing\n" * 1000)
+    assert (
+        run(
+            [
+                "predict",
+                str(fit_json),
+                "--schedule",
+                "constant:peak=3e-4,steps=100",
+                "--out",
+                str(out),
+            ],
+            capsys,
+        )[0]
+        == 0
+    )
+    assert pd.read_csv(out).shape == (101, 3)
+    assert [p.name for p in tmp_path.iterdir()] == ["p.csv"]
+
+
+def test_help_teaches_the_grammar():
+    result = subprocess.run(
+        [sys.executable, "-m", "scalefit.cli", "predict", "--help"],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    assert "wsd" in result.stdout and "FAMILY:key=value" in result.stdout
+
+
+def test_demo_runs_on_bundled_data(tmp_path):
+    env = {**os.environ, "SCALEFIT_CACHE_DIR": str(tmp_path / "cache")}
+    result = subprocess.run(
+        [sys.executable, "-m", "scalefit.cli", "demo", "--plot", str(tmp_path / "demo.png")],
+        capture_output=True,
+        text=True,
+        env=env,
+        cwd=tmp_path,
+        timeout=300,
+    )
+    assert result.returncode == 0, result.stderr
+    assert "wsdcon_18" in result.stdout and "mean" in result.stdout
+    assert (tmp_path / "demo.png").stat().st_size > 10_000
