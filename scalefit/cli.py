@@ -162,6 +162,9 @@ def main(argv: list[str] | None = None) -> int:
 def _use_compilation_cache() -> None:
     """Keep compiled programs on disk between runs: compiling is most of a small fit's time.
 
+    Two layers: JAX's persistent compilation cache, and :mod:`scalefit._programs`, which also
+    skips tracing the programs scalefit itself runs.
+
     Only the ``scalefit`` process itself opts in (a library import never changes JAX settings).
     ``SCALEFIT_CACHE_DIR`` moves the cache; ``SCALEFIT_CACHE_DIR=`` (empty) turns it off.
     """
@@ -171,6 +174,9 @@ def _use_compilation_cache() -> None:
         return
     import jax
 
+    from scalefit import _programs
+
+    _programs.use_store(Path(path) / "programs")
     jax.config.update("jax_compilation_cache_dir", path)
     jax.config.update("jax_persistent_cache_min_compile_time_secs", 0.05)
     jax.config.update("jax_persistent_cache_min_entry_size_bytes", 0)

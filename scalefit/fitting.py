@@ -25,21 +25,25 @@ import jax.numpy as jnp
 import numpy as np
 import optax
 
+from scalefit import _programs
 from scalefit.areas import DEFAULT_DECAY
 from scalefit.curve import Curve
 from scalefit.errors import InputError
 from scalefit.laws import DEFAULT_LAW, Law, get_law
 from scalefit.metrics import CurveMetrics, curve_metrics
 
-__all__ = ["DECAY_GRID", "HUBER_DELTA", "Fit", "fit", "law_features"]
+__all__ = ["DECAY_GRID", "HUBER_DELTA", "Fit", "evaluate", "fit", "law_features"]
 
 HUBER_DELTA = 1e-3
 DECAY_GRID = (0.99, 0.995, 0.998, 0.999, 0.9995, 0.9998)
 """Values of the momentum decay tried when it is fitted (``fit_decay=True``)."""
 
 _SCREEN_ITERATIONS = 30
-_LINESEARCH = optax.scale_by_backtracking_linesearch(max_backtracking_steps=30, store_grad=True)
+_LINESEARCH = optax.scale_by_backtracking_linesearch(
+    max_backtracking_steps=12, decrease_factor=0.3, store_grad=True
+)
 _MIN_ROWS_PER_PARAM = 10
+_SEARCH_ROWS = 256
 
 
 @dataclass
@@ -201,9 +205,27 @@ def _minimize_batch(theta0, lower, features, log_y, weight, delta, ftol, max_ite
     return theta, jnp.where(jnp.isfinite(value), value, jnp.inf), k, done
 
 
+def _polish(theta0: np.ndarray, data, *, law_loss, max_iter: int, ftol: float):
+    """Minimise from one start on every row (after a search on thinned rows, from its best)."""
+    theta, value, k, done = (
+        np.asarray(x)[0]
+        for x in _programs.call(
+            _minimize_batch, theta0[None], *data, ftol, max_iter, law_loss=law_loss
+        )
+    )
+    return theta, float(value), int(k), bool(done)
+
+
 @partial(jax.jit, static_argnames="law_loss")
 def _evaluate(params, features, *, law_loss):
     return law_loss(params, features)
+
+
+def evaluate(law: Law, params: np.ndarray, features: dict[str, jax.Array]) -> np.ndarray:
+    """The law's loss at every row of ``features`` (from :func:`law_features`); float64 NumPy."""
+    with jax.enable_x64(True):
+        params = np.asarray(params, dtype=np.float64)
+        return np.asarray(_programs.call(_evaluate, params, features, law_loss=law.loss))
 
 
 def _multistart(theta0: np.ndarray, data, *, law_loss, refine, max_iter, ftol):
@@ -218,7 +240,9 @@ def _multistart(theta0: np.ndarray, data, *, law_loss, refine, max_iter, ftol):
     screened = [
         [
             np.asarray(x)
-            for x in _minimize_batch(batch, *data, ftol, _SCREEN_ITERATIONS, law_loss=law_loss)
+            for x in _programs.call(
+                _minimize_batch, batch, *data, ftol, _SCREEN_ITERATIONS, law_loss=law_loss
+            )
         ]
         for batch in padded.reshape(-1, refine, p)
     ]
@@ -226,7 +250,9 @@ def _multistart(theta0: np.ndarray, data, *, law_loss, refine, max_iter, ftol):
     best = np.argsort(value, kind="stable")[:refine]
     theta, value, k, done = (
         np.asarray(x)
-        for x in _minimize_batch(theta[best], *data, ftol, max_iter, law_loss=law_loss)
+        for x in _programs.call(
+            _minimize_batch, theta[best], *data, ftol, max_iter, law_loss=law_loss
+        )
     )
     return theta, value, k + k_screen[best], done
 
@@ -248,12 +274,29 @@ class _Stack:
         """Per-curve arrays from a (C, R) array, padding dropped."""
         return [v[w > 0] for v, w in zip(values, self.weight)]
 
+    def thinned(self, max_rows: int) -> _Stack:
+        """At most ``max_rows`` evenly spaced rows of each curve (first and last kept), each
+        weighted by how many rows it stands for, so that the objective keeps its scale."""
+        counts = (self.weight > 0).sum(axis=1)
+        if counts.max() <= max_rows:
+            return self
+        picks = [
+            np.unique(np.round(np.linspace(0, n - 1, min(n, max_rows))).astype(int)) for n in counts
+        ]
+        r = max(p.size for p in picks)
+        index = np.stack([np.pad(p, (0, r - p.size), mode="edge") for p in picks])
+        weight = np.stack(
+            [np.where(np.arange(r) < p.size, n / p.size, 0.0) for p, n in zip(picks, counts)]
+        )
+        take = partial(np.take_along_axis, indices=index, axis=1)
+        return _Stack(self.lr, take(self.rows), take(self.loss), weight, self.warmup_steps)
+
 
 def _stack(curves: Sequence[Curve]) -> _Stack:
     # Padding the LR with its last value leaves every earlier area unchanged (they are causal), so
     # all curves share one compiled feature computation; padded rows get weight 0.
     n = max(c.n_steps for c in curves)
-    r = max(c.loss.size for c in curves)
+    r = _round_up(max(c.loss.size for c in curves), 64)  # similar fits share compiled programs
     lr = np.stack([np.pad(c.lr, (0, n - c.n_steps), mode="edge") for c in curves])
     rows = np.stack([np.pad(c.step, (0, r - c.step.size), mode="edge") for c in curves])
     loss = np.stack([np.pad(c.loss, (0, r - c.loss.size), mode="edge") for c in curves])
@@ -263,13 +306,30 @@ def _stack(curves: Sequence[Curve]) -> _Stack:
 
 
 def law_features(
-    law: Law, curves: Sequence[Curve], options: dict[str, object]
+    law: Law,
+    lr: np.ndarray,
+    rows: np.ndarray,
+    warmup_steps: np.ndarray,
+    options: dict[str, object],
 ) -> dict[str, jax.Array]:
-    """The law's features at every observed row of every curve, shaped (curves, rows) padded."""
-    stack = _stack(curves)
-    return law.prepare(
-        jnp.asarray(stack.lr), jnp.asarray(stack.rows), jnp.asarray(stack.warmup_steps), **options
-    )
+    """The law's features at ``rows`` of per-step LRs ``lr`` (both with a leading curve axis),
+    in float64."""
+    # Padding the LR with its last value leaves every earlier feature unchanged (they are causal);
+    # rounded-up lengths let schedules of similar budgets share one compiled program.
+    lr = np.asarray(lr, dtype=np.float64)
+    lr = np.pad(lr, [(0, 0), (0, _round_up(lr.shape[-1], 1024) - lr.shape[-1])], mode="edge")
+    with jax.enable_x64(True):
+        return _programs.call(
+            law.prepare, lr, np.asarray(rows), np.asarray(warmup_steps), **options
+        )
+
+
+def _features(law: Law, stack: _Stack, options: dict[str, object]) -> dict[str, jax.Array]:
+    return law_features(law, stack.lr, stack.rows, stack.warmup_steps, options)
+
+
+def _round_up(n: int, multiple: int) -> int:
+    return -(-n // multiple) * multiple
 
 
 def _anneals(curve: Curve) -> bool:
@@ -329,35 +389,39 @@ def fit(
     decays = sorted(set(DECAY_GRID) | {decay}) if fit_decay else [decay]
 
     stack = _stack(curves)
-    log_y = np.log(stack.loss)
-    observed = np.concatenate([c.loss for c in curves])
+    search = stack.thinned(_SEARCH_ROWS)
+    lower = np.asarray(law.lower, dtype=np.float64)
     results = []
     with jax.enable_x64(True):
         for lam in decays:
             options = _law_options(law, decay=lam, warmup=warmup)
-            features = law.prepare(stack.lr, stack.rows, stack.warmup_steps, **options)
-            flat = {k: np.concatenate(stack.unstack(np.asarray(v))) for k, v in features.items()}
-            start_params = law.starts(observed, flat)
+            features = _features(law, search, options)
+            flat = {k: np.concatenate(search.unstack(np.asarray(v))) for k, v in features.items()}
+            start_params = law.starts(np.concatenate(search.unstack(search.loss)), flat)
             theta, value, k, done = _multistart(
-                _to_theta(start_params, np.asarray(law.lower)),
-                (
-                    np.asarray(law.lower, dtype=np.float64),
-                    features,
-                    log_y,
-                    stack.weight,
-                    huber_delta,
-                ),
+                _to_theta(start_params, lower),
+                (lower, features, np.log(search.loss), search.weight, huber_delta),
                 law_loss=law.loss,
                 refine=min(refine, len(start_params)),
                 max_iter=max_iter,
                 ftol=ftol,
             )
             i = int(np.argmin(value))
-            results.append((float(value[i]), options, theta[i], int(k[i]), bool(done[i]), features))
+            results.append((float(value[i]), options, theta[i], int(k[i]), bool(done[i])))
         n_starts = len(start_params)
-        value, options, theta, n_iter, converged, features = min(results, key=lambda r: r[0])
-        params = np.asarray(law.lower) + np.exp(theta)
-        predicted = stack.unstack(np.asarray(_evaluate(params, features, law_loss=law.loss)))
+        value, options, theta, n_iter, converged = min(results, key=lambda r: r[0])
+        features = _features(law, stack, options)
+        if search is not stack:
+            theta, value, k, converged = _polish(
+                theta,
+                (lower, features, np.log(stack.loss), stack.weight, huber_delta),
+                law_loss=law.loss,
+                max_iter=max_iter,
+                ftol=ftol,
+            )
+            n_iter += k
+        params = lower + np.exp(theta)
+        predicted = stack.unstack(evaluate(law, params, features))
 
     metrics = [curve_metrics(c.name, c.loss, p) for c, p in zip(curves, predicted)]
 

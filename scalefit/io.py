@@ -92,7 +92,8 @@ def _fail(path: str | os.PathLike[str], problem: str) -> InputError:
 
 
 def _short(cell: str, width: int = 30) -> str:
-    """``repr`` of a cell, shortened to about ``width`` characters."""
+    """``repr`` of a cell, stripped and shortened to about ``width`` characters."""
+    cell = cell.strip()
     return repr(cell if len(cell) <= width else cell[: width - 3] + "...")
 
 
@@ -311,10 +312,13 @@ def _default_name(path: Path) -> str:
 
 
 def _cells(frame: pd.DataFrame, column: str) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """A column's stripped text, which cells are empty, and the numbers (NaN if not numeric)."""
-    text = frame[column].fillna("").astype(str).str.strip()
-    empty = text.eq("").to_numpy()
-    numbers = pd.to_numeric(text.where(~empty), errors="coerce").to_numpy(dtype=np.float64)
+    """A column's text, which cells are empty (blank), and the numbers (NaN if not numeric)."""
+    text = frame[column].fillna("").astype(str)
+    numbers = pd.to_numeric(text, errors="coerce").to_numpy(dtype=np.float64)
+    empty = np.zeros(numbers.size, dtype=bool)
+    missing = np.isnan(numbers)
+    if missing.any():  # only cells that are not numbers can be blank
+        empty[missing] = text[missing].str.strip().eq("").to_numpy()
     return text.to_numpy(dtype=object), empty, numbers
 
 

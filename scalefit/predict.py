@@ -9,13 +9,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-import jax
 import numpy as np
 from numpy.typing import ArrayLike
 
 from scalefit.areas import leading_warmup
 from scalefit.curve import Curve
-from scalefit.fitting import Fit, _evaluate
+from scalefit.fitting import Fit, evaluate, law_features
 from scalefit.laws import get_law
 from scalefit.metrics import CurveMetrics, curve_metrics
 from scalefit.schedules import Schedule
@@ -105,7 +104,6 @@ def predict(
 
     law = get_law(fit.law)
     options = {k: fit.options.get(k, default) for k, default in law.options.items()}
-    with jax.enable_x64(True):
-        features = law.prepare(lr[None], at[None], np.array([warmup_steps]), **options)
-        loss = np.asarray(_evaluate(fit.param_vector, features, law_loss=law.loss))[0]
+    features = law_features(law, lr[None], at[None], np.array([warmup_steps]), options)
+    loss = evaluate(law, fit.param_vector, features)[0]
     return Prediction(step=at, lr=lr[at], loss=loss, name=name)

@@ -1,0 +1,57 @@
+"""The on-disk store of compiled programs: same results as a plain call, robust to bad files."""
+
+from __future__ import annotations
+
+from functools import partial
+from pathlib import Path
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pytest
+
+from scalefit import _programs
+
+
+@partial(jax.jit, static_argnames="power")
+def _scaled_sum(x, scale, *, power):
+    return scale * jnp.sum(x**power)
+
+
+@pytest.fixture
+def store(tmp_path: Path):
+    _programs.use_store(tmp_path)
+    yield tmp_path
+    _programs.use_store(None)
+
+
+def test_without_a_store_it_is_a_plain_call() -> None:
+    x = np.arange(5.0)
+    assert float(_programs.call(_scaled_sum, x, 2.0, power=2)) == 60.0
+
+
+def test_stored_program_gives_the_same_result_in_a_fresh_process_state(store: Path) -> None:
+    x = np.arange(5.0)
+    first = float(_programs.call(_scaled_sum, x, 2.0, power=2))
+    files = list(store.glob("*.pkl"))
+    assert first == 60.0 and len(files) == 1
+    _programs.use_store(store)  # forget what is loaded: the next call reads the file
+    assert float(_programs.call(_scaled_sum, x, 3.0, power=2)) == 90.0
+    assert list(store.glob("*.pkl")) == files
+
+
+def test_key_depends_on_shapes_and_static_arguments(store: Path) -> None:
+    _programs.call(_scaled_sum, np.arange(5.0), 1.0, power=2)
+    _programs.call(_scaled_sum, np.arange(6.0), 1.0, power=2)
+    assert float(_programs.call(_scaled_sum, np.arange(5.0), 1.0, power=3)) == 100.0
+    assert len(list(store.glob("*.pkl"))) == 3
+
+
+def test_damaged_file_is_compiled_again(store: Path) -> None:
+    x = np.arange(4.0)
+    _programs.call(_scaled_sum, x, 1.0, power=1)
+    (path,) = store.glob("*.pkl")
+    path.write_bytes(b"not a program")
+    _programs.use_store(store)
+    assert float(_programs.call(_scaled_sum, x, 1.0, power=1)) == 6.0
+    assert path.read_bytes() != b"not a program"
