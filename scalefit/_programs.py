@@ -43,10 +43,21 @@ def call(fn, *args, **static):
     key = _key(fn, args, static)
     program = _loaded.get(key) or _load(key)
     if program is None:
-        program = fn.lower(*args, **static).compile()
+        program = _compile(fn, args, static)
         _save(key, program)
     _loaded[key] = program
     return program(*args)
+
+
+def _compile(fn, args, static):
+    # An executable that JAX's own persistent cache hands back serialises without its object code
+    # (loading it then fails with "Function ... not found"): compile afresh for the store.
+    cached = jax.config.jax_enable_compilation_cache
+    jax.config.update("jax_enable_compilation_cache", False)
+    try:
+        return fn.lower(*args, **static).compile()
+    finally:
+        jax.config.update("jax_enable_compilation_cache", cached)
 
 
 def _key(fn, args, static) -> str:

@@ -160,26 +160,18 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def _use_compilation_cache() -> None:
-    """Keep compiled programs on disk between runs: compiling is most of a small fit's time.
-
-    Two layers: JAX's persistent compilation cache, and :mod:`scalefit._programs`, which also
-    skips tracing the programs scalefit itself runs.
+    """Keep compiled programs on disk between runs: compiling and tracing are most of a small
+    fit's wall time (see :mod:`scalefit._programs`).
 
     Only the ``scalefit`` process itself opts in (a library import never changes JAX settings).
-    ``SCALEFIT_CACHE_DIR`` moves the cache; ``SCALEFIT_CACHE_DIR=`` (empty) turns it off.
+    ``SCALEFIT_CACHE_DIR`` moves the store; ``SCALEFIT_CACHE_DIR=`` (empty) turns it off.
     """
-    default = Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / "scalefit" / "jax"
-    path = os.environ.get("SCALEFIT_CACHE_DIR", str(default))
-    if not path:
-        return
-    import jax
+    default = Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / "scalefit"
+    path = os.environ.get("SCALEFIT_CACHE_DIR", str(default / "programs"))
+    if path:
+        from scalefit import _programs
 
-    from scalefit import _programs
-
-    _programs.use_store(Path(path) / "programs")
-    jax.config.update("jax_compilation_cache_dir", path)
-    jax.config.update("jax_persistent_cache_min_compile_time_secs", 0.05)
-    jax.config.update("jax_persistent_cache_min_entry_size_bytes", 0)
+        _programs.use_store(path)
 
 
 def _guard_outputs(inputs: list[Path], outputs: list[Path | None]) -> None:
