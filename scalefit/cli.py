@@ -79,8 +79,8 @@ def _parser() -> argparse.ArgumentParser:
     fit.add_argument(
         "--warmup",
         choices=("peak", "actual"),
-        default="peak",
-        help="count warm-up steps at the peak LR (the paper's convention) or at their real LR",
+        help="count warm-up steps at the peak LR or at their real LR (default: the law's own "
+        "convention: peak for annealing, actual for multipower)",
     )
     fit.add_argument(
         "--lambda",

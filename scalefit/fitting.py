@@ -349,7 +349,7 @@ def fit(
     *,
     decay: float = DEFAULT_DECAY,
     fit_decay: bool = False,
-    warmup: str = "peak",
+    warmup: str | None = None,
     huber_delta: float = HUBER_DELTA,
     refine: int = 8,
     max_iter: int = 2000,
@@ -363,7 +363,8 @@ def fit(
         decay: the momentum decay :math:`\\lambda` for laws that have one.
         fit_decay: profile :math:`\\lambda` over :data:`DECAY_GRID` (plus ``decay``) and keep the
             best, instead of holding it fixed.
-        warmup: ``"peak"`` (the paper's convention) or ``"actual"``: how warm-up steps count.
+        warmup: ``"peak"`` or ``"actual"``: how warm-up steps count (default: the law's own
+            convention; ``"peak"`` for the annealing law, as its paper does).
         huber_delta: :math:`\\delta` of the Huber loss on log residuals.
         refine: how many of the best screened starts run to convergence.
         max_iter: L-BFGS iteration limit per start.
@@ -386,6 +387,8 @@ def fit(
         if np.any(~np.isfinite(c.loss)) or np.any(c.loss <= 0):
             raise InputError(f"{c.source or c.name}: losses must be finite and positive")
     law = get_law(law)
+    if fit_decay and "decay" not in law.options:
+        raise InputError(f"the {law.name} law has no momentum decay to fit")
     decays = sorted(set(DECAY_GRID) | {decay}) if fit_decay else [decay]
 
     stack = _stack(curves)
@@ -396,7 +399,11 @@ def fit(
         for lam in decays:
             options = _law_options(law, decay=lam, warmup=warmup)
             features = _features(law, search, options)
-            flat = {k: np.concatenate(search.unstack(np.asarray(v))) for k, v in features.items()}
+            flat = {  # the per-row features, flattened over curves
+                k: np.concatenate(search.unstack(np.asarray(v)))
+                for k, v in features.items()
+                if np.shape(v)[:2] == search.weight.shape
+            }
             start_params = law.starts(np.concatenate(search.unstack(search.loss)), flat)
             theta, value, k, done = _multistart(
                 _to_theta(start_params, lower),
@@ -459,7 +466,7 @@ def fit(
 
 
 def _law_options(law: Law, **given: object) -> dict[str, object]:
-    return {k: given.get(k, default) for k, default in law.options.items()}
+    return {k: default if given.get(k) is None else given[k] for k, default in law.options.items()}
 
 
 def _diagnose(result: Fit, law: Law, curves: Sequence[Curve]) -> list[str]:
@@ -471,9 +478,10 @@ def _diagnose(result: Fit, law: Law, curves: Sequence[Curve]) -> list[str]:
             warnings.append(
                 f"{name} = {value:.3g} sits at its lower bound {low:g}: that term plays no part"
             )
-    if "C" in law.param_names and not any(_anneals(c) for c in curves):
+    if law.annealing_params and not any(_anneals(c) for c in curves):
+        names = ", ".join(law.annealing_params)
         warnings.append(
-            "C is not identifiable: no fitted curve's LR decreases after warm-up; "
+            f"{names} not identifiable: no fitted curve's LR decreases after warm-up; "
             "add a curve with a decay or cooldown"
         )
     rows = sum(c.loss.size for c in curves)

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 from scalefit.errors import InputError
-from scalefit.laws import annealing
+from scalefit.laws import annealing, multipower
 from scalefit.laws.base import Features, Law
 
 LAWS: dict[str, Law] = {
     annealing.LAW.name: annealing.LAW,
+    multipower.LAW.name: multipower.LAW,
 }
 
 DEFAULT_LAW = "annealing"

@@ -101,4 +101,5 @@ LAW = Law(
     starts=starts,
     options={"decay": DEFAULT_DECAY, "warmup": "peak"},
     reference="Tissue et al. 2024, Scaling Law with Learning Rate Annealing, arXiv:2408.11029",
+    annealing_params=("C",),
 )

@@ -29,12 +29,15 @@ class Law:
         prepare: ``prepare(lr, rows, warmup_steps, **options) -> Features``: from per-step LRs
             ``(..., n)`` (index = step), the integer steps ``(..., r)`` where the loss is wanted,
             and the warm-up lengths ``(...)``, the parameter-free features at those rows, each
-            ``(..., r)``. Leading axes batch curves; the function should be jitted.
+            ``(..., r)`` (or ``(..., r, m)``); features that are not per row (e.g. per step,
+            ``(..., n)``) may come too, for ``loss`` only. Leading axes batch curves; the
+            function should be jitted.
         loss: ``loss(params, features) -> predicted loss`` per row; pure, jit/vmap/grad-able.
         starts: ``starts(loss, features) -> (n_starts, n_params)`` starting points for a fit from
             the observed losses and the features at their rows (both flattened over curves).
         options: the law's options and their defaults (e.g. ``{"decay": 0.999}``).
         reference: the paper the law comes from.
+        annealing_params: the parameters that only a decreasing LR can determine.
     """
 
     name: str
@@ -47,6 +50,7 @@ class Law:
     starts: Callable[[np.ndarray, Features], np.ndarray]
     options: Mapping[str, object] = field(default_factory=dict)
     reference: str = ""
+    annealing_params: tuple[str, ...] = ()
 
     @property
     def n_params(self) -> int:

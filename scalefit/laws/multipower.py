@@ -1,0 +1,195 @@
+r"""The multi-power law of Luo et al. (ICLR 2025).
+
+.. math::
+
+    L(t) = L_0 + A\,\big(S_1(t) + S_W\big)^{-\alpha} - \mathrm{LD}(t), \qquad
+    \mathrm{LD}(t) = B \sum_{k \le t} (\eta_{k-1} - \eta_k)\, G\big(\eta_k^{-\gamma} S_k(t)\big),
+
+with :math:`G(x) = 1 - (C x + 1)^{-\beta}`, :math:`S_k(t) = \sum_{\tau=k}^{t} \eta_\tau` and
+:math:`L_0, A, \alpha, B, C, \beta, \gamma \ge 0` fitted. Each LR decrease lowers the loss by an
+amount that grows as a power of the LR area trained since (an increase raises it).
+
+Computing :math:`\mathrm{LD}` exactly costs rows × steps terms. Here the decreases before each
+row are grouped in segments whose width grows with their distance from the row: the last
+``window`` steps one by one (exactly), then segments a fraction ``resolution`` of their distance
+wide. Within a segment the terms are replaced by one, at the change-weighted mean of
+:math:`x_k = \eta_k^{-\gamma} S_k(t)` (decreases and increases apart): exact to first order, and
+:math:`G` is smooth far from the row (see ``tests/test_multipower.py`` for the error against the
+exact sum on the bundled curves).
+The cost is rows × O(window + log(steps) / resolution).
+
+Warm-up: ``"actual"`` (default) uses the real warm-up LRs, so the ramp's increases enter
+:math:`\mathrm{LD}` and :math:`S_W = 0`: what the authors' code does. ``"peak"`` counts the
+warm-up steps at the peak LR, as the annealing law's paper does.
+
+Reference:
+    Luo, Wen, Liu, Zhang, Li, Lyu, Ma. "A Multi-Power Law for Loss Curve Prediction Across
+    Learning Rate Schedules", ICLR 2025, arXiv:2503.12811.
+"""
+
+from __future__ import annotations
+
+import itertools
+import math
+from functools import partial
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+from scalefit.areas import warmup_as_peak
+from scalefit.laws.base import Features, Law
+
+WINDOW = 16
+RESOLUTION = 0.1
+
+
+def _offsets(n_steps: int, window: int, resolution: float) -> np.ndarray:
+    """Distances back from a row where segments start: 0, 1, ..., window, then growing by
+    ``1 + resolution`` each, up to covering ``n_steps``."""
+    offsets = list(range(window + 1))
+    while offsets[-1] < n_steps:
+        offsets.append(max(offsets[-1] + 1, math.ceil(offsets[-1] * (1 + resolution))))
+    return np.array(offsets)
+
+
+@partial(jax.jit, static_argnames=("warmup", "window", "resolution"))
+def prepare(
+    lr: jax.Array,
+    rows: jax.Array,
+    warmup_steps: jax.Array,
+    *,
+    warmup: str = "actual",
+    window: int = WINDOW,
+    resolution: float = RESOLUTION,
+) -> Features:
+    """Parameter-free features: areas at ``rows`` and the segments of LR changes before them.
+
+    Per row (``(..., r)`` and ``(..., r, m)``): ``s1`` (the forward area), ``w_dec``/``w_inc``
+    (the summed decreases/increases of each segment), ``c_dec``/``c_inc`` (their weighted mean
+    area before the change) and ``edges`` (segment bounds, ``(..., r, m + 1)``). Per step
+    (``(..., n)``): ``dec``, ``inc``, ``eta``, used by the loss for :math:`\\eta_k^{-\\gamma}`.
+    """
+    if warmup not in ("peak", "actual"):
+        raise ValueError(f"warmup must be 'peak' or 'actual', not {warmup!r}")
+    if warmup == "peak":
+        lr = warmup_as_peak(lr, warmup_steps)
+    n = lr.shape[-1]
+    area = jnp.cumsum(lr, axis=-1)
+    zero = jnp.zeros(lr.shape[:-1] + (1,), lr.dtype)
+    change = jnp.concatenate([zero, lr[..., :-1] - lr[..., 1:]], axis=-1)  # η_{k-1} - η_k
+    dec, inc = jnp.maximum(change, 0.0), jnp.maximum(-change, 0.0)
+    before = area - lr  # Σ_{τ<k} η_τ: S_k(t) = area(t) - before(k)
+
+    offsets = jnp.asarray(_offsets(n, window, resolution))
+    by_distance = rows[..., None] + 1 - offsets  # t+1, t, ..., t+1-n
+    by_level = _level_breaks(lr, resolution)[..., None, :]  # steps where the LR changes level
+    edges = jnp.concatenate(
+        [by_distance, jnp.minimum(by_level, rows[..., None] + 1).astype(rows.dtype)], axis=-1
+    )
+    edges = -jnp.sort(-jnp.clip(edges, 0, None), axis=-1)  # descending; repeats: empty segments
+    features = {"s1": jnp.take_along_axis(area, rows, axis=-1), "edges": edges}
+    for name, x in (("dec", dec), ("inc", inc)):
+        features[f"w_{name}"] = _segment_sums(x, edges)
+        features[name] = x
+    features["eta"] = lr
+    features["before"] = before
+    return features
+
+
+def _level_breaks(lr: jax.Array, resolution: float) -> jax.Array:
+    r"""Steps ``k`` where the LR enters another band of relative width ``resolution``, padded
+    with 0: segments never span LRs far apart, so :math:`\eta_k^{-\gamma}` stays nearly constant
+    within each one (a warm-up ramp from 0 would not). LRs below 1e-3 of the largest count as
+    one band (there :math:`G \approx 1` whatever the step); at most twice as many breaks as a
+    ramp from there to the peak crosses are kept."""
+    floor = 1e-3 * jnp.max(lr, axis=-1, keepdims=True)
+    level = jnp.floor(jnp.log(jnp.maximum(lr, floor) / floor) / jnp.log1p(resolution))
+    crossing = jnp.concatenate(
+        [jnp.zeros(lr.shape[:-1] + (1,), bool), level[..., 1:] != level[..., :-1]], axis=-1
+    )
+
+    most = 2 * math.ceil(math.log(1e3) / math.log1p(resolution))
+
+    def first(mask):
+        return jnp.nonzero(mask, size=most, fill_value=0)[0]
+
+    flat = crossing.reshape((-1, lr.shape[-1]))
+    return jax.vmap(first)(flat).reshape(lr.shape[:-1] + (most,))
+
+
+def _segment_sums(x: jax.Array, edges: jax.Array) -> jax.Array:
+    """Σ of ``x`` (``(..., n)``) over each segment ``[edges[i+1], edges[i])`` (``(..., r, m)``)."""
+    zero = jnp.zeros(x.shape[:-1] + (1,), x.dtype)
+    prefix = jnp.concatenate([zero, jnp.cumsum(x, axis=-1)], axis=-1)  # Σ_{j<k} x_j, k = 0..n
+    flat = edges.reshape(x.shape[:-1] + (-1,))
+    at = jnp.take_along_axis(prefix, flat, axis=-1).reshape(edges.shape)
+    return at[..., :-1] - at[..., 1:]
+
+
+def _drop(params, features, kind: str) -> jax.Array:
+    r"""Σ over segments of w·G(x̄) for the decreases or the increases, x̄ the weighted mean of
+    :math:`x_k = \eta_k^{-\gamma} S_k(t)` over the segment (exact: it is linear in the terms)."""
+    c, beta, gamma = params[4], params[5], params[6]
+    x = features[kind]
+    eta = jnp.maximum(features["eta"], 1e-12)  # an LR of 0: η^-γ huge, G → 1, as in the limit
+    weighted = jnp.where(x > 0, x * eta ** (-gamma), 0.0)
+    edges = features["edges"]
+    u = _segment_sums(weighted, edges)  # Σ w_k η_k^-γ
+    uc = _segment_sums(weighted * features["before"], edges)  # Σ w_k η_k^-γ Σ_{τ<k} η_τ
+    w = features[f"w_{kind}"]
+    positive = w > 0
+    mean_x = (features["s1"][..., None] * u - uc) / jnp.where(positive, w, 1.0)
+    g = 1.0 - jnp.exp(-beta * jnp.log1p(c * jnp.maximum(mean_x, 0.0)))
+    return jnp.sum(jnp.where(positive, w * g, 0.0), axis=-1)
+
+
+def loss(params: jax.Array, features: Features) -> jax.Array:
+    r""":math:`L_0 + A S_1^{-\alpha} - \mathrm{LD}` for ``params = (L0, A, alpha, B, C, beta,
+    gamma)``.
+
+    Examples:
+        >>> import jax.numpy as jnp
+        >>> lr = jnp.array([[1.0, 1.0, 0.5, 0.5]])
+        >>> f = prepare(lr, jnp.array([[1, 3]]), jnp.array([0]))
+        >>> p = jnp.array([2.0, 1.0, 1.0, 1.0, 1.0, 1.0, 0.0])
+        >>> [round(v, 6) for v in loss(p, f).tolist()[0]]  # 2 + 1/2; 2 + 1/3 - 0.5 * (1 - 1/2)
+        [2.5, 2.083333]
+    """
+    l0, a, alpha, b = params[0], params[1], params[2], params[3]
+    tiny = jnp.finfo(features["s1"].dtype).tiny
+    forward = a * jnp.exp(-alpha * jnp.log(jnp.maximum(features["s1"], tiny)))
+    return l0 + forward - b * (_drop(params, features, "dec") - _drop(params, features, "inc"))
+
+
+def starts(loss_rows: np.ndarray, features: Features) -> np.ndarray:
+    """A grid over the shape parameters, with :math:`L_0` under the lowest loss and :math:`A`
+    through the first observed loss (32 starts)."""
+    y = np.asarray(loss_rows, dtype=np.float64).ravel()
+    s1 = np.asarray(features["s1"], dtype=np.float64).ravel()
+    first = int(np.argmin(s1))
+    out = []
+    for l0_frac, alpha, b, c, (beta, gamma) in itertools.product(
+        (0.7, 0.9), (0.3, 0.6), (100.0, 600.0), (0.5, 2.5), ((0.3, 0.4), (0.6, 0.6))
+    ):
+        l0 = l0_frac * y.min()
+        a = max(y[first] - l0, 1e-3) * max(s1[first], 1e-12) ** alpha
+        out.append((l0, a, alpha, b, c, beta, gamma))
+    return np.array(out)
+
+
+LAW = Law(
+    name="multipower",
+    formula="L(t) = L0 + A*(S1(t)+SW)^(-alpha) "
+    "- B*sum_k (eta_{k-1}-eta_k)*G(eta_k^(-gamma)*S_k(t)), G(x) = 1-(C*x+1)^(-beta)",
+    param_names=("L0", "A", "alpha", "B", "C", "beta", "gamma"),
+    lower=(0.0,) * 7,
+    upper=(np.inf,) * 7,
+    prepare=prepare,
+    loss=loss,
+    starts=starts,
+    options={"warmup": "actual", "window": WINDOW, "resolution": RESOLUTION},
+    reference="Luo et al. 2025, A Multi-Power Law for Loss Curve Prediction Across Learning Rate "
+    "Schedules, ICLR 2025, arXiv:2503.12811",
+    annealing_params=("B", "C", "beta", "gamma"),
+)

@@ -1,0 +1,107 @@
+"""The multi-power law: its segmented sum against the exact one, and the authors' published fit."""
+
+from __future__ import annotations
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pytest
+
+from scalefit import io
+from scalefit.fitting import Fit
+from scalefit.laws import get_law
+from scalefit.laws import multipower as mpl
+from scalefit.metrics import CurveMetrics
+from scalefit.predict import predict
+
+# Luo et al.'s parameters for their 400M runs (their repository's README).
+PUBLISHED_400M = {
+    "L0": 2.37474,
+    "A": 0.65421,
+    "alpha": 0.42879,
+    "B": 523.42,
+    "C": 2.02463,
+    "beta": 0.59350,
+    "gamma": 0.63472,
+}
+HELD_OUT = [
+    "constant_72000",
+    "cosine_72000",
+    "wsd_20000_24000",
+    "wsdld_20000_24000",
+    "wsdcon_3",
+    "wsdcon_18",
+]
+
+
+def exact_loss(lr: np.ndarray, rows: np.ndarray, p: dict[str, float]) -> np.ndarray:
+    """The law summed term by term over every step (the authors' code, in NumPy)."""
+    area = np.cumsum(lr)
+    out = []
+    for t in rows:
+        k = np.arange(1, t + 1)
+        change = lr[k - 1] - lr[k]
+        since = area[t] - area[k - 1]
+        g = 1 - (1 + p["C"] * np.maximum(lr[k], 1e-12) ** (-p["gamma"]) * since) ** (-p["beta"])
+        out.append(p["L0"] + p["A"] * area[t] ** (-p["alpha"]) - p["B"] * np.sum(change * g))
+    return np.array(out)
+
+
+def _fit(params: dict[str, float]) -> Fit:
+    law = get_law("multipower")
+    return Fit(
+        law="multipower",
+        params=params,
+        options=dict(law.options),
+        curves=[],
+        metrics=[],
+        objective=0.0,
+        n_starts=0,
+        n_iter=0,
+        converged=True,
+        status="given",
+    )
+
+
+@pytest.mark.parametrize("name", ["cosine_72000", "wsdcon_3", "wsd_20000_24000"])
+def test_segmented_sum_matches_the_exact_sum(name: str) -> None:
+    curve = io.read_curve(io.bundled_data("multipower-law") / "400M" / f"{name}.csv")
+    rows = curve.step[:: max(1, curve.step.size // 40)]
+    predicted = predict(_fit(PUBLISHED_400M), curve.lr, at=rows).loss
+    np.testing.assert_allclose(
+        predicted, exact_loss(curve.lr, rows, PUBLISHED_400M), rtol=0, atol=1e-5
+    )
+
+
+def test_published_400m_fit_reproduces_the_papers_held_out_error() -> None:
+    folder = io.bundled_data("multipower-law") / "400M"
+    fit = _fit(PUBLISHED_400M)
+    metrics = []
+    for name in HELD_OUT:
+        curve = io.read_curve(folder / f"{name}.csv")
+        metrics.append(predict(fit, curve).compare(curve))
+    mean = np.mean([m.pred_e for m in metrics])
+    assert 0.0016 < mean < 0.0018, CurveMetrics.table(metrics, mean=True)
+
+
+def test_increase_raises_the_loss_and_batches_agree() -> None:
+    law = get_law("multipower")
+    p = np.array([PUBLISHED_400M[k] for k in law.param_names])
+    flat = np.full(400, 3e-4)
+    rewarm = flat.copy()
+    rewarm[200:] = 6e-4
+    rows = np.array([[100, 250, 399]] * 2)
+    with jax.enable_x64(True):
+        both = mpl.prepare(
+            jnp.asarray(np.stack([flat, rewarm])), jnp.asarray(rows), jnp.zeros(2, int)
+        )
+        one = mpl.prepare(jnp.asarray(rewarm[None]), jnp.asarray(rows[:1]), jnp.zeros(1, int))
+        loss_both = np.asarray(law.loss(p, both))
+        loss_one = np.asarray(law.loss(p, one))[0]
+        grad = jax.grad(lambda q: jnp.sum(law.loss(q, both)))(p)
+    np.testing.assert_allclose(loss_both[1], loss_one, rtol=1e-13)
+    np.testing.assert_allclose(
+        loss_both[1], exact_loss(rewarm, rows[0], PUBLISHED_400M), rtol=0, atol=1e-9
+    )
+    assert loss_both[1, 0] == pytest.approx(loss_both[0, 0])  # before the increase: the same
+    assert np.all(np.isfinite(np.asarray(grad)))
