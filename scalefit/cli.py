@@ -46,6 +46,19 @@ Every family warms up linearly from 0 to peak over `warmup` steps.
 """
 
 
+EPILOG_COMPARE = """\
+example:
+  scalefit compare data/multipower-law/400M/*.csv \\
+      --fit-on cosine_24000 constant_24000 wsdcon_9 --out compare.csv --plot compare.png
+"""
+
+
+def _law_names() -> list[str]:
+    from scalefit.laws import LAWS
+
+    return list(LAWS)
+
+
 class _Formatter(argparse.RawDescriptionHelpFormatter, argparse.ArgumentDefaultsHelpFormatter):
     pass
 
@@ -70,12 +83,7 @@ def _parser() -> argparse.ArgumentParser:
     )
     fit.add_argument("csv", nargs="+", type=Path, help="training logs (CSV)")
     fit.add_argument("--law", default="annealing", help="law to fit")
-    fit.add_argument("--step-column", help="name of the step column")
-    fit.add_argument("--lr-column", help="name of the learning-rate column")
-    fit.add_argument("--loss-column", help="name of the loss column (e.g. val_loss)")
-    fit.add_argument(
-        "--warmup-steps", type=int, help="warm-up length, when the log does not show it"
-    )
+    _add_log_options(fit)
     fit.add_argument(
         "--warmup",
         choices=("peak", "actual"),
@@ -119,6 +127,33 @@ def _parser() -> argparse.ArgumentParser:
     pred.add_argument("--out", type=Path, required=True, help="where to write the prediction")
     pred.add_argument("--plot", type=Path, help="also draw the prediction to this PNG")
 
+    comp = sub.add_parser(
+        "compare",
+        help="fit every law on some curves and score their predictions of the others",
+        description="Fit each law on the --fit-on curves, predict the held-out ones, and print "
+        "a table per held-out curve and law (PredE, WorstE, R2, MAE, RMSE): how to choose the "
+        "law to trust on your own runs.",
+        epilog=EPILOG_COMPARE,
+        formatter_class=_Formatter,
+    )
+    comp.add_argument("csv", nargs="+", type=Path, help="training logs (CSV)")
+    comp.add_argument(
+        "--fit-on",
+        nargs="+",
+        required=True,
+        metavar="NAME",
+        help="curves to fit on: file names without .csv (or paths)",
+    )
+    comp.add_argument(
+        "--test-on", nargs="+", metavar="NAME", help="held-out curves (default: every other one)"
+    )
+    comp.add_argument(
+        "--laws", default=",".join(_law_names()), help="comma-separated laws to compare"
+    )
+    _add_log_options(comp)
+    comp.add_argument("--out", type=Path, help="also write the table as CSV")
+    comp.add_argument("--plot", type=Path, help="draw predictions over the held-out curves")
+
     demo = sub.add_parser(
         "demo",
         help="fit two bundled real curves and predict seven held-out ones",
@@ -132,6 +167,33 @@ def _parser() -> argparse.ArgumentParser:
         "--plot", type=Path, default=Path("scalefit-demo.png"), help="where to draw the predictions"
     )
     return parser
+
+
+def _add_log_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--step-column", help="name of the step column")
+    parser.add_argument("--lr-column", help="name of the learning-rate column")
+    parser.add_argument("--loss-column", help="name of the loss column (e.g. val_loss)")
+    parser.add_argument(
+        "--warmup-steps", type=int, help="warm-up length, when the logs do not show it"
+    )
+
+
+def _read_logs(args) -> list:
+    from scalefit import io
+    from scalefit.errors import InputError
+
+    if args.warmup_steps is not None and args.warmup_steps < 0:
+        raise InputError(f"--warmup-steps must be >= 0, not {args.warmup_steps}")
+    return [
+        io.read_curve(
+            path,
+            step_column=args.step_column,
+            lr_column=args.lr_column,
+            loss_column=args.loss_column,
+            warmup_steps=args.warmup_steps,
+        )
+        for path in args.csv
+    ]
 
 
 def _version() -> str:
@@ -150,7 +212,8 @@ def main(argv: list[str] | None = None) -> int:
     from scalefit.errors import InputError
 
     try:
-        return {"fit": _fit, "predict": _predict, "demo": _demo}[args.command](args)
+        commands = {"fit": _fit, "predict": _predict, "compare": _compare, "demo": _demo}
+        return commands[args.command](args)
     except InputError as err:
         print(f"scalefit {args.command}: error: {err}", file=sys.stderr)
         return 2
@@ -193,20 +256,7 @@ def _fit(args) -> int:
     from scalefit.predict import predict
 
     _guard_outputs(list(args.csv), [args.out, args.plot])
-    if args.warmup_steps is not None and args.warmup_steps < 0:
-        from scalefit.errors import InputError
-
-        raise InputError(f"--warmup-steps must be >= 0, not {args.warmup_steps}")
-    curves = [
-        io.read_curve(
-            path,
-            step_column=args.step_column,
-            lr_column=args.lr_column,
-            loss_column=args.loss_column,
-            warmup_steps=args.warmup_steps,
-        )
-        for path in args.csv
-    ]
+    curves = _read_logs(args)
     result = fit(curves, args.law, decay=args.decay, fit_decay=args.fit_lambda, warmup=args.warmup)
     print(result)
     io.save_fit(result, args.out)
@@ -265,6 +315,75 @@ def _predict(args) -> int:
         from scalefit.plot import plot_predictions
 
         io.save_figure(plot_predictions([prediction]), args.plot)
+        print(f"wrote {args.plot}", file=sys.stderr)
+    return 0
+
+
+def _compare(args) -> int:
+    import pandas as pd
+
+    from scalefit import io
+    from scalefit.compare import compare_laws
+    from scalefit.errors import InputError
+    from scalefit.metrics import CurveMetrics
+
+    _guard_outputs(list(args.csv), [args.out, args.plot])
+    curves = {}
+    for path, curve in zip(args.csv, _read_logs(args)):
+        if curve.name in curves:
+            raise InputError(f"{path}: a curve named {curve.name!r} was given twice")
+        curves[curve.name] = curve
+
+    def pick(names: list[str], option: str) -> list:
+        wanted = [Path(n).stem if n.lower().endswith(".csv") else n for n in names]
+        for name in wanted:
+            if name not in curves:
+                raise InputError(
+                    f"{option} {name}: not among the curves given ({', '.join(curves)})"
+                )
+        return [curves[n] for n in wanted]
+
+    fit_on = pick(args.fit_on, "--fit-on")
+    test_on = (
+        pick(args.test_on, "--test-on")
+        if args.test_on
+        else [c for n, c in curves.items() if all(c is not f for f in fit_on)]
+    )
+    if any(c is f for c in test_on for f in fit_on):
+        raise InputError("--test-on: a curve cannot be both fitted on and held out")
+    laws = [law.strip() for law in args.laws.split(",") if law.strip()]
+    results = compare_laws(fit_on, test_on, laws)
+    print(f"Fitted on {' + '.join(c.name for c in fit_on)}; held out: {len(test_on)} curve(s)\n")
+    rows = []
+    for law, result in results.items():
+        print(f"{law}: " + ", ".join(f"{k} {v:.5g}" for k, v in result.fit.params.items()))
+        print(CurveMetrics.table(result.metrics, mean=True))
+        print()
+        for w in result.fit.warnings:
+            print(f"warning ({law}): {w}", file=sys.stderr)
+        rows += [
+            {
+                "law": law,
+                "curve": m.name,
+                "rows": m.rows,
+                "pred_e": m.pred_e,
+                "worst_e": m.worst_e,
+                "r2": m.r2,
+                "mae": m.mae,
+                "rmse": m.rmse,
+            }
+            for m in result.metrics
+        ]
+    ranking = sorted(results.items(), key=lambda kv: kv[1].mean_pred_e)
+    print("mean held-out PredE: " + ", ".join(f"{law} {r.mean_pred_e:.5f}" for law, r in ranking))
+    if args.out:
+        io.write_csv_atomic(pd.DataFrame(rows), args.out)
+        print(f"wrote {args.out}", file=sys.stderr)
+    if args.plot:
+        from scalefit.plot import plot_comparison
+
+        predictions = {law: r.predictions for law, r in results.items()}
+        io.save_figure(plot_comparison(predictions, test_on), args.plot)
         print(f"wrote {args.plot}", file=sys.stderr)
     return 0
 

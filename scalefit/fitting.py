@@ -43,7 +43,6 @@ _LINESEARCH = optax.scale_by_backtracking_linesearch(
     max_backtracking_steps=12, decrease_factor=0.3, store_grad=True
 )
 _MIN_ROWS_PER_PARAM = 10
-_SEARCH_ROWS = 256
 
 
 @dataclass
@@ -78,6 +77,24 @@ class Fit:
     status: str
     warnings: list[str] = field(default_factory=list)
     version: str = ""
+
+    @classmethod
+    def given(cls, law: str | Law, params: dict[str, float], **options: object) -> Fit:
+        """A fit made of given parameters (a paper's, say) to predict with; ``options`` override
+        the law's defaults (e.g. ``warmup="actual"``)."""
+        law = get_law(law)
+        return cls(
+            law=law.name,
+            params={n: float(params[n]) for n in law.param_names},
+            options=_law_options(law, **options),
+            curves=[],
+            metrics=[],
+            objective=float("nan"),
+            n_starts=0,
+            n_iter=0,
+            converged=True,
+            status="given, not fitted",
+        )
 
     @property
     def param_vector(self) -> np.ndarray:
@@ -319,9 +336,10 @@ def law_features(
     lr = np.asarray(lr, dtype=np.float64)
     lr = np.pad(lr, [(0, 0), (0, _round_up(lr.shape[-1], 1024) - lr.shape[-1])], mode="edge")
     with jax.enable_x64(True):
-        return _programs.call(
+        features = _programs.call(
             law.prepare, lr, np.asarray(rows), np.asarray(warmup_steps), **options
         )
+    return law.finish(features) if law.finish else features
 
 
 def _features(law: Law, stack: _Stack, options: dict[str, object]) -> dict[str, jax.Array]:
@@ -392,7 +410,7 @@ def fit(
     decays = sorted(set(DECAY_GRID) | {decay}) if fit_decay else [decay]
 
     stack = _stack(curves)
-    search = stack.thinned(_SEARCH_ROWS)
+    search = stack.thinned(law.search_rows)
     lower = np.asarray(law.lower, dtype=np.float64)
     results = []
     with jax.enable_x64(True):

@@ -13,7 +13,7 @@ import numpy as np  # noqa: E402
 from scalefit.curve import Curve  # noqa: E402
 from scalefit.predict import Prediction  # noqa: E402
 
-__all__ = ["plot_fit", "plot_predictions"]
+__all__ = ["plot_comparison", "plot_fit", "plot_predictions"]
 
 
 def plot_fit(fitted: Sequence[Prediction], curves: Sequence[Curve], title: str = ""):
@@ -78,6 +78,40 @@ def plot_predictions(
     top.set_title(title or "predicted loss (lines), observed (dots)")
     bottom.set_ylabel("learning rate")
     bottom.set_xlabel("step")
+    fig.tight_layout()
+    return fig
+
+
+def plot_comparison(
+    predictions: dict[str, Sequence[Prediction]], curves: Sequence[Curve], title: str = ""
+):
+    """One panel per held-out curve: the observed loss (dots) and each law's prediction (lines).
+
+    Args:
+        predictions: for each law, its prediction of every curve, in the order of ``curves``.
+        curves: the held-out curves.
+        title: figure title.
+
+    Returns:
+        The ``matplotlib.figure.Figure``.
+    """
+    n = len(curves)
+    cols = min(3, n)
+    rows = -(-n // cols)
+    fig, axes = plt.subplots(rows, cols, figsize=(4.2 * cols, 3.2 * rows), squeeze=False)
+    for k, curve in enumerate(curves):
+        ax = axes[k // cols][k % cols]
+        ax.plot(curve.step, curve.loss, ".", ms=2, color="0.5", alpha=0.6, label="observed")
+        for i, (law, preds) in enumerate(predictions.items()):
+            ax.plot(preds[k].step, preds[k].loss, "-", lw=1.2, color=f"C{i % 10}", label=law)
+        _limit_to_tail(ax, [curve.loss])
+        ax.set_title(curve.name, fontsize=9)
+        ax.set_xlabel("step", fontsize=8)
+        ax.tick_params(labelsize=7)
+    for k in range(n, rows * cols):
+        axes[k // cols][k % cols].axis("off")
+    axes[0][0].legend(fontsize=7)
+    fig.suptitle(title or "held-out curves: observed (dots), predicted by each law (lines)")
     fig.tight_layout()
     return fig
 

@@ -262,3 +262,41 @@ def test_demo_runs_on_bundled_data(tmp_path):
     assert result.returncode == 0, result.stderr
     assert "wsdcon_18" in result.stdout and "mean" in result.stdout
     assert (tmp_path / "demo.png").stat().st_size > 10_000
+
+
+def test_compare_scores_each_law_on_the_held_out_curves(tmp_path, capsys):
+    csvs = [str(MP25 / f"{n}.csv") for n in ("cosine_24000", "constant_24000", "wsdcon_9")]
+    out = tmp_path / "compare.csv"
+    code, stdout, _ = run(
+        [
+            "compare",
+            *csvs,
+            "--fit-on",
+            "cosine_24000",
+            "constant_24000",
+            "--laws",
+            "annealing",
+            "--out",
+            str(out),
+        ],
+        capsys,
+    )
+    assert code == 0
+    assert "wsdcon_9" in stdout and "mean held-out PredE: annealing" in stdout
+    table = pd.read_csv(out)
+    assert list(table["curve"]) == ["wsdcon_9"] and list(table["law"]) == ["annealing"]
+    assert 0 < table["pred_e"].iloc[0] < 0.01
+
+
+@pytest.mark.parametrize(
+    "extra, problem",
+    [
+        (["--fit-on", "nosuch"], "--fit-on nosuch: not among the curves"),
+        (["--fit-on", "wsdcon_9", "--test-on", "wsdcon_9"], "both fitted on and held out"),
+        (["--fit-on", "wsdcon_9", "--laws", "nosuch"], "unknown law 'nosuch'"),
+    ],
+)
+def test_compare_bad_names_exit_2(extra, problem, capsys):
+    csvs = [str(MP25 / f"{n}.csv") for n in ("wsdcon_9", "wsdcon_3")]
+    code, _, stderr = run(["compare", *csvs, *extra], capsys)
+    assert code == 2 and problem in stderr and stderr.count("\n") == 1

@@ -21,18 +21,7 @@ def synthetic(spec: str, params=TRUE, noise=0.0, every=64, seed=0, name=None) ->
     schedule = parse_schedule(spec)
     lr = schedule.lr()
     law = get_law("annealing")
-    truth = Fit(
-        law="annealing",
-        params=dict(params),
-        options={"decay": 0.999, "warmup": "peak"},
-        curves=[],
-        metrics=[],
-        objective=0.0,
-        n_starts=0,
-        n_iter=0,
-        converged=True,
-        status="",
-    )
+    truth = Fit.given("annealing", params, decay=0.999, warmup="peak")
     at = np.arange(schedule.warmup + every, lr.size, every)
     loss = predict(truth, schedule, at=at).loss
     rng = np.random.default_rng(seed)

@@ -38,6 +38,10 @@ class Law:
         options: the law's options and their defaults (e.g. ``{"decay": 0.999}``).
         reference: the paper the law comes from.
         annealing_params: the parameters that only a decreasing LR can determine.
+        search_rows: the most rows of each curve the multi-start search runs on (thinned evenly;
+            the best start is then minimised on every row): fewer for a costlier law.
+        finish: optional ``finish(features) -> features`` run on the host (NumPy) after
+            ``prepare``, e.g. to drop padding whose size only the data can tell.
     """
 
     name: str
@@ -51,6 +55,8 @@ class Law:
     options: Mapping[str, object] = field(default_factory=dict)
     reference: str = ""
     annealing_params: tuple[str, ...] = ()
+    search_rows: int = 256
+    finish: Callable[[Features], Features] | None = None
 
     @property
     def n_params(self) -> int:

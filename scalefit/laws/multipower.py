@@ -65,10 +65,10 @@ def prepare(
 ) -> Features:
     """Parameter-free features: areas at ``rows`` and the segments of LR changes before them.
 
-    Per row (``(..., r)`` and ``(..., r, m)``): ``s1`` (the forward area), ``w_dec``/``w_inc``
-    (the summed decreases/increases of each segment), ``c_dec``/``c_inc`` (their weighted mean
-    area before the change) and ``edges`` (segment bounds, ``(..., r, m + 1)``). Per step
-    (``(..., n)``): ``dec``, ``inc``, ``eta``, used by the loss for :math:`\\eta_k^{-\\gamma}`.
+    Per row, ``(..., r)``: ``s1`` (the forward area). Per row and segment, ``(..., r, m)``, for
+    the decreases (``_dec``) and the increases (``_inc``) apart: ``w`` (their sum), and their
+    weighted means of the log LR (``log_eta``, relative to the peak's, ``log_peak``) and of the
+    area before them (``area``), with the variance ``var`` and covariance ``cov`` of the two.
     """
     if warmup not in ("peak", "actual"):
         raise ValueError(f"warmup must be 'peak' or 'actual', not {warmup!r}")
@@ -88,12 +88,25 @@ def prepare(
         [by_distance, jnp.minimum(by_level, rows[..., None] + 1).astype(rows.dtype)], axis=-1
     )
     edges = -jnp.sort(-jnp.clip(edges, 0, None), axis=-1)  # descending; repeats: empty segments
-    features = {"s1": jnp.take_along_axis(area, rows, axis=-1), "edges": edges}
+    # Moments of each segment's changes, weighted by them: log η_k (centred on the peak's, for
+    # precision) and the area before the change, so that the loss needs no per-step work.
+    log_eta = jnp.log(jnp.maximum(lr, 1e-12)) - jnp.log(jnp.max(lr, axis=-1, keepdims=True))
+    features = {"s1": jnp.take_along_axis(area, rows, axis=-1)}
     for name, x in (("dec", dec), ("inc", inc)):
-        features[f"w_{name}"] = _segment_sums(x, edges)
-        features[name] = x
-    features["eta"] = lr
-    features["before"] = before
+        w = _segment_sums(x, edges)
+        positive = w > 0
+        safe = jnp.where(positive, w, 1.0)
+
+        def mean(y, x=x, safe=safe, positive=positive):
+            return jnp.where(positive, _segment_sums(x * y, edges) / safe, 0.0)
+
+        log_mean, area_mean = mean(log_eta), mean(before)
+        features[f"w_{name}"] = w
+        features[f"area_{name}"] = area_mean
+        features[f"log_eta_{name}"] = log_mean
+        features[f"var_{name}"] = jnp.maximum(mean(log_eta**2) - log_mean**2, 0.0)
+        features[f"cov_{name}"] = mean(log_eta * before) - log_mean * area_mean
+    features["log_peak"] = jnp.log(jnp.max(lr, axis=-1))
     return features
 
 
@@ -127,21 +140,38 @@ def _segment_sums(x: jax.Array, edges: jax.Array) -> jax.Array:
     return at[..., :-1] - at[..., 1:]
 
 
+def finish(features: Features) -> Features:
+    """Drop the segments where the LR does not change (most of them: padding, steps before the
+    first row, constant stretches), keeping a common width, a multiple of 8, for every row."""
+    out = {k: np.asarray(v) for k, v in features.items()}
+    for kind in ("dec", "inc"):
+        names = [f"{p}_{kind}" for p in ("w", "log_eta", "area", "var", "cov")]
+        w = out[names[0]]
+        keep = max(1, int((w > 0).sum(axis=-1).max()))
+        keep = min(w.shape[-1], -(-keep // 8) * 8)
+        order = np.argsort(w <= 0, axis=-1, kind="stable")[..., :keep]
+        for name in names:
+            out[name] = np.take_along_axis(out[name], order, axis=-1)
+    return out
+
+
 def _drop(params, features, kind: str) -> jax.Array:
-    r"""Σ over segments of w·G(x̄) for the decreases or the increases, x̄ the weighted mean of
-    :math:`x_k = \eta_k^{-\gamma} S_k(t)` over the segment (exact: it is linear in the terms)."""
+    r"""Σ over segments of w·G(x̄) for the decreases or the increases, x̄ the change-weighted
+    mean of :math:`x_k = \eta_k^{-\gamma} S_k(t)` over the segment.
+
+    With :math:`l_k = \log \eta_k` nearly constant in a segment (it spans one LR band),
+    :math:`\overline{\eta^{-\gamma}} \approx e^{-\gamma \bar l}(1 + \gamma^2 \mathrm{Var}\,l / 2)`
+    and :math:`\bar x = \overline{\eta^{-\gamma}}\,(S_1(t) - \bar c) + \gamma\,
+    \overline{\eta^{-\gamma}}\,\mathrm{Cov}(l, c)`, :math:`c_k` the area before step k."""
     c, beta, gamma = params[4], params[5], params[6]
-    x = features[kind]
-    eta = jnp.maximum(features["eta"], 1e-12)  # an LR of 0: η^-γ huge, G → 1, as in the limit
-    weighted = jnp.where(x > 0, x * eta ** (-gamma), 0.0)
-    edges = features["edges"]
-    u = _segment_sums(weighted, edges)  # Σ w_k η_k^-γ
-    uc = _segment_sums(weighted * features["before"], edges)  # Σ w_k η_k^-γ Σ_{τ<k} η_τ
     w = features[f"w_{kind}"]
-    positive = w > 0
-    mean_x = (features["s1"][..., None] * u - uc) / jnp.where(positive, w, 1.0)
+    log_peak = features["log_peak"][..., None, None]
+    u = jnp.exp(-gamma * (features[f"log_eta_{kind}"] + log_peak))
+    u = u * (1.0 + 0.5 * gamma**2 * features[f"var_{kind}"])
+    since = features["s1"][..., None] - features[f"area_{kind}"]
+    mean_x = u * (since + gamma * features[f"cov_{kind}"])
     g = 1.0 - jnp.exp(-beta * jnp.log1p(c * jnp.maximum(mean_x, 0.0)))
-    return jnp.sum(jnp.where(positive, w * g, 0.0), axis=-1)
+    return jnp.sum(w * g, axis=-1)
 
 
 def loss(params: jax.Array, features: Features) -> jax.Array:
@@ -192,4 +222,6 @@ LAW = Law(
     reference="Luo et al. 2025, A Multi-Power Law for Loss Curve Prediction Across Learning Rate "
     "Schedules, ICLR 2025, arXiv:2503.12811",
     annealing_params=("B", "C", "beta", "gamma"),
+    search_rows=64,
+    finish=finish,
 )

@@ -1,0 +1,70 @@
+"""Comparing laws on held-out curves: fit each on the same curves, score each on the others.
+
+This is how to decide which law to trust on one's own runs: a law that fits the curves it saw
+is not necessarily one that predicts a schedule it did not see.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+from scalefit.curve import Curve
+from scalefit.errors import InputError
+from scalefit.fitting import Fit, fit
+from scalefit.laws import LAWS
+from scalefit.metrics import CurveMetrics
+from scalefit.predict import Prediction, predict
+
+__all__ = ["LawComparison", "compare_laws"]
+
+
+@dataclass(frozen=True)
+class LawComparison:
+    """One law fitted on the fit curves and scored on the held-out ones.
+
+    Attributes:
+        fit: the law's fit.
+        metrics: agreement of its prediction with each held-out curve, at the logged steps.
+        predictions: its prediction for each held-out curve, at every step of the schedule.
+    """
+
+    fit: Fit
+    metrics: list[CurveMetrics]
+    predictions: list[Prediction]
+
+    @property
+    def mean_pred_e(self) -> float:
+        return float(np.mean([m.pred_e for m in self.metrics]))
+
+
+def compare_laws(
+    fit_on: Sequence[Curve],
+    test_on: Sequence[Curve],
+    laws: Sequence[str] | None = None,
+    **fit_options: object,
+) -> dict[str, LawComparison]:
+    """Fit every law on ``fit_on`` and score its predictions of ``test_on``.
+
+    Args:
+        fit_on: the curves the laws are fitted on.
+        test_on: held-out curves (none of ``fit_on``).
+        laws: law names; default every registered law.
+        **fit_options: passed to :func:`scalefit.fit` (e.g. ``warmup``).
+
+    Returns:
+        ``{law: LawComparison}`` in the order given.
+    """
+    if not fit_on or not test_on:
+        raise InputError("need at least one curve to fit on and one to test on")
+    laws = list(laws) if laws else list(LAWS)
+    out = {}
+    for law in laws:
+        result = fit(list(fit_on), law, **fit_options)
+        metrics = [predict(result, c).compare(c) for c in test_on]
+        full = [predict(result, c.lr) for c in test_on]
+        full = [Prediction(p.step, p.lr, p.loss, name=c.name) for p, c in zip(full, test_on)]
+        out[result.law] = LawComparison(result, metrics, full)
+    return out
