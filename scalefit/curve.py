@@ -49,6 +49,15 @@ class Curve:
         object.__setattr__(self, "step", step)
         object.__setattr__(self, "loss", loss)
 
+    def after_warmup(self) -> Curve:
+        """The same run with only the losses observed from the end of warm-up on."""
+        keep = self.step >= self.warmup_steps
+        if keep.all():
+            return self
+        return Curve(
+            self.name, self.lr, self.step[keep], self.loss[keep], self.warmup_steps, self.source
+        )
+
     @property
     def n_steps(self) -> int:
         """Number of steps the LR is known for (``len(lr)``)."""

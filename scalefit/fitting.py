@@ -369,6 +369,7 @@ def fit(
     fit_decay: bool = False,
     warmup: str | None = None,
     huber_delta: float = HUBER_DELTA,
+    skip_warmup: bool = True,
     refine: int = 8,
     max_iter: int = 2000,
     ftol: float = 1e-12,
@@ -384,6 +385,9 @@ def fit(
         warmup: ``"peak"`` or ``"actual"``: how warm-up steps count (default: the law's own
             convention; ``"peak"`` for the annealing law, as its paper does).
         huber_delta: :math:`\\delta` of the Huber loss on log residuals.
+        skip_warmup: fit only the losses observed from the end of each curve's warm-up on (the
+            laws describe training after warm-up; the first losses of a run, near log(vocab),
+            would otherwise pull the fit). Predictions still cover every step.
         refine: how many of the best screened starts run to convergence.
         max_iter: L-BFGS iteration limit per start.
         ftol: relative decrease of the objective below which a start has converged.
@@ -399,9 +403,14 @@ def fit(
     curves = [curves] if isinstance(curves, Curve) else list(curves)
     if not curves:
         raise InputError("no curve to fit")
+    if skip_warmup:
+        curves = [c.after_warmup() for c in curves]
     for c in curves:
         if c.loss.size == 0:
-            raise InputError(f"{c.source or c.name}: no observed loss to fit")
+            raise InputError(
+                f"{c.source or c.name}: no observed loss to fit"
+                + (" after warm-up" if skip_warmup else "")
+            )
         if np.any(~np.isfinite(c.loss)) or np.any(c.loss <= 0):
             raise InputError(f"{c.source or c.name}: losses must be finite and positive")
     law = get_law(law)
@@ -456,7 +465,12 @@ def fit(
         status = "converged"
     else:
         status = f"stopped at the iteration limit ({max_iter}) before converging"
-    options = {**options, "huber_delta": huber_delta, "fit_decay": fit_decay}
+    options = {
+        **options,
+        "huber_delta": huber_delta,
+        "fit_decay": fit_decay,
+        "skip_warmup": skip_warmup,
+    }
     result = Fit(
         law=law.name,
         params={n: float(v) for n, v in zip(law.param_names, params)},
