@@ -176,6 +176,11 @@ def _add_log_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--warmup-steps", type=int, help="warm-up length, when the logs do not show it"
     )
+    parser.add_argument(
+        "--include-warmup",
+        action="store_true",
+        help="also fit the losses logged during warm-up (by default only those after it)",
+    )
 
 
 def _read_logs(args) -> list:
@@ -257,7 +262,14 @@ def _fit(args) -> int:
 
     _guard_outputs(list(args.csv), [args.out, args.plot])
     curves = _read_logs(args)
-    result = fit(curves, args.law, decay=args.decay, fit_decay=args.fit_lambda, warmup=args.warmup)
+    result = fit(
+        curves,
+        args.law,
+        decay=args.decay,
+        fit_decay=args.fit_lambda,
+        warmup=args.warmup,
+        skip_warmup=not args.include_warmup,
+    )
     print(result)
     io.save_fit(result, args.out)
     print(f"wrote {args.out}", file=sys.stderr)
@@ -352,7 +364,7 @@ def _compare(args) -> int:
     if any(c is f for c in test_on for f in fit_on):
         raise InputError("--test-on: a curve cannot be both fitted on and held out")
     laws = [law.strip() for law in args.laws.split(",") if law.strip()]
-    results = compare_laws(fit_on, test_on, laws)
+    results = compare_laws(fit_on, test_on, laws, skip_warmup=not args.include_warmup)
     print(f"Fitted on {' + '.join(c.name for c in fit_on)}; held out: {len(test_on)} curve(s)\n")
     rows = []
     for law, result in results.items():

@@ -27,8 +27,8 @@ class LawComparison:
 
     Attributes:
         fit: the law's fit.
-        metrics: agreement of its prediction with each held-out curve, at the steps logged
-            after warm-up (the rows a fit uses).
+        metrics: agreement of its prediction with each held-out curve, at the rows a fit uses
+            (those logged after warm-up, unless ``skip_warmup=False``).
         predictions: its prediction for each held-out curve, at every step of the schedule.
     """
 
@@ -64,7 +64,8 @@ def compare_laws(
     out = {}
     for law in laws:
         result = fit(list(fit_on), law, **fit_options)
-        metrics = [predict(result, c).compare(c.after_warmup()) for c in test_on]
+        scored = [c.after_warmup() if fit_options.get("skip_warmup", True) else c for c in test_on]
+        metrics = [predict(result, c).compare(c) for c in scored]
         full = [predict(result, c.lr) for c in test_on]
         full = [Prediction(p.step, p.lr, p.loss, name=c.name) for p, c in zip(full, test_on)]
         out[result.law] = LawComparison(result, metrics, full)

@@ -76,6 +76,23 @@ def test_fit_on_sparse_validation_loss_with_lr_every_50_steps(tmp_path, capsys):
     data = json.loads((tmp_path / "f.json").read_text())
     assert all(m["pred_e"] < 0.01 for m in data["metrics"])
     assert data["curves"][0]["rows"] < 200  # val_loss every 200 steps, not every row
+    assert data["options"]["skip_warmup"] is True
+    # steps 0 and 200 (inside the 300-step warm-up) are left out unless asked for
+    code, _, _ = run(
+        [
+            "fit",
+            *map(str, files),
+            "--loss-column",
+            "val_loss",
+            "--include-warmup",
+            "--out",
+            str(tmp_path / "g.json"),
+        ],
+        capsys,
+    )
+    with_warmup = json.loads((tmp_path / "g.json").read_text())
+    assert code == 0 and with_warmup["options"]["skip_warmup"] is False
+    assert [c["rows"] for c in with_warmup["curves"]] == [c["rows"] + 2 for c in data["curves"]]
 
 
 def test_predict_a_spec_every_k_steps(fit_json, tmp_path, capsys):
