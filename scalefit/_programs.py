@@ -12,6 +12,7 @@ checkout never runs a stale program). Without a store, :func:`call` is a plain c
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import os
 import pickle
@@ -84,6 +85,7 @@ def _static_name(value) -> str:
     return repr(value)
 
 
+@functools.cache
 def _version(package: str) -> str:
     from importlib.metadata import PackageNotFoundError, version
 
