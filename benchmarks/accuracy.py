@@ -43,11 +43,11 @@ BARS = {
 }
 
 
-def run(size: str, law: str, split: str) -> dict[str, float]:
+def run(size: str, law: str, split: str, warmup: str | None = None) -> dict[str, float]:
     fit_on, held_out = SPLITS[split]
     curves = {n: io.read_curve(DATA / size / f"{n}.csv") for n in fit_on + held_out}
     start = time.perf_counter()
-    result = fit([curves[n] for n in fit_on], law)
+    result = fit([curves[n] for n in fit_on], law, warmup=warmup)
     seconds = time.perf_counter() - start
     print(f"\n== {size}: {law} law fitted on {' + '.join(fit_on)} ({seconds:.2f} s)")
     print("   " + ", ".join(f"{k} = {v:.5g}" for k, v in result.params.items()))
@@ -73,8 +73,9 @@ def main() -> None:
     parser.add_argument("--law", default="annealing")
     parser.add_argument("--split", choices=sorted(SPLITS), default="two")
     parser.add_argument("--sizes", nargs="+", default=["25M", "400M"])
+    parser.add_argument("--warmup", choices=("peak", "actual"), help="default: the law's")
     args = parser.parse_args()
-    results = {size: run(size, args.law, args.split) for size in args.sizes}
+    results = {size: run(size, args.law, args.split, args.warmup) for size in args.sizes}
     print("\nsummary (mean over the six)")
     print(f"{'size':<6}{'PredE':>9}{'WorstE':>9}{'R2':>9}")
     for size, r in results.items():

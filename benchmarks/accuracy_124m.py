@@ -28,6 +28,7 @@ import pandas as pd
 from scipy.stats import spearmanr
 
 from scalefit import fit, io
+from scalefit.laws import DEFAULT_LAW
 from scalefit.metrics import CurveMetrics
 from scalefit.predict import predict
 
@@ -55,6 +56,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--law", default=None, help="law to fit (default: scalefit's default)")
     parser.add_argument("--target", choices=("val_loss", "train_loss"), default="val_loss")
+    parser.add_argument("--warmup", choices=("peak", "actual"), help="default: the law's")
     args = parser.parse_args()
 
     table = runs()
@@ -63,7 +65,8 @@ def main() -> None:
         for n, row in table.iterrows()
     }
     start = time.perf_counter()
-    result = fit([curves[n] for n in FIT_ON], *([args.law] if args.law else []))
+    law = args.law or DEFAULT_LAW
+    result = fit([curves[n] for n in FIT_ON], law, warmup=args.warmup)
     seconds = time.perf_counter() - start
     print(
         f"{result.law} law fitted on {' + '.join(FIT_ON)}, column {args.target} "
