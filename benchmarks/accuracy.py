@@ -23,14 +23,7 @@ from scalefit.metrics import CurveMetrics
 from scalefit.predict import predict
 
 DATA = Path(__file__).resolve().parents[1] / "data" / "multipower-law"
-SIX = [
-    "constant_72000",
-    "cosine_72000",
-    "wsd_20000_24000",
-    "wsdld_20000_24000",
-    "wsdcon_3",
-    "wsdcon_18",
-]
+SIX = list(io.MULTIPOWER_HELD_OUT)
 SPLITS = {
     "two": (["cosine_24000", "constant_24000"], SIX + ["wsdcon_9"]),
     "paper": (["cosine_24000", "constant_24000", "wsdcon_9"], SIX),

@@ -415,15 +415,7 @@ def _demo(args) -> int:
     if not folder.is_dir():
         raise InputError(f"{folder}: bundled curves not found")
     fit_on = ["cosine_24000", "constant_24000"]
-    held_out = [
-        "constant_72000",
-        "cosine_72000",
-        "wsd_20000_24000",
-        "wsdld_20000_24000",
-        "wsdcon_3",
-        "wsdcon_9",
-        "wsdcon_18",
-    ]
+    held_out = [*io.MULTIPOWER_HELD_OUT, "wsdcon_9"]
     curves = {name: io.read_curve(folder / f"{name}.csv") for name in fit_on + held_out}
     print(
         f"Fitting the annealing law to the {args.size} runs {' + '.join(fit_on)} "

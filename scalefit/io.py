@@ -27,6 +27,7 @@ __all__ = [
     "MAX_STEP",
     "find_column",
     "LoggedSchedule",
+    "MULTIPOWER_HELD_OUT",
     "bundled_data",
     "load_fit",
     "read_schedule",
@@ -625,6 +626,18 @@ def load_fit(path: str | os.PathLike[str]):
         raise _fail(path, str(exc)) from None
     except (KeyError, TypeError, ValueError) as exc:
         raise _fail(path, f"malformed fit ({type(exc).__name__}: {exc})") from None
+
+
+MULTIPOWER_HELD_OUT = (
+    "constant_72000",
+    "cosine_72000",
+    "wsd_20000_24000",
+    "wsdld_20000_24000",
+    "wsdcon_3",
+    "wsdcon_18",
+)
+"""The six curves of ``bundled_data("multipower-law")/<size>`` that Luo et al. hold out; they fit
+on ``cosine_24000``, ``constant_24000`` and ``wsdcon_9``."""
 
 
 def bundled_data(name: str = "") -> Path:

@@ -24,14 +24,7 @@ PUBLISHED_400M = {
     "beta": 0.59350,
     "gamma": 0.63472,
 }
-HELD_OUT = [
-    "constant_72000",
-    "cosine_72000",
-    "wsd_20000_24000",
-    "wsdld_20000_24000",
-    "wsdcon_3",
-    "wsdcon_18",
-]
+HELD_OUT = io.MULTIPOWER_HELD_OUT
 
 
 def exact_loss(lr: np.ndarray, rows: np.ndarray, p: dict[str, float]) -> np.ndarray:
