@@ -8,10 +8,13 @@ every observed row of every curve,
     \mathcal{L}(\theta) = \sum_{c} \sum_{s \in \text{rows}_c}
         \operatorname{Huber}_\delta\big(\log y_{c,s} - \log \hat L_\theta(s; \eta_c)\big).
 
-Every starting point is minimised at once in one compiled program (``jax.vmap`` over starts, and
-over the momentum decay when it is profiled) with optax's L-BFGS and zoom line search. Bounds
-:math:`p \ge 0` are kept by optimising :math:`\log p`. The starts first take a few iterations each;
-the best ``refine`` of them then run to convergence. Fixed inputs give the same fit every time.
+Starting points are minimised together in one compiled program (``jax.vmap`` over starts) with
+optax's L-BFGS and a backtracking line search; a profiled momentum decay repeats this per value. Bounds
+:math:`p \ge 0` are kept by optimising :math:`\log p`. The starts first take a few iterations
+each; the best ``refine`` of them then run to convergence. Curves with many rows (per-step logs)
+are searched on evenly thinned rows, weighted to keep the objective's scale, and the best start is
+then minimised on every row. Only rows logged after warm-up are fitted by default. Fixed inputs
+give the same fit every time.
 """
 
 from __future__ import annotations
