@@ -9,12 +9,12 @@ every observed row of every curve,
         \operatorname{Huber}_\delta\big(\log y_{c,s} - \log \hat L_\theta(s; \eta_c)\big).
 
 Starting points are minimised together in one compiled program (``jax.vmap`` over starts) with
-optax's L-BFGS and a backtracking line search; a profiled momentum decay repeats this per value. Bounds
-:math:`p \ge 0` are kept by optimising :math:`\log p`. The starts first take a few iterations
-each; the best ``refine`` of them then run to convergence. Curves with many rows (per-step logs)
-are searched on evenly thinned rows, weighted to keep the objective's scale, and the best start is
-then minimised on every row. Only rows logged after warm-up are fitted by default. Fixed inputs
-give the same fit every time.
+optax's L-BFGS and a backtracking line search; a profiled momentum decay repeats this per value.
+Bounds :math:`p \ge 0` are kept by optimising :math:`\log p`. The starts first take a few iterations
+each; the best ``refine`` of them then run to convergence. Curves with many rows (per-step logs) are
+searched on evenly thinned rows, weighted to keep the objective's scale, and the best start is then
+minimised on every row. Only rows logged after warm-up are fitted by default. Fixed inputs give the
+same fit every time.
 """
 
 from __future__ import annotations
