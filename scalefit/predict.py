@@ -21,6 +21,8 @@ from scalefit.schedules import Schedule
 
 __all__ = ["Prediction", "predict"]
 
+_CHUNK = 8192  # rows predicted per call
+
 
 @dataclass(frozen=True)
 class Prediction:
@@ -104,6 +106,15 @@ def predict(
 
     law = get_law(fit.law)
     options = {k: fit.options.get(k, default) for k, default in law.options.items()}
-    features = law_features(law, lr[None], at[None], np.array([warmup_steps]), options)
-    loss = evaluate(law, fit.param_vector, features)[0]
+
+    def loss_at(rows: np.ndarray) -> np.ndarray:
+        features = law_features(law, lr[None], rows[None], np.array([warmup_steps]), options)
+        return evaluate(law, fit.param_vector, features)
+
+    if at.size <= _CHUNK:
+        loss = loss_at(at)
+    else:  # bounded memory: a law's per-row features can be wide (the multi-power law's are)
+        padded = np.pad(at, (0, (-at.size) % _CHUNK), mode="edge").reshape(-1, _CHUNK)
+        loss = np.concatenate([loss_at(rows) for rows in padded], axis=-1)
+    loss = loss[0, : at.size]
     return Prediction(step=at, lr=lr[at], loss=loss, name=name)
