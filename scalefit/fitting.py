@@ -225,13 +225,16 @@ def _minimize_batch(theta0, lower, features, log_y, weight, delta, ftol, max_ite
     return theta, jnp.where(jnp.isfinite(value), value, jnp.inf), k, done
 
 
+def _minimize(theta0: np.ndarray, data, iterations: int, *, law_loss, ftol: float):
+    """:func:`_minimize_batch` through the program store, with NumPy results."""
+    out = _programs.call(_minimize_batch, theta0, *data, ftol, iterations, law_loss=law_loss)
+    return tuple(np.asarray(x) for x in out)
+
+
 def _polish(theta0: np.ndarray, data, *, law_loss, max_iter: int, ftol: float):
     """Minimise from one start on every row (after a search on thinned rows, from its best)."""
     theta, value, k, done = (
-        np.asarray(x)[0]
-        for x in _programs.call(
-            _minimize_batch, theta0[None], *data, ftol, max_iter, law_loss=law_loss
-        )
+        x[0] for x in _minimize(theta0[None], data, max_iter, law_loss=law_loss, ftol=ftol)
     )
     return theta, float(value), int(k), bool(done)
 
@@ -258,22 +261,12 @@ def _multistart(theta0: np.ndarray, data, *, law_loss, refine, max_iter, ftol):
     n, p = theta0.shape
     padded = np.concatenate([theta0, np.repeat(theta0[-1:], (-n) % refine, axis=0)])
     screened = [
-        [
-            np.asarray(x)
-            for x in _programs.call(
-                _minimize_batch, batch, *data, ftol, _SCREEN_ITERATIONS, law_loss=law_loss
-            )
-        ]
+        _minimize(batch, data, _SCREEN_ITERATIONS, law_loss=law_loss, ftol=ftol)
         for batch in padded.reshape(-1, refine, p)
     ]
     theta, value, k_screen = (np.concatenate([r[i] for r in screened])[:n] for i in range(3))
     best = np.argsort(value, kind="stable")[:refine]
-    theta, value, k, done = (
-        np.asarray(x)
-        for x in _programs.call(
-            _minimize_batch, theta[best], *data, ftol, max_iter, law_loss=law_loss
-        )
-    )
+    theta, value, k, done = _minimize(theta[best], data, max_iter, law_loss=law_loss, ftol=ftol)
     return theta, value, k + k_screen[best], done
 
 
