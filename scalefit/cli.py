@@ -53,6 +53,28 @@ example:
 """
 
 
+EPILOG_CHOOSE = """\
+examples:
+  # which of these schedules ends lowest? (specs and logged schedules, any budgets)
+  scalefit choose fit.json --candidate "cosine:peak=3e-4,steps=24000,warmup=2160" \\
+      --candidate "wsd:peak=3e-4,steps=24000,warmup=2160,decay=0.2" \\
+      --candidate-csv planned.csv --at 12000 --out rank.csv
+  # the best WSD and cosine settings for a budget, and a free-form schedule beating them
+  scalefit choose fit.json --family wsd --family cosine --optimize \\
+      --steps 24000 --peak-lr 3e-4 --warmup 2160 --schedule-out chosen.csv --plot chosen.png
+
+Candidates are ranked by predicted final loss, best first. Predictions closer than the fit's own
+error (its mean RMSE on the fitted curves; --tolerance to set it) are marked '~ best': the fit
+cannot tell them apart. --optimize refuses an optimum that is an artefact of the law (the
+annealing law's: hold the peak, drop to zero in a step or two) and says why.
+
+Hand the chosen schedule (--schedule-out: step,lr) to a trainer:
+  optax:  scalefit.schedules.to_optax(lr)        (a schedule: optax.adamw(to_optax(lr)))
+  torch:  LambdaLR(optimizer, scalefit.schedules.to_lambda_lr(lr)), optimizer lr = peak
+with lr = scalefit.io.read_schedule("chosen.csv").lr, or numpy.loadtxt on the lr column.
+"""
+
+
 def _law_names() -> list[str]:
     from scalefit.laws import LAWS
 
@@ -154,6 +176,61 @@ def _parser() -> argparse.ArgumentParser:
     comp.add_argument("--out", type=Path, help="also write the table as CSV")
     comp.add_argument("--plot", type=Path, help="draw predictions over the held-out curves")
 
+    choose = sub.add_parser(
+        "choose",
+        help="rank schedules by predicted loss, search a family, or design one",
+        description="Choose a learning-rate schedule before training, by the final loss a saved "
+        "fit predicts: rank given candidates, find the best settings of a family (WSD cooldown "
+        "fraction, shape and final LR; cosine or linear final LR), or optimise the per-step LRs "
+        "freely. Prints a ranking; optionally writes it, the best schedule and a plot.",
+        epilog=EPILOG_CHOOSE,
+        formatter_class=_Formatter,
+    )
+    choose.add_argument("fit", type=Path, help="a fit written by `scalefit fit --out`")
+    choose.add_argument(
+        "--candidate", action="append", default=[], metavar="SPEC", help="a schedule spec (repeat)"
+    )
+    choose.add_argument(
+        "--candidate-csv",
+        action="append",
+        default=[],
+        type=Path,
+        metavar="CSV",
+        help="a schedule as a CSV with step and lr columns (repeat)",
+    )
+    choose.add_argument(
+        "--family",
+        action="append",
+        default=[],
+        choices=("wsd", "cosine", "linear"),
+        help="search this family's best settings (repeat; needs --steps, --peak-lr)",
+    )
+    choose.add_argument(
+        "--optimize",
+        action="store_true",
+        help="design free per-step LRs (non-increasing after warm-up, at most the peak) "
+        "minimising the predicted final loss, from the best WSD schedule",
+    )
+    choose.add_argument("--steps", type=int, help="budget for --family and --optimize")
+    choose.add_argument("--peak-lr", type=float, help="peak LR for --family and --optimize")
+    choose.add_argument(
+        "--warmup", type=int, default=0, help="warm-up steps for --family and --optimize"
+    )
+    choose.add_argument("--iterations", type=int, default=1000, help="Adam steps of --optimize")
+    choose.add_argument(
+        "--at", help="also report the predicted loss at these steps (comma-separated)"
+    )
+    choose.add_argument(
+        "--tolerance",
+        type=float,
+        help="predicted losses closer than this are ties (default: the fit's mean RMSE)",
+    )
+    choose.add_argument("--out", type=Path, help="write the ranking as CSV")
+    choose.add_argument(
+        "--schedule-out", type=Path, help="write the best schedule as CSV (step,lr)"
+    )
+    choose.add_argument("--plot", type=Path, help="draw the best schedules and their losses")
+
     demo = sub.add_parser(
         "demo",
         help="fit two bundled real curves and predict seven held-out ones",
@@ -217,7 +294,13 @@ def main(argv: list[str] | None = None) -> int:
     from scalefit.errors import InputError
 
     try:
-        commands = {"fit": _fit, "predict": _predict, "compare": _compare, "demo": _demo}
+        commands = {
+            "fit": _fit,
+            "predict": _predict,
+            "compare": _compare,
+            "choose": _choose,
+            "demo": _demo,
+        }
         return commands[args.command](args)
     except InputError as err:
         print(f"scalefit {args.command}: error: {err}", file=sys.stderr)
@@ -329,6 +412,104 @@ def _predict(args) -> int:
         io.save_figure(plot_predictions([prediction]), args.plot)
         print(f"wrote {args.plot}", file=sys.stderr)
     return 0
+
+
+def _choose(args) -> int:
+    import numpy as np
+    import pandas as pd
+
+    from scalefit import choose, io
+    from scalefit.errors import InputError
+
+    _guard_outputs([args.fit, *args.candidate_csv], [args.out, args.schedule_out, args.plot])
+    designing = bool(args.family or args.optimize)
+    if not (args.candidate or args.candidate_csv or designing):
+        raise InputError(
+            "nothing to choose from: give --candidate, --candidate-csv, --family or --optimize"
+        )
+    if designing and (args.steps is None or args.peak_lr is None):
+        raise InputError("--family and --optimize need --steps and --peak-lr")
+    at = _parse_steps(args.at) if args.at else []
+    result = io.load_fit(args.fit)
+    candidates: list = list(args.candidate)
+    for path in args.candidate_csv:
+        logged = io.read_schedule(path)
+        candidates.append(choose.Candidate(str(path), logged.lr, logged.warmup_steps))
+    design = {"steps": args.steps, "peak": args.peak_lr, "warmup": args.warmup}
+    families = list(dict.fromkeys(args.family))
+    if args.optimize and "wsd" not in families:
+        families.append("wsd")  # the designed schedule starts from the best WSD one
+    wsd_best = None
+    for family in families:
+        found = choose.search_family(result, family, **design)
+        print(f"searched {family}: best {found.best.name}", file=sys.stderr)
+        candidates.extend(found.choices)
+        wsd_best = found.best if family == "wsd" else wsd_best
+    if args.optimize:
+        try:
+            designed = choose.optimize(result, start=wsd_best, iterations=args.iterations, **design)
+        except choose.DegenerateOptimum as err:
+            raise choose.DegenerateOptimum(f"{args.fit}: {err}") from None
+        candidates.append(
+            designed.choices[0] if designed.choices[0].name == "optimized" else designed.choices[1]
+        )
+    ranking = choose.rank(result, candidates, at=at, tolerance=args.tolerance)
+    if args.optimize:
+        ranking = type(ranking)(
+            ranking.choices,
+            ranking.tolerance,
+            ranking.tolerance_from,
+            ranking.warnings + designed.warnings,
+        )
+    print(f"Schedules ranked by the final loss the {result.law} law predicts ({args.fit}):")
+    print(ranking.table())
+    if args.out:
+        io.write_csv_atomic(ranking.to_frame(), args.out)
+        print(f"wrote {args.out}", file=sys.stderr)
+    best = ranking.best
+    if args.schedule_out:
+        frame = pd.DataFrame({"step": np.arange(best.lr.size), "lr": best.lr})
+        io.write_csv_atomic(frame, args.schedule_out)
+        print(
+            f"wrote {args.schedule_out}: {best.name} (step,lr; for a trainer: "
+            "scalefit.schedules.to_optax / to_lambda_lr, see --help)",
+            file=sys.stderr,
+        )
+    if args.plot:
+        from scalefit.plot import plot_predictions
+        from scalefit.predict import predict
+
+        top = ranking.choices[:6]
+        every = max(1, max(c.lr.size for c in top) // 1000)
+        preds = [
+            predict(
+                result,
+                c.lr,
+                at=np.r_[np.arange(0, c.lr.size, every), c.lr.size - 1],
+                warmup_steps=c.warmup_steps,
+            )
+            for c in top
+        ]
+        preds = [type(p)(p.step, p.lr, p.loss, name=c.name) for p, c in zip(preds, top)]
+        io.save_figure(
+            plot_predictions(preds, title="predicted loss of the best schedules"), args.plot
+        )
+        print(f"wrote {args.plot}", file=sys.stderr)
+    for w in ranking.warnings:
+        print(f"warning: {w}", file=sys.stderr)
+    return 0
+
+
+def _parse_steps(text: str) -> list[int]:
+    from scalefit.errors import InputError
+
+    try:
+        steps = [int(float(x)) for x in text.split(",") if x.strip()]
+    except ValueError:
+        raise InputError(f"--at: expected comma-separated steps, got {text!r}") from None
+    if any(s < 0 for s in steps):
+        raise InputError(f"--at: steps must be >= 0, got {text!r}")
+    return steps
 
 
 def _compare(args) -> int:

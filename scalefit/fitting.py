@@ -187,8 +187,12 @@ def _objective(theta, lower, features, log_y, weight, delta, law_loss):
 # ---------------------------------------------------------------------------------- minimiser
 
 
-def _lbfgs(fun, theta0, max_iter, ftol):
-    """Minimise ``fun`` from ``theta0`` with optax L-BFGS; stop on a relative decrease < ftol."""
+def minimize_lbfgs(fun, theta0, max_iter, ftol):
+    """Minimise ``fun`` from ``theta0`` with optax L-BFGS; stop on a relative decrease < ftol.
+
+    Traceable (a ``lax.while_loop``): jit and vmap it. Returns ``(theta, fun(theta), iterations,
+    converged)``. Also used by :mod:`scalefit.choose` to refine schedule settings.
+    """
     opt = optax.lbfgs(linesearch=_LINESEARCH)
     value_and_grad = optax.value_and_grad_from_state(fun)
 
@@ -221,7 +225,7 @@ def _minimize_batch(theta0, lower, features, log_y, weight, delta, ftol, max_ite
     def objective(theta):
         return _objective(theta, lower, features, log_y, weight, delta, law_loss)
 
-    theta, value, k, done = jax.vmap(lambda t: _lbfgs(objective, t, max_iter, ftol))(theta0)
+    theta, value, k, done = jax.vmap(lambda t: minimize_lbfgs(objective, t, max_iter, ftol))(theta0)
     return theta, jnp.where(jnp.isfinite(value), value, jnp.inf), k, done
 
 

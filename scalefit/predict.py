@@ -7,6 +7,7 @@ features are computed over the whole schedule, so budgets longer than any fitted
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -19,7 +20,7 @@ from scalefit.laws import get_law
 from scalefit.metrics import CurveMetrics, curve_metrics
 from scalefit.schedules import Schedule
 
-__all__ = ["Prediction", "predict"]
+__all__ = ["Prediction", "predict", "predicted_losses"]
 
 _CHUNK = 8192  # rows predicted per call
 
@@ -104,17 +105,63 @@ def predict(
     if at.size and (at.min() < 0 or at.max() >= lr.size):
         raise ValueError(f"steps to predict at must lie in 0..{lr.size - 1}")
 
-    law = get_law(fit.law)
-    options = {k: fit.options.get(k, default) for k, default in law.options.items()}
-
-    def loss_at(rows: np.ndarray) -> np.ndarray:
-        features = law_features(law, lr[None], rows[None], np.array([warmup_steps]), options)
-        return evaluate(law, fit.param_vector, features)
-
     if at.size <= _CHUNK:
-        loss = loss_at(at)
+        loss = predicted_losses(fit, [lr], [at], [warmup_steps])[0]
     else:  # bounded memory: a law's per-row features can be wide (the multi-power law's are)
         padded = np.pad(at, (0, (-at.size) % _CHUNK), mode="edge").reshape(-1, _CHUNK)
-        loss = np.concatenate([loss_at(rows) for rows in padded], axis=-1)
-    loss = loss[0, : at.size]
-    return Prediction(step=at, lr=lr[at], loss=loss, name=name)
+        loss = np.concatenate(
+            [predicted_losses(fit, [lr], [rows], [warmup_steps])[0] for rows in padded]
+        )
+    return Prediction(step=at, lr=lr[at], loss=loss[: at.size], name=name)
+
+
+def predicted_losses(
+    fit: Fit,
+    lrs: Sequence[np.ndarray],
+    at: Sequence[np.ndarray],
+    warmup_steps: Sequence[int],
+    *,
+    batch: int = 64,
+) -> list[np.ndarray]:
+    """The fit's predicted loss for several schedules at once, each at its own steps.
+
+    Schedules of different lengths are padded with their last LR (no law looks ahead of a step),
+    so one compiled program evaluates them all, ``batch`` schedules per call.
+
+    Args:
+        fit: the fit to predict with.
+        lrs: per-step LR arrays (index = step).
+        at: for each schedule, the steps to predict at (each within its schedule).
+        warmup_steps: for each schedule, its warm-up length.
+        batch: schedules per call (bounds memory).
+
+    Returns:
+        One array of predicted losses per schedule, shaped like its ``at``.
+    """
+    law = get_law(fit.law)
+    options = {k: fit.options.get(k, default) for k, default in law.options.items()}
+    n = max(lr.size for lr in lrs)
+    r = max(np.size(a) for a in at)
+    lr = np.stack(
+        [np.pad(np.asarray(x, np.float64), (0, n - np.size(x)), mode="edge") for x in lrs]
+    )
+    rows = np.stack([np.pad(np.asarray(a, np.int64), (0, r - np.size(a)), mode="edge") for a in at])
+    warmup = np.asarray(warmup_steps, dtype=np.int64)
+    if len(lrs) > batch:  # full batches only: one compiled program serves every call
+        extra = (-len(lrs)) % batch
+        lr, rows, warmup = (
+            np.concatenate([x, np.repeat(x[-1:], extra, 0)]) for x in (lr, rows, warmup)
+        )
+    loss = np.concatenate(
+        [
+            evaluate(
+                law,
+                fit.param_vector,
+                law_features(
+                    law, lr[i : i + batch], rows[i : i + batch], warmup[i : i + batch], options
+                ),
+            )
+            for i in range(0, len(lr), batch)
+        ]
+    )
+    return [loss[j, : np.size(a)] for j, a in enumerate(at)]

@@ -85,10 +85,14 @@ __all__ = [
     "ScheduleFn",
     "constant",
     "cosine",
+    "decay_curve",
     "linear",
     "lr_array",
     "multistep",
+    "LambdaLRFactor",
     "parse_schedule",
+    "to_lambda_lr",
+    "to_optax",
     "two_stage",
     "wsd",
     "wsd_cooldown_steps",
@@ -241,8 +245,7 @@ def cosine(peak: float, steps: int, final: float = 0.0, warmup: int = 0) -> Sche
     span = steps - warmup
 
     def shape(t: Any, xp: Any) -> Any:
-        x = xp.clip((t - warmup) / span, 0.0, 1.0)
-        return final + 0.5 * (peak - final) * (1.0 + xp.cos(math.pi * x))
+        return decay_curve("cosine", xp.clip((t - warmup) / span, 0.0, 1.0), peak, final)
 
     return _with_warmup(peak, warmup, shape)
 
@@ -278,10 +281,51 @@ def linear(peak: float, steps: int, final: float = 0.0, warmup: int = 0) -> Sche
     span = steps - warmup
 
     def shape(t: Any, xp: Any) -> Any:
-        x = xp.clip((t - warmup) / span, 0.0, 1.0)
-        return (1.0 - x) * peak + x * final  # exact at both ends
+        return decay_curve("linear", xp.clip((t - warmup) / span, 0.0, 1.0), peak, final)
 
     return _with_warmup(peak, warmup, shape)
+
+
+def decay_curve(shape: str, x: ArrayLike, peak: ArrayLike, final: ArrayLike) -> Any:
+    r"""The LR a fraction ``x`` of the way through a decay from ``peak`` to ``final``.
+
+    .. math::
+
+        \eta(x) = \begin{cases}
+            (1 - x)\,p + x f & \text{linear} \\
+            f + \tfrac{p - f}{2}(1 + \cos \pi x) & \text{cosine} \\
+            f + (p - f)(1 - \sqrt{x}) & \text{sqrt (1-sqrt)} \\
+            p\,(f / p)^{x} & \text{exp (needs } f > 0)
+        \end{cases}
+
+    The decays of :func:`linear`, :func:`cosine` and :func:`wsd` (and of the schedule search in
+    :mod:`scalefit.choose`, which differentiates it with respect to ``peak`` and ``final``).
+
+    Args:
+        shape: one of :data:`SHAPES` (canonical names).
+        x: fractions in ``[0, 1]``: numpy values, or jax arrays and tracers.
+        peak: the LR at ``x = 0``.
+        final: the LR at ``x = 1``.
+
+    Returns:
+        The learning rates, of ``x``'s kind (numpy or jax).
+
+    Examples:
+        >>> [round(float(decay_curve(s, 0.25, 1.0, 0.0)), 4) for s in ("linear", "sqrt")]
+        [0.75, 0.5]
+    """
+    xp = _array_module(x)
+    if shape == "linear":
+        return (1.0 - x) * peak + x * final  # exact at both ends
+    if shape == "cosine":
+        return final + 0.5 * (peak - final) * (1.0 + xp.cos(math.pi * x))
+    if shape == "sqrt":
+        positive = x > 0  # keeps the gradient finite at x = 0, where sqrt' is infinite
+        root = xp.where(positive, xp.sqrt(xp.where(positive, x, 1.0)), 0.0)
+        return final + (peak - final) * (1.0 - root)
+    if shape == "exp":
+        return peak * (final / peak) ** x
+    raise ValueError(f"unknown decay shape {shape!r} (shapes: {', '.join(SHAPES)})")
 
 
 def wsd_cooldown_steps(steps: int, decay: float) -> int:
@@ -375,20 +419,9 @@ def wsd(
             f"decay={decay!r} starts the cooldown at step {start} = steps - int(decay*steps), "
             f"before the warmup ends at step {warmup}"
         )
-    ratio = final / peak if key == "exp" else 0.0
 
     def cooldown(t: Any, xp: Any) -> Any:
-        x = xp.clip((t - start) / n, 0.0, 1.0)
-        if key == "linear":
-            value = final + (peak - final) * (1.0 - x)
-        elif key == "cosine":
-            value = final + 0.5 * (peak - final) * (1.0 + xp.cos(math.pi * x))
-        elif key == "sqrt":
-            positive = x > 0  # keeps the gradient finite at x = 0, where sqrt' is infinite
-            root = xp.where(positive, xp.sqrt(xp.where(positive, x, 1.0)), 0.0)
-            value = final + (peak - final) * (1.0 - root)
-        else:
-            value = peak * ratio**x
+        value = decay_curve(key, xp.clip((t - start) / n, 0.0, 1.0), peak, final)
         return xp.where(t < start, peak, value)
 
     return _with_warmup(peak, warmup, cooldown)
@@ -507,6 +540,89 @@ def lr_array(fn: ScheduleFn, steps: int) -> np.ndarray:
             out = np.asarray(fn(jnp.asarray(t)), dtype=np.float64)
     out = np.asarray(out, dtype=np.float64)
     return np.array(np.broadcast_to(out, t.shape))
+
+
+def to_optax(schedule: Schedule | ArrayLike) -> ScheduleFn:
+    """A schedule as an optax schedule: step (count) to learning rate, jit-able.
+
+    Optax optimisers take a schedule wherever they take a learning rate, e.g.
+    ``optax.adamw(to_optax(lr))``. The LR of step ``t`` is ``lr[t]``, held at its last value
+    after the end. (A :class:`Schedule`'s own ``fn`` is an optax schedule too; this also serves
+    per-step arrays, such as the one :func:`scalefit.choose.optimize` designs.)
+
+    Args:
+        schedule: a :class:`Schedule` or per-step learning rates (index = step).
+
+    Returns:
+        ``fn(count) -> lr`` for numpy or jax integer steps (jax: in JAX's default float type).
+
+    Examples:
+        >>> import jax.numpy as jnp
+        >>> fn = to_optax([1.0, 0.5, 0.25])
+        >>> fn(jnp.asarray(1)).item(), fn(jnp.asarray(7)).item()
+        (0.5, 0.25)
+    """
+    lr = _per_step(schedule)
+
+    def fn(count: ArrayLike) -> Any:
+        xp = _array_module(count)
+        table = lr if xp is np else jnp.asarray(lr, dtype=jnp.result_type(float))
+        return table[xp.clip(count, 0, lr.size - 1)]
+
+    return fn
+
+
+class LambdaLRFactor:
+    """The multiplier ``lr[epoch] / base_lr`` for ``torch.optim.lr_scheduler.LambdaLR``.
+
+    An object rather than a lambda so that ``LambdaLR.state_dict()`` saves it with a checkpoint.
+    Build it with :func:`to_lambda_lr`.
+    """
+
+    def __init__(self, lr: np.ndarray, base_lr: float) -> None:
+        self.lr = lr
+        self.base_lr = base_lr
+
+    def __call__(self, epoch: int) -> float:
+        return float(self.lr[min(max(int(epoch), 0), self.lr.size - 1)] / self.base_lr)
+
+
+def to_lambda_lr(schedule: Schedule | ArrayLike, base_lr: float | None = None) -> LambdaLRFactor:
+    """A schedule as the ``lr_lambda`` of ``torch.optim.lr_scheduler.LambdaLR``.
+
+    ``LambdaLR`` sets the LR to ``base_lr * lr_lambda(epoch)``, ``epoch`` counting the calls of
+    ``scheduler.step()`` (once per training step here). Create the optimiser with
+    ``lr=base_lr`` (default: the schedule's peak)::
+
+        optimizer = torch.optim.AdamW(model.parameters(), lr=float(lr.max()))
+        scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, to_lambda_lr(lr))
+
+    torch is not needed to build it.
+
+    Args:
+        schedule: a :class:`Schedule` or per-step learning rates (index = step).
+        base_lr: the optimiser's LR the multipliers are relative to (default: the peak).
+
+    Returns:
+        A picklable callable, epoch to multiplier.
+
+    Examples:
+        >>> factor = to_lambda_lr([0.0, 2e-3, 1e-3])
+        >>> [factor(k) for k in range(4)]
+        [0.0, 1.0, 0.5, 0.5]
+    """
+    lr = _per_step(schedule)
+    base = float(lr.max()) if base_lr is None else float(base_lr)
+    if not base > 0:
+        raise InputError(f"base_lr must be > 0, got {base!r}")
+    return LambdaLRFactor(lr, base)
+
+
+def _per_step(schedule: Schedule | ArrayLike) -> np.ndarray:
+    lr = schedule.lr() if isinstance(schedule, Schedule) else np.asarray(schedule, np.float64)
+    if lr.ndim != 1 or lr.size == 0 or not np.all(np.isfinite(lr)):
+        raise InputError("a per-step LR array must be one-dimensional, non-empty and finite")
+    return lr
 
 
 @dataclass(frozen=True)

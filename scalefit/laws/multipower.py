@@ -16,7 +16,8 @@ wide. Within a segment the terms are replaced by one, at the change-weighted mea
 :math:`x_k = \eta_k^{-\gamma} S_k(t)` (decreases and increases apart): exact to first order, and
 :math:`G` is smooth far from the row (see ``tests/test_multipower.py`` for the error against the
 exact sum on the bundled curves).
-The cost is rows × O(window + log(steps) / resolution).
+The cost is rows × O(window + log(steps) / resolution); a ``window`` of at least the number of
+steps gives the exact sum, rows × steps terms (cheap for a few rows, e.g. a final loss).
 
 Warm-up: ``"actual"`` (default) uses the real warm-up LRs, so the ramp's increases enter
 :math:`\mathrm{LD}` and :math:`S_W = 0`: what the authors' code does. ``"peak"`` counts the
@@ -80,6 +81,21 @@ def prepare(
     change = jnp.concatenate([zero, lr[..., :-1] - lr[..., 1:]], axis=-1)  # η_{k-1} - η_k
     dec, inc = jnp.maximum(change, 0.0), jnp.maximum(-change, 0.0)
     before = area - lr  # Σ_{τ<k} η_τ: S_k(t) = area(t) - before(k)
+    log_eta = jnp.log(jnp.maximum(lr, 1e-12)) - jnp.log(jnp.max(lr, axis=-1, keepdims=True))
+    features = {
+        "s1": jnp.take_along_axis(area, rows, axis=-1),
+        "log_peak": jnp.log(jnp.max(lr, axis=-1)),
+    }
+    if window >= n:  # every step its own segment: the exact sum, rows × steps (for few rows)
+        upto = jnp.arange(n) <= rows[..., None]  # k <= t
+        per_step = jnp.zeros(upto.shape, lr.dtype)
+        for name, x in (("dec", dec), ("inc", inc)):
+            features[f"w_{name}"] = jnp.where(upto, x[..., None, :], 0.0)
+            features[f"area_{name}"] = per_step + before[..., None, :]
+            features[f"log_eta_{name}"] = per_step + log_eta[..., None, :]
+            features[f"var_{name}"] = per_step
+            features[f"cov_{name}"] = per_step
+        return features
 
     offsets = jnp.asarray(_offsets(n, window, resolution))
     by_distance = rows[..., None] + 1 - offsets  # t+1, t, ..., t+1-n
@@ -90,8 +106,6 @@ def prepare(
     edges = -jnp.sort(-jnp.clip(edges, 0, None), axis=-1)  # descending; repeats: empty segments
     # Moments of each segment's changes, weighted by them: log η_k (centred on the peak's, for
     # precision) and the area before the change, so that the loss needs no per-step work.
-    log_eta = jnp.log(jnp.maximum(lr, 1e-12)) - jnp.log(jnp.max(lr, axis=-1, keepdims=True))
-    features = {"s1": jnp.take_along_axis(area, rows, axis=-1)}
     for name, x in (("dec", dec), ("inc", inc)):
         w = _segment_sums(x, edges)
         positive = w > 0
@@ -106,7 +120,6 @@ def prepare(
         features[f"log_eta_{name}"] = log_mean
         features[f"var_{name}"] = jnp.maximum(mean(log_eta**2) - log_mean**2, 0.0)
         features[f"cov_{name}"] = mean(log_eta * before) - log_mean * area_mean
-    features["log_peak"] = jnp.log(jnp.max(lr, axis=-1))
     return features
 
 

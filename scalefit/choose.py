@@ -1,0 +1,631 @@
+r"""Choosing a learning-rate schedule before training, by the loss a fit predicts for it.
+
+Three questions, one answer (a :class:`Ranking`, best first):
+
+* :func:`rank`: which of these schedules (specs, logged or designed per-step LRs) ends lowest?
+* :func:`search_family`: the best settings of a family at a given budget, peak and warm-up:
+  WSD's cooldown fraction and final LR for each cooldown shape, cosine's or linear's final LR.
+  A grid is evaluated in one batched call, and its best point per shape refined by L-BFGS on
+  the settings (through the law, differentiated by JAX).
+* :func:`optimize`: the best schedule of free per-step LRs, non-increasing after warm-up and at
+  most the peak, by gradient descent through the law from the best WSD schedule. The LRs after
+  warm-up are written :math:`\eta_t = p\,(1 - \sum_{k < t} q_k)` with
+  :math:`q = \mathrm{softmax}(z)` over the decay steps and the final LR, so every :math:`z` is a
+  valid schedule.
+
+Minimising a law's predicted final loss can reward schedules no one should train with: the
+annealing (momentum) law's annealing area keeps growing after the LR falls to zero, so its
+optimum holds the peak, then drops to zero within a couple of steps (Luo et al. 2025, Sec. 5).
+:func:`optimize` refuses such a collapse (:class:`DegenerateOptimum`, with the reason) rather than
+hand it over; the multi-power law's optima are smooth.
+
+Honesty: a fit is only as good as its error on the curves it was fitted to. Two candidates whose
+predicted final losses are closer than that (the mean RMSE of the fit, or a given tolerance) are
+marked indistinguishable from the best instead of ranked as if they were not.
+
+References:
+    Tissue et al. 2024, Scaling Law with Learning Rate Annealing, arXiv:2408.11029 (optimal WSD
+    cooldowns by the law). Luo et al. 2025, A Multi-Power Law for Loss Curve Prediction Across
+    Learning Rate Schedules, ICLR 2025, arXiv:2503.12811 (Sec. 5: optimised schedules).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field, replace
+from functools import partial
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import optax
+from numpy.typing import ArrayLike
+
+from scalefit import _programs
+from scalefit.areas import leading_warmup
+from scalefit.curve import Curve
+from scalefit.errors import InputError
+from scalefit.fitting import Fit, minimize_lbfgs
+from scalefit.laws import get_law
+from scalefit.predict import predicted_losses
+from scalefit.schedules import SHAPES, Schedule, decay_curve, parse_schedule, wsd_cooldown_steps
+
+__all__ = [
+    "SEARCHABLE",
+    "Candidate",
+    "Choice",
+    "DegenerateOptimum",
+    "Ranking",
+    "fit_error",
+    "optimize",
+    "rank",
+    "search_family",
+]
+
+SEARCHABLE = ("wsd", "cosine", "linear")
+"""The families :func:`search_family` searches."""
+
+_DECAY_GRID = tuple(np.round(np.arange(0.05, 0.951, 0.05), 2))
+_FINAL_GRID = (0.0, 0.01, 0.03, 0.1, 0.3)  # fractions of the peak
+_EXP_FINAL_GRID = (0.001, 0.01, 0.03, 0.1, 0.3)  # the exp shape needs a final LR > 0
+_LINE_FINAL_GRID = (0.0, 0.01, 0.02, 0.05, 0.1, 0.15, 0.2, 0.3, 0.5)
+_SUDDEN_DROP = 0.1  # of the peak in one step: worth a warning
+_COLLAPSE = (0.9, 0.01)  # from this fraction of the peak to near zero ...
+_COLLAPSE_STEPS = 0.001  # ... within this fraction of the steps (at least 2): degenerate
+
+
+class DegenerateOptimum(InputError):
+    """The schedule that minimises the law's prediction is an artefact of the law (e.g. the
+    momentum law's drop to zero at the last moment); the message says why."""
+
+
+@dataclass(frozen=True)
+class Candidate:
+    """A schedule to rank: its label and per-step LRs.
+
+    Attributes:
+        name: the label reported (a spec, a file path, ``"optimized"``).
+        lr: per-step learning rates (index = step); the last step is the budget.
+        warmup_steps: the warm-up length (laws that treat warm-up apart read it).
+    """
+
+    name: str
+    lr: np.ndarray = field(repr=False, compare=False)
+    warmup_steps: int = 0
+
+    @property
+    def steps(self) -> int:
+        """The budget: the last step."""
+        return self.lr.size - 1
+
+
+@dataclass(frozen=True)
+class Choice:
+    """One ranked schedule.
+
+    Attributes:
+        name: the candidate as given (spec, path or label).
+        final_loss: the predicted loss at its last step.
+        gap: ``final_loss`` minus the best candidate's.
+        indistinguishable: the gap is within the ranking's tolerance (ties with the best).
+        at: predicted losses at the checkpoints asked for, by step (NaN past the budget).
+        lr: the per-step learning rates.
+        warmup_steps: the warm-up length.
+    """
+
+    name: str
+    final_loss: float
+    gap: float
+    indistinguishable: bool
+    at: dict[int, float] = field(default_factory=dict)
+    lr: np.ndarray = field(default=None, repr=False, compare=False)
+    warmup_steps: int = 0
+
+    @property
+    def candidate(self) -> Candidate:
+        return Candidate(self.name, self.lr, self.warmup_steps)
+
+
+@dataclass(frozen=True)
+class Ranking:
+    """Schedules ranked by predicted final loss, best first.
+
+    Attributes:
+        choices: the ranked schedules.
+        tolerance: predicted losses closer than this cannot be told apart.
+        tolerance_from: where the tolerance comes from.
+        warnings: what makes this ranking doubtful, each with the reason.
+    """
+
+    choices: tuple[Choice, ...]
+    tolerance: float
+    tolerance_from: str
+    warnings: tuple[str, ...] = ()
+
+    @property
+    def best(self) -> Choice:
+        """The schedule with the lowest predicted final loss."""
+        return self.choices[0]
+
+    def to_frame(self):
+        """A ``pandas.DataFrame``: ``candidate, final_loss, gap, indistinguishable`` and a
+        ``loss_at_STEP`` column per checkpoint, best first."""
+        import pandas as pd
+
+        rows = []
+        for c in self.choices:
+            row = {"candidate": c.name, "final_loss": c.final_loss, "gap": c.gap}
+            row["indistinguishable"] = c.indistinguishable
+            row.update({f"loss_at_{s}": v for s, v in c.at.items()})
+            rows.append(row)
+        return pd.DataFrame(rows)
+
+    def table(self) -> str:
+        """The ranking as a text table, with the tolerance (without the warnings)."""
+        steps = sorted({s for c in self.choices for s in c.at})
+        width = max(len(c.name) for c in self.choices)
+        head = f"  {'#':>2}  {'candidate':<{width}}  {'final loss':>10}  {'gap':>8}"
+        head += "".join(f"  {'at ' + str(s):>10}" for s in steps)
+        lines = [head]
+        for i, c in enumerate(self.choices, 1):
+            name = c.name
+            tie = "  ~ best" if c.indistinguishable and i > 1 else ""
+            line = f"  {i:>2}  {name:<{width}}  {c.final_loss:>10.5f}  {c.gap:>8.5f}"
+            line += "".join(f"  {c.at.get(s, math.nan):>10.5f}" for s in steps)
+            lines.append(line + tie)
+        ties = sum(c.indistinguishable for c in self.choices) - 1
+        lines.append(
+            f"  tolerance {self.tolerance:.5f} ({self.tolerance_from}): "
+            + (
+                f"{ties} candidate(s) marked '~ best' cannot be told apart from the best"
+                if ties
+                else "the best is ahead of every other candidate by more than that"
+            )
+        )
+        return "\n".join(lines)
+
+    def __str__(self) -> str:
+        return "\n".join([self.table(), *(f"  warning: {w}" for w in self.warnings)])
+
+    __repr__ = __str__
+
+
+# ------------------------------------------------------------------------------------ ranking
+
+
+def fit_error(fit: Fit) -> float:
+    """The fit's own error: the mean RMSE of its prediction over the curves it was fitted to
+    (0 for a fit of given parameters, which carries no metrics)."""
+    return float(np.mean([m.rmse for m in fit.metrics])) if fit.metrics else 0.0
+
+
+def _as_candidate(schedule: object) -> Candidate:
+    if isinstance(schedule, Candidate):
+        return schedule
+    if isinstance(schedule, Choice):
+        return schedule.candidate
+    if isinstance(schedule, str):  # named as given
+        parsed = parse_schedule(schedule)
+        return Candidate(schedule, parsed.lr(), parsed.warmup)
+    if isinstance(schedule, Schedule):
+        return Candidate(schedule.spec, schedule.lr(), schedule.warmup)
+    if isinstance(schedule, Curve):
+        return Candidate(schedule.name, schedule.lr, schedule.warmup_steps)
+    if hasattr(schedule, "lr") and hasattr(schedule, "warmup_steps"):  # io.LoggedSchedule
+        return Candidate(str(schedule.name), np.asarray(schedule.lr), int(schedule.warmup_steps))
+    lr = np.asarray(schedule, dtype=np.float64)
+    if lr.ndim != 1 or lr.size < 2:
+        raise InputError("a per-step LR array must be one-dimensional with at least two steps")
+    return Candidate("lr", lr, leading_warmup(lr))
+
+
+def rank(
+    fit: Fit,
+    candidates: Iterable[Candidate | Choice | Schedule | Curve | str | ArrayLike],
+    *,
+    at: Sequence[int] = (),
+    tolerance: float | None = None,
+) -> Ranking:
+    """Rank schedules by the final loss ``fit`` predicts for each, best first.
+
+    Args:
+        fit: the fit to predict with.
+        candidates: schedules: spec strings, :class:`~scalefit.schedules.Schedule`, logged
+            schedules (:func:`scalefit.io.read_schedule`), curves, :class:`Candidate` or per-step
+            LR arrays. Budgets may differ.
+        at: checkpoints (steps) to report the predicted loss at as well.
+        tolerance: predicted losses closer than this are indistinguishable; default
+            :func:`fit_error`.
+
+    Returns:
+        A :class:`Ranking`.
+
+    Examples:
+        >>> from scalefit import Fit
+        >>> fit = Fit.given("annealing", {"L0": 2.0, "A": 1.0, "alpha": 0.5, "C": 2.0})
+        >>> r = rank(fit, ["cosine:peak=1e-3,steps=1000", "constant:peak=1e-3,steps=1000"])
+        >>> r.best.name
+        'cosine:peak=0.001,steps=1000,warmup=0,final=0'
+    """
+    cands = [_as_candidate(c) for c in candidates]
+    if not cands:
+        raise InputError("no candidate schedule to rank")
+    checkpoints = sorted({int(s) for s in at})
+    if checkpoints and checkpoints[0] < 0:
+        raise InputError(f"checkpoints must be steps >= 0, got {checkpoints[0]}")
+    rows = [np.array([s for s in checkpoints if s < c.steps] + [c.steps]) for c in cands]
+    losses = predicted_losses(fit, [c.lr for c in cands], rows, [c.warmup_steps for c in cands])
+    finals = np.array([loss[-1] for loss in losses])
+    best = float(finals.min())
+    tol, source = _tolerance(fit, tolerance)
+    choices = []
+    for c, r, loss, final in zip(cands, rows, losses, finals):
+        by_step = dict(zip(r[:-1].tolist(), loss[:-1].tolist()))
+        if c.steps in checkpoints:
+            by_step[c.steps] = float(final)
+        checks = {s: by_step.get(s, math.nan) for s in checkpoints}
+        gap = float(final) - best
+        choices.append(Choice(c.name, float(final), gap, gap <= tol, checks, c.lr, c.warmup_steps))
+    choices.sort(key=lambda c: c.final_loss)
+    return Ranking(tuple(choices), tol, source, tuple(_budget_warnings(fit, cands)))
+
+
+def _tolerance(fit: Fit, tolerance: float | None) -> tuple[float, str]:
+    if tolerance is not None:
+        if not tolerance >= 0:
+            raise InputError(f"the tolerance must be >= 0, got {tolerance!r}")
+        return float(tolerance), "given"
+    if fit.metrics:
+        return fit_error(fit), f"the fit's mean RMSE on its {len(fit.metrics)} curve(s)"
+    return 0.0, "none: the fit carries no error of its own"
+
+
+def _budget_warnings(fit: Fit, cands: Sequence[Candidate]) -> list[str]:
+    fitted = max((int(c.get("steps", 0)) for c in fit.curves), default=0)
+    longest = max(c.steps for c in cands)
+    if fitted and longest > 2 * fitted:
+        return [
+            f"a candidate runs {longest} steps, {longest / fitted:.1f}x the longest fitted curve "
+            f"({fitted}): the prediction extrapolates far; fit a longer run to trust the ranking"
+        ]
+    return []
+
+
+# ----------------------------------------------------------------------------- family search
+
+
+def _law_setup(fit: Fit, n_steps: int) -> tuple[str, tuple, np.ndarray]:
+    """The law's name, its options as a hashable tuple (exact sums for ``n_steps``), params."""
+    law = get_law(fit.law)
+    options = {k: fit.options.get(k, default) for k, default in law.options.items()}
+    if "window" in options:  # the multi-power law: every step its own term (exact, one row)
+        options["window"] = n_steps
+    return law.name, tuple(sorted(options.items())), fit.param_vector
+
+
+def _final_loss(params, lr, warmup_steps, *, law_name, options):
+    """The law's predicted loss at the last step of ``lr``: a traceable function of ``lr``."""
+    law = get_law(law_name)
+    rows = jnp.full((1, 1), lr.shape[-1] - 1)
+    features = law.prepare(lr[None], rows, jnp.reshape(warmup_steps, (1,)), **dict(options))
+    return law.loss(params, features)[0, 0]
+
+
+def _family_lr(theta, shape, t, *, family, steps, warmup, peak, shapes):
+    """Per-step LRs of ``family`` with continuous settings ``theta = (u, v)``: cooldown
+    fraction ``lo + (hi - lo) sigmoid(u)`` (WSD only; between one step and all after warm-up)
+    and final LR ``peak * sigmoid(v)``; ``shape`` indexes ``shapes``."""
+    theta = jnp.clip(theta, -30.0, 30.0)  # keeps the final LR > 0: exp's gradient stays finite
+    final = peak * jax.nn.sigmoid(theta[1])
+    if family == "wsd":
+        lo, hi = 1.0 / steps, (steps - warmup) / steps
+        length = steps * (lo + (hi - lo) * jax.nn.sigmoid(theta[0]))
+        start = steps - length
+        x = jnp.clip((t - start) / length, 0.0, 1.0)
+        value = jnp.stack([decay_curve(s, x, peak, final) for s in shapes])[shape]
+        value = jnp.where(t < start, peak, value)
+    else:
+        x = jnp.clip((t - warmup) / (steps - warmup), 0.0, 1.0)
+        value = decay_curve(family, x, peak, final)
+    return jnp.where(t < warmup, peak * t / max(warmup, 1), value)
+
+
+@partial(jax.jit, static_argnames=("law_name", "options", "family", "shapes", "steps", "warmup"))
+def _refine(theta0, params, peak, *, law_name, options, family, shapes, steps, warmup):
+    """L-BFGS on each shape's settings from ``theta0`` (``(len(shapes), 2)``), vmapped."""
+    t = jnp.arange(steps + 1, dtype=theta0.dtype)
+
+    def one(theta, shape):
+        def loss(th):
+            lr = _family_lr(
+                th, shape, t, family=family, steps=steps, warmup=warmup, peak=peak, shapes=shapes
+            )
+            return _final_loss(params, lr, warmup, law_name=law_name, options=options)
+
+        return minimize_lbfgs(loss, theta, 100, 1e-12)[0]
+
+    return jax.vmap(one)(theta0, jnp.arange(len(shapes)))
+
+
+def _logit(p: float) -> float:
+    p = min(max(p, 1e-6), 1 - 1e-6)
+    return math.log(p / (1 - p))
+
+
+def _spec(family: str, steps: int, peak: float, warmup: int, **settings: object) -> str:
+    body = ",".join(f"{k}={v}" for k, v in settings.items())
+    return f"{family}:peak={peak!r},steps={steps},warmup={warmup},{body}"
+
+
+def _grid(family: str, steps: int, peak: float, warmup: int, shapes: Sequence[str]) -> list[str]:
+    if family != "wsd":
+        return [_spec(family, steps, peak, warmup, final=f * peak) for f in _LINE_FINAL_GRID]
+    specs = []
+    for shape in shapes:
+        for decay in _DECAY_GRID:
+            n = wsd_cooldown_steps(steps, decay)
+            if n < 1 or steps - n < warmup:
+                continue
+            finals = _EXP_FINAL_GRID if shape == "exp" else _FINAL_GRID
+            for f in finals:
+                specs.append(
+                    _spec("wsd", steps, peak, warmup, decay=decay, shape=shape, final=f * peak)
+                )
+    return specs
+
+
+def _significant(x: float, digits: int = 3) -> float:
+    return float(f"{x:.{digits}g}")
+
+
+def search_family(
+    fit: Fit,
+    family: str,
+    *,
+    steps: int,
+    peak: float,
+    warmup: int = 0,
+    shapes: Sequence[str] | None = None,
+    tolerance: float | None = None,
+) -> Ranking:
+    """The best settings of a schedule family by the fit's predicted final loss.
+
+    Evaluates a grid in one batched call (WSD: cooldown fractions 0.05-0.95 by 0.05 and final
+    LRs 0-30 % of the peak, per shape; cosine and linear: final LRs 0-50 %), then refines the
+    best grid point of each shape by L-BFGS on the continuous settings through the law. The
+    refined settings are written as a spec (3-4 significant digits) and kept if their predicted
+    loss beats the grid's.
+
+    Args:
+        fit: the fit to predict with.
+        family: one of :data:`SEARCHABLE`.
+        steps: the budget.
+        peak: the peak LR (fixed: the laws are fitted at one peak).
+        warmup: warm-up steps (linear from 0).
+        shapes: WSD cooldown shapes to search (default all of :data:`~scalefit.schedules.SHAPES`).
+        tolerance: as in :func:`rank`.
+
+    Returns:
+        A :class:`Ranking` with the best spec per shape (one row for cosine and linear).
+    """
+    family = family.strip().lower()
+    if family not in SEARCHABLE:
+        raise InputError(f"cannot search family {family!r} (searchable: {', '.join(SEARCHABLE)})")
+    # parse one spec: validates steps, peak and warm-up with the grammar's messages
+    parse_schedule(_spec(family, steps, peak, warmup, final=0))
+    shapes = tuple(SHAPES if shapes is None or family != "wsd" else shapes)
+    if family != "wsd":
+        shapes = (family,)
+    unknown = [s for s in shapes if s not in SHAPES]
+    if unknown:
+        raise InputError(f"unknown wsd shape {unknown[0]!r} (shapes: {', '.join(SHAPES)})")
+    specs = _grid(family, steps, peak, warmup, shapes)
+    if not specs:
+        raise InputError(f"no {family} schedule of {steps} steps fits a warm-up of {warmup}")
+    grid = rank(fit, [parse_schedule(spec) for spec in specs], tolerance=0.0)  # canonical names
+    best_per_shape = {}
+    for choice in grid.choices:  # best first
+        best_per_shape.setdefault(_settings(choice.name).get("shape", family), choice)
+    shapes = tuple(s for s in shapes if s in best_per_shape)
+    theta0 = []
+    for shape in shapes:
+        settings = _settings(best_per_shape[shape].name)
+        decay = settings.get("decay", 0.5)
+        lo, hi = 1.0 / steps, (steps - warmup) / steps
+        theta0.append((_logit((decay - lo) / (hi - lo)), _logit(settings["final"] / peak)))
+    law_name, options, params = _law_setup(fit, steps + 1)
+    with jax.enable_x64(True):
+        theta = np.asarray(
+            _programs.call(
+                _refine,
+                np.array(theta0, dtype=np.float64),
+                np.asarray(params, dtype=np.float64),
+                np.float64(peak),
+                law_name=law_name,
+                options=options,
+                family=family,
+                shapes=shapes,
+                steps=steps,
+                warmup=warmup,
+            )
+        )
+    refined = []
+    for shape, (u, v) in zip(shapes, np.clip(theta, -30.0, 30.0)):
+        if not np.isfinite([u, v]).all():
+            continue
+        final = _significant(peak / (1 + math.exp(-v)))
+        if family == "wsd":
+            lo, hi = 1.0 / steps, (steps - warmup) / steps
+            decay = _significant(lo + (hi - lo) / (1 + math.exp(-u)), 4)
+            if (
+                wsd_cooldown_steps(steps, decay) < 1
+                or steps - wsd_cooldown_steps(steps, decay) < warmup
+            ):
+                continue
+            refined.append(_spec("wsd", steps, peak, warmup, decay=decay, shape=shape, final=final))
+        else:
+            refined.append(_spec(family, steps, peak, warmup, final=final))
+    refined = [parse_schedule(spec) for spec in refined]
+    both = rank(fit, [*best_per_shape.values(), *refined], tolerance=tolerance)
+    kept, seen = [], set()
+    for choice in both.choices:  # best first: per shape, keep the better of grid and refined
+        shape = _settings(choice.name).get("shape", family)
+        if shape not in seen:
+            seen.add(shape)
+            kept.append(choice)
+    return replace(both, choices=tuple(kept))
+
+
+def _settings(spec: str) -> dict[str, object]:
+    """The settings of a canonical spec, numbers as floats."""
+    out: dict[str, object] = {}
+    for item in spec.split(":", 1)[1].split(","):
+        key, value = item.split("=")
+        try:
+            out[key] = float(value)
+        except ValueError:
+            out[key] = value
+    return out
+
+
+# ------------------------------------------------------------------------ free-form design
+
+
+@partial(jax.jit, static_argnames=("law_name", "options", "iterations"))
+def _descend(z0, head, params, peak, warmup_steps, learning_rate, *, law_name, options, iterations):
+    """Adam on the softmax logits of the LR decrements; returns the best logits seen."""
+
+    def lr_of(z):
+        q = jax.nn.softmax(z)
+        return jnp.concatenate([head, peak * (1.0 - jnp.cumsum(q[:-1]))])
+
+    def loss(z):
+        return _final_loss(params, lr_of(z), warmup_steps, law_name=law_name, options=options)
+
+    value_and_grad = jax.value_and_grad(loss)
+    opt = optax.adam(optax.cosine_decay_schedule(learning_rate, iterations))
+
+    def step(carry, _):
+        z, state, best_z, best_value = carry
+        value, grad = value_and_grad(z)
+        better = value < best_value
+        best_z = jnp.where(better, z, best_z)
+        best_value = jnp.where(better, value, best_value)
+        updates, state = opt.update(grad, state, z)
+        return (optax.apply_updates(z, updates), state, best_z, best_value), value
+
+    init = (z0, opt.init(z0), z0, jnp.asarray(jnp.inf, z0.dtype))
+    (z, _, best_z, best_value), history = jax.lax.scan(step, init, None, length=iterations)
+    last = loss(z)
+    best_z = jnp.where(last < best_value, z, best_z)
+    return lr_of(best_z), jnp.minimum(last, best_value), history
+
+
+def optimize(
+    fit: Fit,
+    *,
+    steps: int,
+    peak: float,
+    warmup: int = 0,
+    start: Candidate | Schedule | str | None = None,
+    iterations: int = 1000,
+    learning_rate: float = 2.0,
+    tolerance: float | None = None,
+) -> Ranking:
+    r"""Design a schedule freely: per-step LRs minimising the fit's predicted final loss.
+
+    After a linear warm-up to ``peak``, the LR may only stay or decrease, down to 0 at the
+    least. The decrements are a softmax of free logits (see the module's docstring), minimised by
+    Adam (``iterations`` steps, jitted as one scan) from ``start``, by default the best of the WSD
+    family (:func:`search_family`); the best schedule seen is returned.
+
+    Args:
+        fit: the fit to predict with.
+        steps, peak, warmup: the budget, the peak LR and the warm-up steps.
+        start: the schedule to start from (its LRs after warm-up must not increase).
+        iterations: Adam steps.
+        learning_rate: Adam's step size on the logits.
+        tolerance: as in :func:`rank`.
+
+    Returns:
+        A :class:`Ranking` of the designed schedule (named ``"optimized"``) and the start.
+
+    Raises:
+        DegenerateOptimum: the optimum collapses from the peak to near zero within a few steps
+            (the momentum law's artefact); the message says where and why.
+    """
+    if iterations < 1:
+        raise InputError(f"iterations must be >= 1, got {iterations}")
+    if start is None:
+        start = search_family(fit, "wsd", steps=steps, peak=peak, warmup=warmup).best
+    begin = _as_candidate(start)
+    if begin.steps != steps:
+        raise InputError(f"the start schedule {begin.name!r} has {begin.steps} steps, not {steps}")
+    tail = begin.lr[warmup:] / peak
+    if abs(tail[0] - 1) > 1e-9 or np.any(np.diff(tail) > 1e-12) or tail[-1] < -1e-12:
+        raise InputError(
+            f"the start schedule {begin.name!r} must reach the peak at the end of warm-up and "
+            "not increase after it"
+        )
+    decrements = np.append(-np.diff(tail), tail[-1]).clip(0, None)
+    z0 = np.log(decrements + 1e-6 / decrements.size)
+    head = begin.lr[: warmup + 1].astype(np.float64)
+    law_name, options, params = _law_setup(fit, steps + 1)
+    with jax.enable_x64(True):
+        lr, _, _ = _programs.call(
+            _descend,
+            z0,
+            head,
+            np.asarray(params, np.float64),
+            np.float64(peak),
+            np.int64(warmup),
+            np.float64(learning_rate),
+            law_name=law_name,
+            options=options,
+            iterations=int(iterations),
+        )
+    lr = np.asarray(lr, dtype=np.float64)
+    reason = degenerate(lr, peak, warmup)
+    if reason:
+        raise DegenerateOptimum(f"refused the {get_law(fit.law).name} law's optimum: {reason}")
+    designed = Candidate("optimized", lr, warmup)
+    result = rank(fit, [designed, begin], tolerance=tolerance)
+    return replace(result, warnings=result.warnings + tuple(_sudden_drops(lr, peak)))
+
+
+def degenerate(lr: ArrayLike, peak: float, warmup: int = 0) -> str:
+    """Why a schedule is a degenerate optimum, or ``""``: the LR falls from 90 % of the peak to
+    below 1 % of it within 0.1 % of the steps (at least 2), the signature of the momentum law's
+    optimum (hold the peak, drop to zero at once). A sudden drop to a useful LR (a step decay)
+    is not degenerate: real runs train that way."""
+    lr = np.asarray(lr, dtype=np.float64)[warmup:] / peak
+    high, low = _COLLAPSE
+    above = np.flatnonzero(lr >= high)
+    below = np.flatnonzero(lr <= low)
+    if above.size == 0 or below.size == 0 or below[-1] < above[-1]:
+        return ""
+    first_low = below[below > above[-1]][0]
+    width = first_low - above[-1]
+    if width > max(2, _COLLAPSE_STEPS * lr.size):
+        return ""
+    return (
+        f"it holds the LR at {high:.0%}+ of the peak until step {warmup + above[-1]} and drops "
+        f"below {low:.0%} within {width} step(s), then trains {lr.size - first_low} steps at "
+        f"{lr[first_low:].mean():.2%} of the peak on average. The law credits annealing "
+        "that real runs do not get from a drop to zero (the momentum law's annealing area keeps "
+        "growing at LR 0); no run should train this. Rank candidates or search a family "
+        "instead, or fit --law multipower"
+    )
+
+
+def _sudden_drops(lr: np.ndarray, peak: float) -> list[str]:
+    drops = -np.diff(lr) / peak
+    k = int(np.argmax(drops))
+    if drops[k] <= _SUDDEN_DROP:
+        return []
+    return [
+        f"the designed schedule drops the LR by {drops[k]:.0%} of the peak in one step (at step "
+        f"{k + 1}): the law credits sudden drops; trust it only if the fitted curves had drops "
+        "that sudden"
+    ]

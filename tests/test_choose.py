@@ -1,0 +1,227 @@
+"""Choosing schedules: ranking, family search, free-form design, degenerate optima, hand-off."""
+
+from __future__ import annotations
+
+import json
+import math
+import pickle
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import optax
+import pandas as pd
+import pytest
+
+from scalefit import Fit, choose
+from scalefit.cli import main
+from scalefit.errors import InputError
+from scalefit.predict import predict
+from scalefit.schedules import parse_schedule, to_lambda_lr, to_optax
+
+# The multi-power law's authors' 400M fit (Luo et al. 2025), and an annealing-law fit of the same
+# scale: given, so no test here waits for a fit.
+MULTIPOWER = Fit.given(
+    "multipower",
+    dict(L0=2.37474, A=0.65421, alpha=0.42879, B=523.42, C=2.02463, beta=0.59350, gamma=0.63472),
+)
+ANNEALING = Fit.given("annealing", {"L0": 2.3, "A": 0.6, "alpha": 0.45, "C": 120.0})
+STEPS, PEAK, WARMUP = 24000, 3e-4, 2160  # the authors' runs
+
+
+@pytest.fixture(autouse=True)
+def _no_disk_cache(monkeypatch):
+    monkeypatch.setenv("SCALEFIT_CACHE_DIR", "")
+
+
+def spec(family: str, **kw: object) -> str:
+    body = ",".join(f"{k}={v}" for k, v in {"peak": PEAK, "warmup": WARMUP, **kw}.items())
+    return f"{family}:{body}"
+
+
+def test_rank_orders_by_predicted_final_loss_and_keeps_names_as_given():
+    given = [
+        spec("constant", steps=STEPS),
+        spec("cosine", steps=STEPS),
+        spec("wsd", steps=STEPS, decay=0.2),
+        spec("cosine", steps=2 * STEPS),
+    ]
+    ranking = choose.rank(MULTIPOWER, given, at=[12000, 20000, 30000], tolerance=0.0)
+    assert {c.name for c in ranking.choices} == set(given)  # exactly as given
+    finals = [c.final_loss for c in ranking.choices]
+    assert finals == sorted(finals)
+    assert ranking.choices[-1].name == spec("constant", steps=STEPS)  # never anneals
+    assert ranking.best.name == spec("cosine", steps=2 * STEPS)  # twice the budget
+    for c in ranking.choices:
+        prediction = predict(MULTIPOWER, parse_schedule(c.name), at=[12000, 20000, c.lr.size - 1])
+        assert c.final_loss == pytest.approx(prediction.final_loss, abs=1e-9)
+        assert c.gap == pytest.approx(c.final_loss - ranking.best.final_loss)
+        assert [c.at[12000], c.at[20000]] == pytest.approx(prediction.loss[:2], abs=1e-9)
+        assert math.isnan(c.at[30000]) == (c.lr.size <= 30000)  # past a 24k budget
+
+
+def test_ties_within_the_tolerance_are_marked():
+    given = [spec("wsd", steps=STEPS, decay=d) for d in (0.2, 0.25, 0.9)]
+    loose = choose.rank(MULTIPOWER, given, tolerance=1.0)
+    assert all(c.indistinguishable for c in loose.choices)
+    assert "cannot be told apart" in loose.table()
+    strict = choose.rank(MULTIPOWER, given, tolerance=0.0)
+    assert [c.indistinguishable for c in strict.choices] == [True, False, False]
+    frame = strict.to_frame()
+    assert list(frame.columns[:4]) == ["candidate", "final_loss", "gap", "indistinguishable"]
+
+
+def test_a_fit_s_own_error_is_its_default_tolerance():
+    fitted = Fit.from_dict(
+        MULTIPOWER.to_dict()
+        | {
+            "metrics": [
+                dict(name=n, rows=10, pred_e=0.0, worst_e=0.0, r2=1.0, mae=0.0, rmse=r)
+                for n, r in (("a", 0.002), ("b", 0.004))
+            ]
+        }
+    )
+    ranking = choose.rank(fitted, [spec("cosine", steps=STEPS)])
+    assert ranking.tolerance == pytest.approx(0.003)
+    assert "RMSE" in ranking.tolerance_from
+
+
+def test_family_search_beats_its_whole_grid():
+    found = choose.search_family(MULTIPOWER, "wsd", steps=STEPS, peak=PEAK, warmup=WARMUP)
+    shapes = [parse_schedule(c.name).spec.split("shape=")[1].split(",")[0] for c in found.choices]
+    assert sorted(shapes) == ["cosine", "exp", "linear", "sqrt"]
+    grid = choose.rank(
+        MULTIPOWER, [parse_schedule(s) for s in choose._grid("wsd", STEPS, PEAK, WARMUP, shapes)]
+    )
+    assert found.best.final_loss <= grid.best.final_loss + 1e-12
+    cosine = choose.search_family(MULTIPOWER, "cosine", steps=STEPS, peak=PEAK, warmup=WARMUP)
+    assert len(cosine.choices) == 1 and cosine.best.name.startswith("cosine:")
+    assert cosine.best.final_loss > found.best.final_loss  # the law prefers WSD, as its paper
+
+
+@pytest.mark.parametrize(
+    "family, kwargs, problem",
+    [
+        ("exp", {}, "cannot search family"),
+        ("wsd", {"warmup": STEPS}, "warmup"),
+        ("wsd", {"shapes": ["square"]}, "unknown wsd shape"),
+    ],
+)
+def test_family_search_bad_input(family, kwargs, problem):
+    args = {"steps": STEPS, "peak": PEAK, "warmup": WARMUP} | kwargs
+    with pytest.raises(InputError, match=problem):
+        choose.search_family(MULTIPOWER, family, **args)
+
+
+def test_free_form_design_is_a_valid_schedule_that_beats_its_start():
+    start = spec("wsd", steps=STEPS, decay=0.2)
+    ranking = choose.optimize(
+        MULTIPOWER, steps=STEPS, peak=PEAK, warmup=WARMUP, start=start, iterations=300
+    )
+    designed = next(c for c in ranking.choices if c.name == "optimized")
+    begin = next(c for c in ranking.choices if c.name == start)
+    assert designed.final_loss < begin.final_loss - 1e-4
+    lr = designed.lr
+    assert lr.size == STEPS + 1
+    np.testing.assert_allclose(lr[: WARMUP + 1], parse_schedule(start).lr()[: WARMUP + 1])
+    assert np.all(np.diff(lr[WARMUP:]) <= 1e-15) and lr.min() >= 0 and lr.max() <= PEAK
+    assert not choose.degenerate(lr, PEAK, WARMUP)
+
+
+def test_the_momentum_law_s_degenerate_optimum_is_refused():
+    with pytest.raises(choose.DegenerateOptimum, match="drops below 1% within"):
+        choose.optimize(
+            ANNEALING,
+            steps=STEPS,
+            peak=PEAK,
+            warmup=WARMUP,
+            start=spec("wsd", steps=STEPS, decay=0.2),
+            iterations=300,
+        )
+
+
+def test_degenerate_schedules_are_told_from_real_ones():
+    def lr_of(text: str) -> np.ndarray:
+        return parse_schedule(spec(**dict(kv.split("=") for kv in text.split()))).lr()
+
+    collapse = np.r_[lr_of("family=constant steps=20000"), np.zeros(4000)]
+    assert "drops below 1% within 1 step" in choose.degenerate(collapse, PEAK, WARMUP)
+    assert choose.degenerate(lr_of("family=wsd steps=24000 decay=0.2"), PEAK, WARMUP) == ""
+    assert choose.degenerate(lr_of("family=cosine steps=24000"), PEAK, WARMUP) == ""
+    step_decay = np.r_[lr_of("family=constant steps=20000"), np.full(4000, 0.1 * PEAK)]
+    assert choose.degenerate(step_decay, PEAK, WARMUP) == ""  # a step decay is a real schedule
+
+
+def test_exported_schedules_reproduce_the_per_step_lrs():
+    lr = choose.rank(MULTIPOWER, [spec("wsd", steps=STEPS, decay=0.3, shape="sqrt")]).best.lr
+    with jax.enable_x64(True):
+        fn = to_optax(lr)
+        np.testing.assert_array_equal(np.asarray(jax.jit(fn)(jnp.arange(lr.size))), lr)
+        assert float(fn(jnp.asarray(10 * STEPS))) == lr[-1]  # held after the end
+        # through an optax optimiser: SGD's update is -lr[t] * grad at step t
+        opt = optax.sgd(fn)
+        params = jnp.zeros(1)
+        state = opt.init(params)
+        for t in range(5):
+            updates, state = opt.update(jnp.ones(1), state, params)
+            assert float(updates[0]) == pytest.approx(-lr[t], rel=1e-12)
+    factor = to_lambda_lr(lr)
+    assert factor.base_lr == PEAK
+    np.testing.assert_allclose([factor.base_lr * factor(k) for k in range(lr.size)], lr, rtol=1e-15)
+    assert pickle.loads(pickle.dumps(factor))(WARMUP) == 1.0  # LambdaLR.state_dict() keeps it
+    with pytest.raises(InputError, match="base_lr"):
+        to_lambda_lr(lr, base_lr=0.0)
+
+
+def test_cli_ranks_candidates_and_writes_the_ranking_and_the_best_schedule(tmp_path, capsys):
+    fit_json = tmp_path / "fit.json"
+    fit_json.write_text(json.dumps(MULTIPOWER.to_dict()))
+    planned = tmp_path / "planned.csv"
+    lr = parse_schedule(spec("linear", steps=STEPS)).lr()
+    pd.DataFrame({"step": np.arange(0, STEPS + 1, 10), "lr": lr[::10]}).to_csv(planned, index=False)
+    given = [spec("cosine", steps=STEPS), spec("constant", steps=STEPS)]
+    out, best = tmp_path / "rank.csv", tmp_path / "best.csv"
+    args = ["choose", str(fit_json), "--candidate", given[0], "--candidate", given[1]]
+    args += ["--candidate-csv", str(planned), "--at", "2000", "--out", str(out)]
+    args += ["--schedule-out", str(best), "--plot", str(tmp_path / "rank.png")]
+    code = main(args)
+    captured = capsys.readouterr()
+    assert code == 0, captured.err
+    frame = pd.read_csv(out)
+    assert set(frame.candidate) == {*given, str(planned)}
+    assert list(frame.columns[:3]) == ["candidate", "final_loss", "gap"]
+    assert "loss_at_2000" in frame and frame.gap.iloc[0] == 0 and frame.gap.is_monotonic_increasing
+    assert frame.candidate.iloc[-1] == given[1]  # constant: last
+    chosen = pd.read_csv(best)
+    assert list(chosen.columns) == ["step", "lr"] and len(chosen) == STEPS + 1
+    expected = choose.rank(MULTIPOWER, [frame.candidate.iloc[0]]).best.lr
+    np.testing.assert_allclose(chosen.lr, expected, rtol=1e-12)
+    assert frame.candidate.iloc[0] in captured.out and (tmp_path / "rank.png").stat().st_size
+
+
+def test_cli_refuses_a_degenerate_optimum_and_writes_nothing(tmp_path, capsys):
+    fit_json = tmp_path / "fit.json"
+    fit_json.write_text(json.dumps(ANNEALING.to_dict()))
+    out = tmp_path / "rank.csv"
+    args = ["choose", str(fit_json), "--optimize", "--steps", str(STEPS), "--peak-lr", str(PEAK)]
+    code = main([*args, "--warmup", str(WARMUP), "--iterations", "300", "--out", str(out)])
+    err = capsys.readouterr().err.strip().splitlines()
+    assert code == 2 and not out.exists()
+    assert err[-1].startswith(f"scalefit choose: error: {fit_json}: refused the annealing law")
+
+
+@pytest.mark.parametrize(
+    "extra, problem",
+    [
+        ([], "nothing to choose from"),
+        (["--family", "wsd"], "need --steps and --peak-lr"),
+        (["--candidate", "cosine:peak=1e-3"], "steps"),
+        (["--candidate", "cosine:peak=1e-3,steps=100", "--at", "x"], "--at"),
+    ],
+)
+def test_cli_choose_bad_input_exits_2(extra, problem, tmp_path, capsys):
+    fit_json = tmp_path / "fit.json"
+    fit_json.write_text(json.dumps(MULTIPOWER.to_dict()))
+    code = main(["choose", str(fit_json), *extra])
+    err = capsys.readouterr().err.strip().splitlines()
+    assert code == 2 and len(err) == 1 and problem in err[0]
