@@ -323,7 +323,8 @@ def _family_lr(theta, shape, t, *, family, steps, warmup, peak, shapes):
         length = steps * (lo + (hi - lo) * jax.nn.sigmoid(theta[0]))
         start = steps - length
         x = jnp.clip((t - start) / length, 0.0, 1.0)
-        value = jnp.stack([decay_curve(s, x, peak, final) for s in shapes])[shape]
+        value = jnp.stack([decay_curve(s, x, peak, _final(s, final, peak)) for s in shapes])
+        value = value[shape]
         value = jnp.where(t < start, peak, value)
     else:
         x = jnp.clip((t - warmup) / (steps - warmup), 0.0, 1.0)
@@ -346,6 +347,11 @@ def _refine(theta0, params, peak, *, law_name, options, family, shapes, steps, w
         return minimize_lbfgs(loss, theta, 100, 1e-12)[0]
 
     return jax.vmap(one)(theta0, jnp.arange(len(shapes)))
+
+
+def _final(shape: str, final, peak):
+    """An exp cooldown ends at >= 0.1 % of the peak: below that it only drops to zero sooner."""
+    return jnp.maximum(final, _EXP_FINAL_GRID[0] * peak) if shape == "exp" else final
 
 
 def _logit(p: float) -> float:
@@ -455,6 +461,7 @@ def search_family(
         if not np.isfinite([u, v]).all():
             continue
         final = _significant(peak / (1 + math.exp(-v)))
+        final = 0.0 if final < 1e-5 * peak else final  # what sigmoid(v) cannot reach
         if family == "wsd":
             lo, hi = 1.0 / steps, (steps - warmup) / steps
             decay = _significant(lo + (hi - lo) / (1 + math.exp(-u)), 4)
@@ -463,6 +470,7 @@ def search_family(
                 or steps - wsd_cooldown_steps(steps, decay) < warmup
             ):
                 continue
+            final = max(final, _EXP_FINAL_GRID[0] * peak) if shape == "exp" else final
             refined.append(_spec("wsd", steps, peak, warmup, decay=decay, shape=shape, final=final))
         else:
             refined.append(_spec(family, steps, peak, warmup, final=final))
