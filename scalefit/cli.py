@@ -439,7 +439,7 @@ def _choose(args) -> int:
     families = list(dict.fromkeys(args.family))
     if args.optimize and "wsd" not in families:
         families.append("wsd")  # the designed schedule starts from the best WSD one
-    wsd_best = None
+    wsd_best, warnings = None, []
     for family in families:
         found = choose.search_family(result, family, **design)
         print(f"searched {family}: best {found.best.name}", file=sys.stderr)
@@ -450,17 +450,10 @@ def _choose(args) -> int:
             designed = choose.optimize(result, start=wsd_best, iterations=args.iterations, **design)
         except choose.DegenerateOptimum as err:
             raise choose.DegenerateOptimum(f"{args.fit}: {err}") from None
-        candidates.append(
-            designed.choices[0] if designed.choices[0].name == "optimized" else designed.choices[1]
-        )
+        candidates.append(next(c for c in designed.choices if c.name == "optimized"))
+        warnings.extend(designed.warnings)
     ranking = choose.rank(result, candidates, at=at, tolerance=args.tolerance)
-    if args.optimize:
-        ranking = type(ranking)(
-            ranking.choices,
-            ranking.tolerance,
-            ranking.tolerance_from,
-            ranking.warnings + designed.warnings,
-        )
+    warnings = list(dict.fromkeys([*ranking.warnings, *warnings]))
     print(f"Schedules ranked by the final loss the {result.law} law predicts ({args.fit}):")
     print(ranking.table())
     if args.out:
@@ -495,7 +488,7 @@ def _choose(args) -> int:
             plot_predictions(preds, title="predicted loss of the best schedules"), args.plot
         )
         print(f"wrote {args.plot}", file=sys.stderr)
-    for w in ranking.warnings:
+    for w in warnings:
         print(f"warning: {w}", file=sys.stderr)
     return 0
 
