@@ -299,11 +299,10 @@ def _budget_warnings(fit: Fit, cands: Sequence[Candidate]) -> list[str]:
 
 def _law_setup(fit: Fit, n_steps: int) -> tuple[str, tuple, np.ndarray]:
     """The law's name, its options as a hashable tuple (exact sums for ``n_steps``), params."""
-    law = get_law(fit.law)
-    options = {k: fit.options.get(k, default) for k, default in law.options.items()}
+    options = fit.law_options
     if "window" in options:  # the multi-power law: every step its own term (exact, one row)
         options["window"] = n_steps
-    return law.name, tuple(sorted(options.items())), fit.param_vector
+    return fit.law, tuple(sorted(options.items())), fit.param_vector
 
 
 def _final_loss(params, lr, warmup_steps, *, law_name, options):

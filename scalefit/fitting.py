@@ -100,6 +100,13 @@ class Fit:
         )
 
     @property
+    def law_options(self) -> dict[str, object]:
+        """The law's options this fit was made with (the law's defaults for any not recorded),
+        without the objective's settings: what ``law.prepare`` takes."""
+        law = get_law(self.law)
+        return {k: self.options.get(k, default) for k, default in law.options.items()}
+
+    @property
     def param_vector(self) -> np.ndarray:
         """Parameters in the law's order."""
         return np.array([self.params[n] for n in get_law(self.law).param_names])

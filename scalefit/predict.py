@@ -139,7 +139,7 @@ def predicted_losses(
         One array of predicted losses per schedule, shaped like its ``at``.
     """
     law = get_law(fit.law)
-    options = {k: fit.options.get(k, default) for k, default in law.options.items()}
+    options = fit.law_options
     n = max(lr.size for lr in lrs)
     r = max(np.size(a) for a in at)
     lr = np.stack(
