@@ -48,7 +48,7 @@ from scalefit.curve import Curve
 from scalefit.errors import InputError
 from scalefit.fitting import Fit, minimize_lbfgs
 from scalefit.laws import get_law
-from scalefit.predict import predicted_losses
+from scalefit.predict import budget_warnings, predicted_losses
 from scalefit.schedules import SHAPES, Schedule, decay_curve, parse_schedule, wsd_cooldown_steps
 
 __all__ = [
@@ -284,14 +284,8 @@ def _tolerance(fit: Fit, tolerance: float | None) -> tuple[float, str]:
 
 
 def _budget_warnings(fit: Fit, cands: Sequence[Candidate]) -> list[str]:
-    fitted = max((int(c.get("steps", 0)) for c in fit.curves), default=0)
-    longest = max(c.steps for c in cands)
-    if fitted and longest > 2 * fitted:
-        return [
-            f"a candidate runs {longest} steps, {longest / fitted:.1f}x the longest fitted curve "
-            f"({fitted}): the prediction extrapolates far; fit a longer run to trust the ranking"
-        ]
-    return []
+    furthest = max(cands, key=lambda c: float(np.sum(c.lr)))
+    return budget_warnings(fit, furthest.lr, name=f"candidate {furthest.name}")
 
 
 # ----------------------------------------------------------------------------- family search

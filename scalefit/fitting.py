@@ -28,9 +28,11 @@ import jax.numpy as jnp
 import numpy as np
 import optax
 
-from scalefit import _programs
+from scalefit import _programs, _progress
+from scalefit import uncertainty as _uncertainty
 from scalefit.areas import DEFAULT_DECAY
 from scalefit.curve import Curve
+from scalefit.diagnostics import diagnose
 from scalefit.errors import InputError
 from scalefit.laws import DEFAULT_LAW, Law, get_law
 from scalefit.metrics import CurveMetrics, curve_metrics
@@ -42,10 +44,14 @@ DECAY_GRID = (0.99, 0.995, 0.998, 0.999, 0.9995, 0.9998)
 """Values of the momentum decay tried when it is fitted (``fit_decay=True``)."""
 
 _SCREEN_ITERATIONS = 30
+# The error model's refits start at the fit: a few hundred iterations move them as far as the
+# error estimate needs (the multi-power law's flat valley would take thousands more).
+_REFIT_ITERATIONS = 300
+_REFIT_FTOL = 1e-10
 _LINESEARCH = optax.scale_by_backtracking_linesearch(
     max_backtracking_steps=12, decrease_factor=0.3, store_grad=True
 )
-_MIN_ROWS_PER_PARAM = 10
+_STRONG_CORRELATION = 0.95
 
 
 @dataclass
@@ -66,6 +72,8 @@ class Fit:
         status: one line saying how the minimiser ended.
         warnings: what makes this fit doubtful, each with the reason.
         version: scalefit version that made the fit.
+        uncertainty: the error model of its predictions (parameter covariance, transfer and
+            horizon errors), or ``None`` (given parameters, or ``fit(uncertainty=False)``).
     """
 
     law: str
@@ -80,6 +88,7 @@ class Fit:
     status: str
     warnings: list[str] = field(default_factory=list)
     version: str = ""
+    uncertainty: _uncertainty.Uncertainty | None = None
 
     @classmethod
     def given(cls, law: str | Law, params: dict[str, float], **options: object) -> Fit:
@@ -111,6 +120,26 @@ class Fit:
         """Parameters in the law's order."""
         return np.array([self.params[n] for n in get_law(self.law).param_names])
 
+    @property
+    def standard_errors(self) -> dict[str, float] | None:
+        r"""Standard error of each parameter (delta method from the sandwich covariance of
+        :math:`\log(p - p_{lower})`), or ``None`` without an error model."""
+        if self.uncertainty is None:
+            return None
+        law = get_law(self.law)
+        scale = self.param_vector - np.asarray(law.lower)
+        se = scale * np.sqrt(np.clip(np.diag(self.uncertainty.covariance), 0.0, None))
+        return {n: float(v) for n, v in zip(law.param_names, se)}
+
+    @property
+    def correlations(self) -> np.ndarray | None:
+        """Correlation matrix of the parameters (law order), or ``None`` without an error model."""
+        if self.uncertainty is None:
+            return None
+        cov = np.asarray(self.uncertainty.covariance)
+        sd = np.sqrt(np.clip(np.diag(cov), 1e-300, None))
+        return np.clip(cov / np.outer(sd, sd), -1.0, 1.0)
+
     def to_dict(self) -> dict[str, object]:
         """A JSON-ready dict (see :meth:`from_dict`)."""
         return {
@@ -128,6 +157,7 @@ class Fit:
             "converged": self.converged,
             "status": self.status,
             "warnings": list(self.warnings),
+            "uncertainty": None if self.uncertainty is None else self.uncertainty.to_dict(),
         }
 
     @classmethod
@@ -148,6 +178,11 @@ class Fit:
             status=str(data["status"]),
             warnings=[str(w) for w in data.get("warnings", [])],
             version=str(data.get("version", "")),
+            uncertainty=(
+                None
+                if data.get("uncertainty") is None
+                else _uncertainty.Uncertainty.from_dict(data["uncertainty"])
+            ),
         )
 
     def __str__(self) -> str:
@@ -159,10 +194,28 @@ class Fit:
             f"  {self.status}; objective {self.objective:.6g} after {self.n_iter} iterations "
             f"(best of {self.n_starts} starts)"
         )
-        lines.append("  parameters:")
+        errors = self.standard_errors
+        lines.append("  parameters:" + ("  value ± standard error" if errors else ""))
         width = max(len(n) for n in self.params)
         for name, value in self.params.items():
-            lines.append(f"    {name:<{width}}  {value:.6g}")
+            error = f"{value:<12.6g}  ± {errors[name]:.3g}" if errors else f"{value:.6g}"
+            lines.append(f"    {name:<{width}}  {error}")
+        if errors:
+            names, corr = law.param_names, self.correlations
+            strong = [
+                f"{names[i]}~{names[j]} {corr[i, j]:+.3f}"
+                for i in range(len(names))
+                for j in range(i + 1, len(names))
+                if abs(corr[i, j]) > _STRONG_CORRELATION
+            ]
+            if strong:
+                limit = f"|r| > {_STRONG_CORRELATION}"
+                lines.append(f"  strongly correlated ({limit}): " + ", ".join(strong))
+            u = self.uncertainty
+            lines.append(
+                f"  prediction error model: transfer {np.sqrt(u.transfer_variance):.2%} (log sd on "
+                f"left-out curves), horizon {np.sqrt(u.horizon_variance):.2%} per log area ratio"
+            )
         lines.append("  curves:")
         lines.extend("    " + row for row in CurveMetrics.table(self.metrics).splitlines())
         for w in self.warnings:
@@ -227,18 +280,37 @@ def minimize_lbfgs(fun, theta0, max_iter, ftol):
 
 @partial(jax.jit, static_argnames="law_loss")
 def _minimize_batch(theta0, lower, features, log_y, weight, delta, ftol, max_iter, *, law_loss):
-    """L-BFGS from each row of ``theta0`` at once (vmapped); one compilation serves every call."""
+    """L-BFGS from each row of ``theta0``, each with its own row weights ``weight[i]`` (vmapped);
+    one compilation serves every call (starts of a fit, and the refits that measure its error)."""
 
-    def objective(theta):
-        return _objective(theta, lower, features, log_y, weight, delta, law_loss)
+    def run(theta, w):
+        def objective(t):
+            return _objective(t, lower, features, log_y, w, delta, law_loss)
 
-    theta, value, k, done = jax.vmap(lambda t: minimize_lbfgs(objective, t, max_iter, ftol))(theta0)
+        return minimize_lbfgs(objective, theta, max_iter, ftol)
+
+    theta, value, k, done = jax.vmap(run)(theta0, weight)
     return theta, jnp.where(jnp.isfinite(value), value, jnp.inf), k, done
 
 
 def _minimize(theta0: np.ndarray, data, iterations: int, *, law_loss, ftol: float):
-    """:func:`_minimize_batch` through the program store, with NumPy results."""
-    out = _programs.call(_minimize_batch, theta0, *data, ftol, iterations, law_loss=law_loss)
+    """:func:`_minimize_batch` through the program store, with NumPy results. ``data`` is
+    ``(lower, features, log_y, weight, delta)``; ``weight`` is ``(C, R)`` for every start or
+    ``(B, C, R)``, one per start."""
+    lower, features, log_y, weight, delta = data
+    weight = np.broadcast_to(weight, (len(theta0), *np.shape(log_y)))
+    out = _programs.call(
+        _minimize_batch,
+        theta0,
+        lower,
+        features,
+        log_y,
+        weight,
+        delta,
+        ftol,
+        iterations,
+        law_loss=law_loss,
+    )
     return tuple(np.asarray(x) for x in out)
 
 
@@ -262,6 +334,25 @@ def evaluate(law: Law, params: np.ndarray, features: dict[str, jax.Array]) -> np
         return np.asarray(_programs.call(_evaluate, params, features, law_loss=law.loss))
 
 
+@partial(jax.jit, static_argnames="law_loss")
+def _log_loss_and_gradient(theta, lower, features, *, law_loss):
+    def log_loss(t):
+        return jnp.log(law_loss(_to_params(t, lower), features))
+
+    return log_loss(theta), jax.jacfwd(log_loss)(theta)
+
+
+def log_loss_and_gradient(law: Law, params: np.ndarray, features: dict[str, jax.Array]):
+    r"""The log of the law's loss at every row of ``features`` and its gradient with respect to
+    the minimiser's coordinates :math:`\theta = \log(p - p_{lower})`: arrays ``(..., r)`` and
+    ``(..., r, n_params)``, float64 NumPy. What the delta method needs."""
+    with jax.enable_x64(True):
+        lower = np.asarray(law.lower, dtype=np.float64)
+        theta = np.log(np.maximum(np.asarray(params, dtype=np.float64) - lower, 1e-300))
+        out = _programs.call(_log_loss_and_gradient, theta, lower, features, law_loss=law.loss)
+        return tuple(np.asarray(x) for x in out)
+
+
 def _multistart(theta0: np.ndarray, data, *, law_loss, refine, max_iter, ftol):
     """Screen every start briefly, then run the best ``refine`` to convergence.
 
@@ -271,12 +362,14 @@ def _multistart(theta0: np.ndarray, data, *, law_loss, refine, max_iter, ftol):
     """
     n, p = theta0.shape
     padded = np.concatenate([theta0, np.repeat(theta0[-1:], (-n) % refine, axis=0)])
-    screened = [
-        _minimize(batch, data, _SCREEN_ITERATIONS, law_loss=law_loss, ftol=ftol)
-        for batch in padded.reshape(-1, refine, p)
-    ]
+    batches = padded.reshape(-1, refine, p)
+    screened = []
+    for i, batch in enumerate(batches):
+        _progress.report("fit: screening starts", i * refine, n)
+        screened.append(_minimize(batch, data, _SCREEN_ITERATIONS, law_loss=law_loss, ftol=ftol))
     theta, value, k_screen = (np.concatenate([r[i] for r in screened])[:n] for i in range(3))
     best = np.argsort(value, kind="stable")[:refine]
+    _progress.report(f"fit: minimising from the best {refine} starts")
     theta, value, k, done = _minimize(theta[best], data, max_iter, law_loss=law_loss, ftol=ftol)
     return theta, value, k + k_screen[best], done
 
@@ -357,14 +450,6 @@ def _round_up(n: int, multiple: int) -> int:
     return -(-n // multiple) * multiple
 
 
-def _anneals(curve: Curve) -> bool:
-    after = curve.lr[curve.warmup_steps :]
-    if after.size < 2:
-        return False
-    peak = after.max()
-    return bool(peak > 0 and (peak - after[np.argmax(after) :].min()) > 0.01 * peak)
-
-
 # ---------------------------------------------------------------------------------- fit
 
 
@@ -380,6 +465,7 @@ def fit(
     refine: int = 8,
     max_iter: int = 2000,
     ftol: float = 1e-12,
+    uncertainty: bool = True,
 ) -> Fit:
     """Fit ``law`` to one or more curves at once.
 
@@ -398,6 +484,9 @@ def fit(
         refine: how many of the best screened starts run to convergence.
         max_iter: L-BFGS iteration limit per start.
         ftol: relative decrease of the objective below which a start has converged.
+        uncertainty: also estimate how sure the fit's predictions are
+            (:class:`~scalefit.uncertainty.Uncertainty`: parameter errors, prediction
+            intervals), at the cost of a few refits (leave one curve out, first halves only).
 
     Returns:
         A :class:`Fit`.
@@ -453,6 +542,7 @@ def fit(
         value, options, theta, n_iter, converged = min(results, key=lambda r: r[0])
         features = _features(law, stack, options)
         if search is not stack:
+            _progress.report("fit: minimising on every row")
             theta, value, k, converged = _polish(
                 theta,
                 (lower, features, np.log(stack.loss), stack.weight, huber_delta),
@@ -463,6 +553,23 @@ def fit(
             n_iter += k
         params = lower + np.exp(theta)
         predicted = stack.unstack(evaluate(law, params, features))
+        error_model = None
+        if uncertainty:
+            _progress.report("fit: refitting without each curve and on first halves (errors)")
+            error_model = _uncertainty.assess(
+                law,
+                search,
+                theta,
+                options,
+                refit=partial(
+                    _refit,
+                    data=(lower, np.log(search.loss), huber_delta),
+                    batch=refine,
+                    law_loss=law.loss,
+                    max_iter=min(max_iter, _REFIT_ITERATIONS),
+                    ftol=max(ftol, _REFIT_FTOL),
+                ),
+            )
 
     metrics = [curve_metrics(c.name, c.loss, p) for c, p in zip(curves, predicted)]
 
@@ -499,34 +606,32 @@ def fit(
         converged=converged,
         status=status,
         version=__version__,
+        uncertainty=error_model,
     )
-    result.warnings.extend(_diagnose(result, law, curves))
+    result.warnings.extend(diagnose(result, curves, predicted))
     return result
+
+
+def _refit(theta0, weights, features, *, data, batch, law_loss, max_iter, ftol):
+    """Minimise from each row of ``theta0`` with its own row weights, ``batch`` at a time (the
+    multi-start's batch: one compiled program serves both)."""
+    lower, log_y, delta = data
+    n = len(theta0)
+    extra = (-n) % batch
+    theta0 = np.concatenate([theta0, np.repeat(theta0[-1:], extra, axis=0)])
+    weights = np.concatenate([weights, np.repeat(weights[-1:], extra, axis=0)])
+    out = [
+        _minimize(
+            theta0[i : i + batch],
+            (lower, features, log_y, weights[i : i + batch], delta),
+            max_iter,
+            law_loss=law_loss,
+            ftol=ftol,
+        )[0]
+        for i in range(0, len(theta0), batch)
+    ]
+    return np.concatenate(out)[:n]
 
 
 def _law_options(law: Law, **given: object) -> dict[str, object]:
     return {k: default if given.get(k) is None else given[k] for k, default in law.options.items()}
-
-
-def _diagnose(result: Fit, law: Law, curves: Sequence[Curve]) -> list[str]:
-    warnings = []
-    if not result.converged:
-        warnings.append(f"not converged: {result.status}")
-    for name, low, value in zip(law.param_names, law.lower, result.param_vector):
-        if value - low <= 1e-6 * max(1.0, abs(low)):
-            warnings.append(
-                f"{name} = {value:.3g} sits at its lower bound {low:g}: that term plays no part"
-            )
-    if law.annealing_params and not any(_anneals(c) for c in curves):
-        names = ", ".join(law.annealing_params)
-        warnings.append(
-            f"{names} not identifiable: no fitted curve's LR decreases after warm-up; "
-            "add a curve with a decay or cooldown"
-        )
-    rows = sum(c.loss.size for c in curves)
-    if rows < _MIN_ROWS_PER_PARAM * law.n_params:
-        warnings.append(
-            f"too few rows: {rows} observed losses for {law.n_params} parameters "
-            f"(want at least {_MIN_ROWS_PER_PARAM * law.n_params})"
-        )
-    return warnings

@@ -51,13 +51,16 @@ def plot_predictions(
     predictions: Sequence[Prediction],
     observed: Sequence[Curve | None] | None = None,
     title: str = "",
+    logged_until: int | None = None,
 ):
-    """Predicted trajectories (lines), observed losses where known (dots), and the schedules.
+    """Predicted trajectories (lines, with their intervals as bands), observed losses where known
+    (dots), and the schedules.
 
     Args:
         predictions: trajectories to draw.
         observed: for each prediction, the real curve to draw under it, or ``None``.
         title: figure title.
+        logged_until: for a forecast, the last logged step (a dashed line).
 
     Returns:
         The ``matplotlib.figure.Figure``.
@@ -71,7 +74,20 @@ def plot_predictions(
         if curve is not None:
             top.plot(curve.step, curve.loss, ".", ms=2.5, color=color, alpha=0.45)
         top.plot(pred.step, pred.loss, "-", lw=1.3, color=color, label=pred.name)
+        if pred.lower is not None:
+            top.fill_between(
+                pred.step,
+                pred.lower,
+                pred.upper,
+                color=color,
+                alpha=0.18,
+                lw=0,
+                label=f"{pred.level:.0%} interval",
+            )
         bottom.plot(pred.step, pred.lr, "-", lw=1.1, color=color)
+    if logged_until is not None:
+        for ax in (top, bottom):
+            ax.axvline(logged_until, color="0.4", ls="--", lw=0.9)
     _limit_to_tail(top, [p.loss for p in predictions])
     top.set_ylabel("loss")
     top.legend(fontsize=7)

@@ -8,21 +8,24 @@ features are computed over the whole schedule, so budgets longer than any fitted
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 from numpy.typing import ArrayLike
 
 from scalefit.areas import leading_warmup
 from scalefit.curve import Curve
-from scalefit.fitting import Fit, evaluate, law_features
+from scalefit.errors import InputError
+from scalefit.fitting import Fit, evaluate, law_features, log_loss_and_gradient
 from scalefit.laws import get_law
 from scalefit.metrics import CurveMetrics, curve_metrics
 from scalefit.schedules import Schedule
+from scalefit.uncertainty import log_sigma, z_value
 
-__all__ = ["Prediction", "predict", "predicted_losses"]
+__all__ = ["Prediction", "budget_warnings", "predict", "predicted_losses"]
 
 _CHUNK = 8192  # rows predicted per call
+_REACH = 2.0  # how far (in LR area) past the fitted runs a prediction goes before a warning
 
 
 @dataclass(frozen=True)
@@ -34,12 +37,20 @@ class Prediction:
         lr: the schedule's LR at those steps.
         loss: predicted loss at those steps.
         name: label of the schedule (its spec, file name or ``"lr"``).
+        lower, upper: a prediction interval at ``level`` (e.g. 0.9), when one was asked for
+            (see :mod:`scalefit.uncertainty`).
+        level: the interval's coverage level, or ``None``.
+        warnings: what makes this prediction doubtful (e.g. a budget far beyond the fitted ones).
     """
 
     step: np.ndarray
     lr: np.ndarray
     loss: np.ndarray
     name: str = ""
+    lower: np.ndarray | None = None
+    upper: np.ndarray | None = None
+    level: float | None = None
+    warnings: tuple[str, ...] = ()
 
     @property
     def final_loss(self) -> float:
@@ -50,7 +61,15 @@ class Prediction:
         """A ``pandas.DataFrame`` with columns ``step, lr, loss``."""
         import pandas as pd
 
-        return pd.DataFrame({"step": self.step, "lr": self.lr, "loss": self.loss})
+        frame = pd.DataFrame({"step": self.step, "lr": self.lr, "loss": self.loss})
+        if self.lower is not None:
+            frame["loss_lo"] = self.lower
+            frame["loss_hi"] = self.upper
+        return frame
+
+    def renamed(self, name: str) -> Prediction:
+        """The same prediction under another name."""
+        return replace(self, name=name)
 
     def compare(self, curve: Curve) -> CurveMetrics:
         """Metrics of this prediction against an observed curve, at the steps both have."""
@@ -67,6 +86,7 @@ def predict(
     steps: int | None = None,
     at: ArrayLike | None = None,
     warmup_steps: int | None = None,
+    interval: float | None = None,
 ) -> Prediction:
     """Predict the loss trajectory of ``schedule`` with the fitted law.
 
@@ -78,9 +98,25 @@ def predict(
             total steps, e.g. a longer cosine); default: the schedule's own.
         at: steps to predict at; default every step (for a ``Curve``: its logged steps).
         warmup_steps: warm-up length; default the schedule's, else the array's rising start.
+        interval: also give a prediction interval at this level (e.g. 0.9), from the fit's error
+            model (:mod:`scalefit.uncertainty`).
 
     Returns:
         A :class:`Prediction`.
+
+    Raises:
+        InputError: an interval was asked of a fit without an error model.
+
+    Examples:
+        >>> from scalefit import fit, io
+        >>> from scalefit.predict import predict
+        >>> from scalefit.schedules import parse_schedule
+        >>> folder = io.bundled_data("multipower-law") / "25M"
+        >>> curves = [io.read_curve(folder / f"{n}.csv") for n in ("cosine_24000", "wsdcon_9")]
+        >>> wsd = parse_schedule("wsd:peak=3e-4,warmup=2160,steps=24000,decay=0.2")
+        >>> p = predict(fit(curves), wsd, at=[24000], interval=0.9)
+        >>> bool(p.lower[0] < p.loss[0] < p.upper[0])
+        True
     """
     name = "lr"
     if isinstance(schedule, Schedule):
@@ -105,14 +141,46 @@ def predict(
     if at.size and (at.min() < 0 or at.max() >= lr.size):
         raise ValueError(f"steps to predict at must lie in 0..{lr.size - 1}")
 
-    if at.size <= _CHUNK:
-        loss = predicted_losses(fit, [lr], [at], [warmup_steps])[0]
-    else:  # bounded memory: a law's per-row features can be wide (the multi-power law's are)
-        padded = np.pad(at, (0, (-at.size) % _CHUNK), mode="edge").reshape(-1, _CHUNK)
-        loss = np.concatenate(
-            [predicted_losses(fit, [lr], [rows], [warmup_steps])[0] for rows in padded]
-        )
-    return Prediction(step=at, lr=lr[at], loss=loss[: at.size], name=name)
+    # bounded memory: a law's per-row features can be wide (the multi-power law's are)
+    chunks = [at]
+    if at.size > _CHUNK:  # equal chunks: one compiled program serves them all
+        chunks = np.pad(at, (0, (-at.size) % _CHUNK), mode="edge").reshape(-1, _CHUNK)
+    parts = [
+        _predict_batched(fit, [lr], [rows], [warmup_steps], interval=interval) for rows in chunks
+    ]
+    loss, lower, upper = (
+        None if parts[0][i] is None else np.concatenate([p[i][0] for p in parts])[: at.size]
+        for i in range(3)
+    )
+    return Prediction(
+        step=at,
+        lr=lr[at],
+        loss=loss,
+        name=name,
+        lower=lower,
+        upper=upper,
+        level=interval,
+        warnings=tuple(budget_warnings(fit, lr)),
+    )
+
+
+def budget_warnings(fit: Fit, lr: np.ndarray, name: str = "the schedule") -> list[str]:
+    """Why a prediction for the per-step LRs ``lr`` is beyond the fit's reach, if it is: an LR
+    area (sum of LRs) more than twice the largest fitted one (for a fit without an error model:
+    more than twice the longest fitted run's steps)."""
+    if fit.uncertainty is not None:
+        ratio, what = float(np.sum(lr)) / fit.uncertainty.fitted_area, "LR area (sum of LRs)"
+    else:
+        steps = max((int(c.get("steps", 0)) for c in fit.curves), default=0)
+        if not steps:
+            return []
+        ratio, what = np.size(lr) / steps, "length"
+    if ratio <= _REACH:
+        return []
+    return [
+        f"{name}'s {what} is {ratio:.1f}x the largest fitted run's: the prediction extrapolates "
+        "far beyond the runs the fit saw; fit on a longer run to trust it"
+    ]
 
 
 def predicted_losses(
@@ -138,8 +206,21 @@ def predicted_losses(
     Returns:
         One array of predicted losses per schedule, shaped like its ``at``.
     """
+    return _predict_batched(fit, lrs, at, warmup_steps, batch=batch)[0]
+
+
+def _predict_batched(fit, lrs, at, warmup_steps, *, batch=64, interval=None):
+    """:func:`predicted_losses`, and with ``interval`` also the interval's bounds:
+    ``(losses, lowers, uppers)``, the last two ``None`` without an interval."""
     law = get_law(fit.law)
     options = fit.law_options
+    if interval is not None:
+        if fit.uncertainty is None:
+            raise InputError(
+                "this fit has no error model (given parameters, or fitted with "
+                "uncertainty=False / by an older scalefit): refit it to get intervals"
+            )
+        z = z_value(interval)
     n = max(lr.size for lr in lrs)
     r = max(np.size(a) for a in at)
     lr = np.stack(
@@ -152,16 +233,21 @@ def predicted_losses(
         lr, rows, warmup = (
             np.concatenate([x, np.repeat(x[-1:], extra, 0)]) for x in (lr, rows, warmup)
         )
-    loss = np.concatenate(
-        [
-            evaluate(
-                law,
-                fit.param_vector,
-                law_features(
-                    law, lr[i : i + batch], rows[i : i + batch], warmup[i : i + batch], options
-                ),
-            )
-            for i in range(0, len(lr), batch)
-        ]
-    )
-    return [loss[j, : np.size(a)] for j, a in enumerate(at)]
+    losses, sigmas = [], []
+    for i in range(0, len(lr), batch):
+        part = slice(i, i + batch)
+        features = law_features(law, lr[part], rows[part], warmup[part], options)
+        if interval is None:
+            losses.append(evaluate(law, fit.param_vector, features))
+            continue
+        log_loss, gradient = log_loss_and_gradient(law, fit.param_vector, features)
+        losses.append(np.exp(log_loss))
+        sigmas.append(log_sigma(fit.uncertainty, gradient, lr[part], rows[part]))
+    loss = np.concatenate(losses)
+    trim = [loss[j, : np.size(a)] for j, a in enumerate(at)]
+    if interval is None:
+        return trim, None, None
+    half = z * np.concatenate(sigmas)
+    lower = [trim[j] * np.exp(-half[j, : np.size(a)]) for j, a in enumerate(at)]
+    upper = [trim[j] * np.exp(half[j, : np.size(a)]) for j, a in enumerate(at)]
+    return trim, lower, upper

@@ -317,3 +317,39 @@ def test_compare_bad_names_exit_2(extra, problem, capsys):
     csvs = [str(MP25 / f"{n}.csv") for n in ("wsdcon_9", "wsdcon_3")]
     code, _, stderr = run(["compare", *csvs, *extra], capsys)
     assert code == 2 and problem in stderr and stderr.count("\n") == 1
+
+
+def test_predict_with_an_interval(fit_json, tmp_path, capsys):
+    out = tmp_path / "p.csv"
+    spec = "wsd:peak=3e-4,warmup=2160,steps=24000,decay=0.2"
+    args = ["predict", str(fit_json), "--schedule", spec, "--every", "1000"]
+    code, stdout, _ = run([*args, "--interval", "0.9", "--out", str(out)], capsys)
+    assert code == 0 and "90% interval" in stdout
+    frame = pd.read_csv(out)
+    assert list(frame.columns) == ["step", "lr", "loss", "loss_lo", "loss_hi"]
+    assert (frame.loss_lo < frame.loss).all() and (frame.loss < frame.loss_hi).all()
+    code, _, err = run([*args, "--interval", "0", "--out", str(out)], capsys)
+    assert code == 2 and len(err.strip().splitlines()) == 1
+
+
+def test_ctrl_c_stops_cleanly_and_writes_nothing(tmp_path):
+    import signal
+    import time
+
+    out = tmp_path / "fit.json"
+    csvs = [str(MP25 / f"{n}.csv") for n in ("cosine_24000", "constant_24000", "wsdcon_9")]
+    env = {**os.environ, "SCALEFIT_CACHE_DIR": ""}
+    process = subprocess.Popen(
+        [sys.executable, "-m", "scalefit.cli", "fit", *csvs, "--law", "multipower"]
+        + ["--out", str(out)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=env,
+    )
+    time.sleep(6)  # imported and fitting: a multi-power fit takes far longer
+    process.send_signal(signal.SIGINT)
+    _, err = process.communicate(timeout=120)
+    assert process.returncode == 130, err
+    assert err.strip().splitlines()[-1] == "scalefit fit: interrupted; nothing written"
+    assert not out.exists() and list(tmp_path.iterdir()) == []

@@ -1,0 +1,79 @@
+"""Forecasting a run in flight: the final loss of the bundled 72k-step runs from their first part.
+
+For ``constant_72000`` and ``cosine_72000`` of each bundled size, keep the losses logged up to 25 %,
+50 % and 75 % of the run, forecast the rest under the run's own schedule (``scalefit.forecast``),
+and compare with the real curve: the final loss's relative error (bar: within 0.5 % from 50 %),
+whether the 90 % interval holds the real final loss, the interval's width there, and the share of
+the real rows after the logged part inside the interval.
+
+    python benchmarks/forecast.py [--law annealing] [--level 0.9]
+"""
+
+from __future__ import annotations
+
+import argparse
+import time
+from dataclasses import replace
+from pathlib import Path
+
+import numpy as np
+
+from scalefit import io
+from scalefit.forecast import forecast
+from scalefit.laws import DEFAULT_LAW
+
+DATA = Path(__file__).resolve().parents[1] / "data" / "multipower-law"
+RUNS = ("constant_72000", "cosine_72000")
+FRACTIONS = (0.25, 0.5, 0.75)
+BAR = 0.005
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--law", default=DEFAULT_LAW)
+    parser.add_argument("--level", type=float, default=0.9)
+    args = parser.parse_args()
+    print(f"{args.law} law, {args.level:.0%} intervals")
+    header = (
+        f"{'size':<6}{'run':<16}{'logged':>7}{'forecast':>10}{'real':>8}{'error':>9}"
+        f"{'interval':>20}{'holds':>7}{'width':>8}{'rest covered':>14}{'seconds':>9}"
+    )
+    print(header)
+    at_half = []
+    for size in ("25M", "400M"):
+        for name in RUNS:
+            run = io.read_curve(DATA / size / f"{name}.csv")
+            for fraction in FRACTIONS:
+                now = int(fraction * run.step[-1])
+                logged = run.step <= now
+                start = time.perf_counter()
+                result = forecast(
+                    replace(run, step=run.step[logged], loss=run.loss[logged]),
+                    run.lr,
+                    law=args.law,
+                    interval=args.level,
+                    at=run.step,
+                )
+                seconds = time.perf_counter() - start
+                p = result.prediction
+                error = (p.loss[-1] - run.loss[-1]) / run.loss[-1]
+                holds = p.lower[-1] <= run.loss[-1] <= p.upper[-1]
+                y, lo, hi = run.loss[~logged], p.lower[~logged], p.upper[~logged]
+                covered = np.mean((y >= lo) & (y <= hi))
+                width = (p.upper[-1] - p.lower[-1]) / p.loss[-1]
+                if fraction == 0.5:
+                    at_half.append(abs(error))
+                interval = f"[{p.lower[-1]:.4f}, {p.upper[-1]:.4f}]"
+                print(
+                    f"{size:<6}{name:<16}{fraction:>7.0%}{p.loss[-1]:>10.4f}{run.loss[-1]:>8.4f}"
+                    f"{error:>+9.2%}{interval:>20}{'yes' if holds else 'no':>7}{width:>8.2%}"
+                    f"{covered:>14.2f}{seconds:>9.1f}"
+                )
+    print(
+        f"\nfrom 50 %: largest |final-loss error| {max(at_half):.2%} (bar <= {BAR:.1%}): "
+        + ("met" if max(at_half) <= BAR else "not met")
+    )
+
+
+if __name__ == "__main__":
+    main()

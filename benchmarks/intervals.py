@@ -1,0 +1,121 @@
+"""Calibration of prediction intervals on curves held out from the fit.
+
+For each data set the law is fitted on some curves, and every other curve is predicted at the rows
+a fit would use (after warm-up) with a 90 % interval (``--level``). Reported per held-out curve and
+on average: the share of real rows inside the interval (coverage; bar 80-99 % at 90 %) and the
+mean width ``(hi - lo) / loss`` (bar <= 1 %).
+
+* multipower-law 25M and 400M: fitted on the multi-power-law paper's ``cosine_24000 +
+  constant_24000 + wsdcon_9``, the six others held out (two of them 72k steps: 3x the fitted
+  budget);
+* lr-scheduling-124m: fitted on ``val_loss`` of ``constant-50k + wsd-linear-0.2-25k``, the 31
+  other runs held out.
+
+    python benchmarks/intervals.py [--law annealing] [--level 0.9] [--sets 25M 400M 124m]
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+from scalefit import fit, io
+from scalefit.laws import DEFAULT_LAW
+from scalefit.predict import predict
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from accuracy_124m import DATA as DATA_124M  # noqa: E402
+from accuracy_124m import FIT_ON as FIT_ON_124M  # noqa: E402
+from accuracy_124m import runs  # noqa: E402
+
+DATA = Path(__file__).resolve().parents[1] / "data" / "multipower-law"
+PAPER_FIT_ON = ["cosine_24000", "constant_24000", "wsdcon_9"]
+
+
+def data_set(name: str):
+    """``(fit_on, held_out)`` curves of a data set."""
+    if name == "124m":
+        table = runs()
+        curves = {
+            n: io.read_curve(DATA_124M / row.csv, loss_column="val_loss", name=n)
+            for n, row in table.iterrows()
+        }
+        fit_on = list(FIT_ON_124M)
+    else:
+        names = PAPER_FIT_ON + list(io.MULTIPOWER_HELD_OUT)
+        curves = {n: io.read_curve(DATA / name / f"{n}.csv") for n in names}
+        fit_on = PAPER_FIT_ON
+    return [curves[n] for n in fit_on], [c for n, c in curves.items() if n not in fit_on]
+
+
+def calibration(name: str, law: str, level: float) -> dict[str, float]:
+    fit_on, held_out = data_set(name)
+    start = time.perf_counter()
+    result = fit(fit_on, law)
+    seconds = time.perf_counter() - start
+    u = result.uncertainty
+    print(
+        f"\n== {name}: {result.law} law fitted on {' + '.join(c.name for c in fit_on)} "
+        f"({seconds:.1f} s, error model included)"
+    )
+    print(
+        f"   transfer sd {np.sqrt(u.transfer_variance):.4f}, horizon sd "
+        f"{np.sqrt(u.horizon_variance):.4f} per log area ratio"
+    )
+    print(f"{'held-out curve':<24}{'rows':>6}{'coverage':>10}{'width':>9}{'PredE':>9}")
+    covered, widths, counts, errors = [], [], [], []
+    for curve in held_out:
+        curve = curve.after_warmup()
+        p = predict(result, curve, interval=level)
+        inside = (curve.loss >= p.lower) & (curve.loss <= p.upper)
+        width = (p.upper - p.lower) / p.loss
+        pred_e = np.mean(np.abs(p.loss - curve.loss) / curve.loss)
+        errors.append(np.abs(np.log(curve.loss / p.loss)))
+        covered.append(inside.mean())
+        widths.append(width.mean())
+        counts.append(inside.size)
+        print(
+            f"{curve.name:<24}{inside.size:>6}{inside.mean():>10.3f}{width.mean():>9.4f}"
+            f"{pred_e:>9.5f}"
+        )
+    summary = {
+        "coverage": float(np.mean(covered)),
+        "pooled": float(np.average(covered, weights=counts)),
+        "lowest": float(np.min(covered)),
+        "width": float(np.mean(widths)),
+        # the narrowest interval of one relative width for every row that covers `level` of the
+        # held-out rows: what an oracle knowing the errors would need
+        "oracle": float(2 * np.sinh(np.quantile(np.concatenate(errors), level))),
+    }
+    print(
+        f"mean over {len(held_out)} curves: coverage {summary['coverage']:.3f} (rows pooled "
+        f"{summary['pooled']:.3f}, lowest curve {summary['lowest']:.3f}), width "
+        f"{summary['width']:.4f}   (bars at 90 %: coverage 0.80-0.99, width <= 0.010)\n"
+        f"an oracle's constant-width interval covering {level:.0%} of the rows: width "
+        f"{summary['oracle']:.4f}"
+    )
+    return summary
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--law", default=DEFAULT_LAW)
+    parser.add_argument("--level", type=float, default=0.9)
+    parser.add_argument("--sets", nargs="+", default=["25M", "400M", "124m"])
+    args = parser.parse_args()
+    results = {name: calibration(name, args.law, args.level) for name in args.sets}
+    print(f"\nsummary: {args.law} law, {args.level:.0%} intervals on held-out curves")
+    print(f"{'set':<6}{'coverage':>10}{'pooled':>8}{'lowest':>8}{'width':>8}{'oracle':>8}")
+    for name, r in results.items():
+        print(
+            f"{name:<6}{r['coverage']:>10.3f}{r['pooled']:>8.3f}{r['lowest']:>8.3f}"
+            f"{r['width']:>8.4f}{r['oracle']:>8.4f}"
+        )
+
+
+if __name__ == "__main__":
+    main()

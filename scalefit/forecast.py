@@ -1,0 +1,158 @@
+"""Forecasting a run in flight: fit the part logged so far, predict the rest of its plan.
+
+The law is fitted on the losses logged up to now, with the LRs actually used; the rest of the run
+follows the planned schedule. The prediction carries an interval from the fit's error model,
+which widens with the distance from the logged part (:mod:`scalefit.uncertainty`).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+from numpy.typing import ArrayLike
+
+from scalefit.curve import Curve
+from scalefit.diagnostics import anneals
+from scalefit.errors import InputError
+from scalefit.fitting import Fit, fit
+from scalefit.laws import DEFAULT_LAW, get_law
+from scalefit.predict import Prediction, predict
+from scalefit.schedules import Schedule
+
+__all__ = ["Forecast", "forecast"]
+
+_PLAN_MISMATCH = 0.05
+
+
+@dataclass(frozen=True)
+class Forecast:
+    """A run's predicted future.
+
+    Attributes:
+        fit: the law fitted on the logged part.
+        prediction: the predicted loss over the whole planned run (with an interval).
+        logged: the part of the run logged so far (the fitted rows).
+        warnings: what makes the forecast doubtful.
+    """
+
+    fit: Fit
+    prediction: Prediction
+    logged: Curve
+    warnings: tuple[str, ...] = ()
+
+    @property
+    def logged_until(self) -> int:
+        """The last logged step."""
+        return int(self.logged.step[-1])
+
+    @property
+    def final_step(self) -> int:
+        return int(self.prediction.step[-1])
+
+    @property
+    def final_loss(self) -> float:
+        """The predicted loss at the end of the plan."""
+        return self.prediction.final_loss
+
+    def table(self, n: int = 4) -> str:
+        """Predicted loss (and interval) at ``n`` evenly spaced steps after the logged part."""
+        p = self.prediction
+        future = np.flatnonzero(p.step > self.logged_until)
+        picks = future[np.unique(np.linspace(0, future.size - 1, n).round().astype(int))]
+        head = f"{'step':>9}  {'of plan':>7}  {'loss':>8}"
+        if p.lower is not None:
+            head += f"  {f'{p.level:.0%} interval':>19}"
+        lines = [head]
+        for i in picks if future.size else []:
+            line = f"{p.step[i]:>9d}  {p.step[i] / self.final_step:>7.0%}  {p.loss[i]:>8.4f}"
+            if p.lower is not None:
+                line += f"  [{p.lower[i]:.4f}, {p.upper[i]:.4f}]"
+            lines.append(line)
+        return "\n".join(lines)
+
+    def summary(self) -> str:
+        """One line: how far the run is, and the forecast final loss with its interval."""
+        p = self.prediction
+        head = (
+            f"{self.logged.name}: logged to step {self.logged_until} of {self.final_step} "
+            f"({self.logged_until / self.final_step:.0%}); the {self.fit.law} law fitted on "
+            f"{self.logged.loss.size} losses forecasts {self.final_loss:.4f} at the end"
+        )
+        if p.lower is not None:
+            head += f" ({p.level:.0%} interval {p.lower[-1]:.4f} to {p.upper[-1]:.4f})"
+        return head
+
+    def __str__(self) -> str:
+        lines = [self.summary(), self.table()]
+        lines += [f"warning: {w}" for w in self.warnings]
+        return "\n".join(lines)
+
+    __repr__ = __str__
+
+
+def forecast(
+    run: Curve,
+    plan: Schedule | ArrayLike,
+    *,
+    law: str = DEFAULT_LAW,
+    interval: float | None = 0.9,
+    at: ArrayLike | None = None,
+    **fit_options: object,
+) -> Forecast:
+    """Forecast the rest of ``run`` under its planned schedule ``plan``.
+
+    Args:
+        run: the run so far: its logged losses (every row is fitted) and LRs.
+        plan: the whole run's schedule, a :class:`~scalefit.schedules.Schedule` or per-step LRs;
+            it must reach past the last logged step. Where the logged LR is known it is used,
+            the plan after it.
+        law: the law to fit.
+        interval: level of the prediction interval (``None``: no interval).
+        at: steps to predict at (default: every step of the plan).
+        **fit_options: passed to :func:`scalefit.fit`.
+
+    Returns:
+        A :class:`Forecast`.
+
+    Raises:
+        InputError: the plan ends before the logged part, or nothing was logged after warm-up.
+    """
+    planned = plan.lr() if isinstance(plan, Schedule) else np.asarray(plan, dtype=np.float64)
+    if run.loss.size == 0:
+        raise InputError(f"{run.source or run.name}: no logged loss to forecast from")
+    now = int(run.step[-1])
+    if planned.size <= now + 1:
+        raise InputError(
+            f"{run.source or run.name}: the plan ends at step {planned.size - 1}, not after the "
+            f"last logged step {now}: nothing to forecast"
+        )
+    warnings = []
+    known = min(run.n_steps, now + 1)
+    lr = np.concatenate([run.lr[:known], planned[known:]])
+    after = np.arange(run.warmup_steps, known)
+    if after.size:
+        gap = np.abs(run.lr[after] - planned[after]) / np.maximum(planned[after], 1e-300)
+        if gap.max() > _PLAN_MISMATCH:
+            k = int(after[np.argmax(gap)])
+            warnings.append(
+                f"the logged LR departs from the plan (step {k}: logged {run.lr[k]:.3g}, "
+                f"planned {planned[k]:.3g}); the forecast uses the logged LRs up to step {now}"
+            )
+    logged = Curve(run.name, lr, run.step, run.loss, run.warmup_steps, run.source)
+    fitted = fit(logged, law, **fit_options)
+    rest = Curve("rest", lr[now:], np.array([lr.size - now - 1]), np.array([1.0]))
+    names = get_law(fitted.law).annealing_params
+    for w in fitted.warnings:
+        # the annealing terms only matter if the rest of the plan decays
+        if names and w.startswith(", ".join(names)) and not anneals(rest):
+            continue
+        warnings.append(w)
+    if names and not anneals(logged) and anneals(rest):
+        warnings.append(
+            "the rest of the plan decays but nothing logged so far does: how the loss responds "
+            "to the decay is unknown to this fit (fit another run with a decay, or wait for it)"
+        )
+    prediction = predict(fitted, lr, at=at, warmup_steps=run.warmup_steps, interval=interval)
+    warnings += [w for w in prediction.warnings if w not in warnings]
+    return Forecast(fitted, prediction.renamed(f"{run.name} (forecast)"), logged, tuple(warnings))

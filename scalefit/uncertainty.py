@@ -1,0 +1,186 @@
+r"""How sure a fit's predictions are: parameter errors and prediction intervals.
+
+A predicted loss can be wrong for three reasons. Each is measured on the fitted curves only, and
+the three add up as variances of the log loss:
+
+1. **Parameters**, :math:`\sigma^2_\theta(s) = g(s)^\top \Sigma\, g(s)` with
+   :math:`g = \partial \log \hat L(s) / \partial \theta` (delta method) and :math:`\Sigma` the
+   cluster-robust ("sandwich") covariance of :math:`\theta = \log(p - p_{lower})`, rows clustered
+   in contiguous blocks of each curve (the residuals of a smooth curve are correlated).
+2. **Transfer**, :math:`\sigma^2_T`: how wrong the law is on a schedule it was not fitted on. Each
+   curve is left out in turn, the law refitted on the others (from the fit) and the left-out
+   curve predicted: :math:`\sigma^2_T` is the mean squared log error, each fold weighted
+   equally. With one curve there is nothing to leave out; its residuals stand in, and
+   :attr:`Uncertainty.notes` says so.
+3. **Horizon**, :math:`k^2 h(s)^2`: errors grow beyond the fitted budget. The law is refitted on
+   the first half (in steps) of every curve; :math:`k^2` is the excess of its squared log errors
+   on the second halves over :math:`\sigma^2_T`, per squared log ratio of forward areas. For a
+   new schedule :math:`h(s) = \max\big(0, \log(S(s) / S_{fit})\big)`, :math:`S(s)` its sum of LRs
+   up to step :math:`s` and :math:`S_{fit}` the largest reached on a fitted curve.
+
+An interval at level :math:`q` is :math:`\hat L(s)\, \exp(\pm z_{(1+q)/2}\, \sigma(s))` with
+:math:`\sigma^2(s) = \sigma^2_\theta(s) + \sigma^2_T + k^2 h(s)^2`. Its calibration on held-out
+curves is measured by ``benchmarks/intervals.py``. All refits run in one call of the fit's compiled
+minimiser, one row-weight vector each.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+from scipy.stats import norm
+
+__all__ = ["Uncertainty", "log_sigma", "z_value"]
+
+_BLOCKS_PER_CURVE = 10
+_MIN_HALF_ROWS = 5
+
+
+@dataclass(frozen=True)
+class Uncertainty:
+    """The error model of a fit's predictions (see the module's docstring).
+
+    Attributes:
+        covariance: sandwich covariance of the minimiser's coordinates
+            :math:`\\theta = \\log(p - p_{lower})`, in the law's parameter order.
+        transfer_variance: :math:`\\sigma^2_T`, squared log error on left-out curves.
+        horizon_variance: :math:`k^2`, squared log error per squared log ratio of forward areas
+            beyond the fitted ones.
+        fitted_area: :math:`S_{fit}`, the largest sum of LRs up to a fitted row.
+        notes: what limits these estimates (e.g. one curve only).
+    """
+
+    covariance: np.ndarray
+    transfer_variance: float
+    horizon_variance: float
+    fitted_area: float
+    notes: tuple[str, ...] = ()
+
+    def to_dict(self) -> dict[str, object]:
+        return {
+            "covariance": np.asarray(self.covariance).tolist(),
+            "transfer_variance": self.transfer_variance,
+            "horizon_variance": self.horizon_variance,
+            "fitted_area": self.fitted_area,
+            "notes": list(self.notes),
+        }
+
+    @classmethod
+    def from_dict(cls, data: dict[str, object]) -> Uncertainty:
+        return cls(
+            covariance=np.asarray(data["covariance"], dtype=np.float64),
+            transfer_variance=float(data["transfer_variance"]),
+            horizon_variance=float(data["horizon_variance"]),
+            fitted_area=float(data["fitted_area"]),
+            notes=tuple(str(n) for n in data.get("notes", [])),
+        )
+
+
+def z_value(level: float) -> float:
+    """The two-sided normal quantile for a central interval at ``level`` (e.g. 1.645 at 0.9)."""
+    if not 0 < level < 1:
+        raise ValueError(f"an interval's level must lie strictly between 0 and 1, not {level}")
+    return float(norm.ppf(0.5 + level / 2))
+
+
+def log_sigma(
+    uncertainty: Uncertainty, gradient: np.ndarray, lr: np.ndarray, rows: np.ndarray
+) -> np.ndarray:
+    """:math:`\\sigma(s)`, the standard error of the predicted log loss at ``rows``.
+
+    Args:
+        uncertainty: the fit's error model.
+        gradient: :math:`\\partial \\log \\hat L / \\partial \\theta` at the rows, ``(..., r, p)``.
+        lr: the schedules' per-step LRs, ``(..., n)``.
+        rows: the steps predicted, ``(..., r)``.
+    """
+    cov = np.asarray(uncertainty.covariance)
+    parameters = np.einsum("...rp,pq,...rq->...r", gradient, cov, gradient)
+    area = np.take_along_axis(np.cumsum(lr, axis=-1), np.asarray(rows), axis=-1)
+    horizon = np.log(np.maximum(area, 1e-300) / uncertainty.fitted_area).clip(min=0.0)
+    variance = (
+        np.maximum(parameters, 0.0)
+        + uncertainty.transfer_variance
+        + uncertainty.horizon_variance * horizon**2
+    )
+    return np.sqrt(variance)
+
+
+def assess(law, stack, theta: np.ndarray, options: dict[str, object], *, refit) -> Uncertainty:
+    """The error model of the fit ``theta`` of ``law`` to ``stack`` (a padded set of curves).
+
+    ``refit(theta0, weights, features)`` minimises from each row of ``theta0`` with row weights
+    ``weights[i]`` and returns the minimisers' coordinates, shaped like ``theta0``.
+    """
+    from scalefit.fitting import evaluate, law_features, log_loss_and_gradient
+
+    lower = np.asarray(law.lower, dtype=np.float64)
+    params = lower + np.exp(theta)
+    features = law_features(law, stack.lr, stack.rows, stack.warmup_steps, options)
+    log_pred, grad = log_loss_and_gradient(law, params, features)
+    log_y = np.log(stack.loss)
+    weight = stack.weight
+    n_curves = weight.shape[0]
+    curve = np.arange(n_curves)[:, None]
+    observed = weight > 0
+    notes = []
+
+    covariance = _sandwich(grad, log_y - log_pred, weight)
+
+    last = np.array([r[o].max() for r, o in zip(stack.rows, observed)])
+    area = np.cumsum(stack.lr, axis=-1)
+    row_area = np.take_along_axis(area, stack.rows, axis=-1)
+    half = stack.rows <= (last // 2)[:, None]
+    folds = [weight * (curve != c) for c in range(n_curves)] if n_curves > 1 else []
+    beyond = observed & ~half
+    use_half = (observed & half).sum() >= _MIN_HALF_ROWS * law.n_params and beyond.any()
+    if use_half:
+        folds.append(weight * half)
+    refitted = []
+    if folds:
+        refitted = refit(np.repeat(theta[None], len(folds), axis=0), np.stack(folds), features)
+
+    def squared_errors(theta_fold):
+        log_fold = np.log(evaluate(law, lower + np.exp(theta_fold), features))
+        return (log_y - log_fold) ** 2
+
+    if n_curves > 1:
+        transfer = np.mean(
+            [
+                np.sum((weight * squared_errors(refitted[c]))[c]) / np.sum(weight[c])
+                for c in range(n_curves)
+            ]
+        )
+    else:
+        transfer = float(np.sum(weight * (log_y - log_pred) ** 2) / np.sum(weight))
+        notes.append(
+            "one fitted curve: its own residuals stand in for the error on other schedules, "
+            "so intervals for a different schedule are likely too narrow"
+        )
+
+    horizon = 0.0
+    if use_half:
+        half_area = np.array([a[h][-1] if h.any() else a[0] for a, h in zip(row_area, half)])
+        distance = np.log(row_area / half_area[:, None])
+        excess = np.sum((weight * (squared_errors(refitted[-1]) - transfer))[beyond])
+        horizon = max(excess, 0.0) / np.sum((weight * distance**2)[beyond])
+    else:
+        notes.append("too few rows in the first halves of the curves to measure how errors grow")
+
+    fitted_area = float(np.max(row_area[observed]))
+    return Uncertainty(covariance, float(transfer), float(horizon), fitted_area, tuple(notes))
+
+
+def _sandwich(grad: np.ndarray, residual: np.ndarray, weight: np.ndarray) -> np.ndarray:
+    """Cluster-robust covariance of the coordinates: rows of each curve in contiguous blocks."""
+    p = grad.shape[-1]
+    bread = np.einsum("cr,crp,crq->pq", weight, grad, grad)
+    meat = np.zeros((p, p))
+    for g, r, w in zip(grad, residual, weight):
+        rows = np.flatnonzero(w > 0)
+        for block in np.array_split(rows, min(_BLOCKS_PER_CURVE, rows.size)):
+            score = (w[block] * r[block]) @ g[block]
+            meat += np.outer(score, score)
+    inverse = np.linalg.pinv(bread)
+    return inverse @ meat @ inverse

@@ -1,0 +1,72 @@
+"""Fit diagnostics: each warning fires on a case built to trigger it and stays quiet on the
+bundled fits."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from scalefit import fit, io
+from scalefit.forecast import forecast
+from scalefit.predict import predict
+
+DATA = Path(__file__).resolve().parents[1] / "data"
+PAPER = ("cosine_24000", "constant_24000", "wsdcon_9")
+FIT_124M = (
+    "stable-124m_slimpajama_llama_norm_nlayers12_nhead12_lr0.001_sched_wsd_warmup300_decay_linear"
+    "_0.0_iter50000_bs50x2_ws2_seed0_data_seed1337.csv",
+    "ann124-0.2_slimpajama_llama_norm_nlayers12_nhead12_lr0.001_sched_wsd_warmup300_decay_linear"
+    "_0.2_iter25000_bs50x2_ws2_seed0_data_seed1337.csv",
+)
+
+
+def bundled(size: str, names=PAPER) -> list:
+    return [io.read_curve(DATA / "multipower-law" / size / f"{n}.csv") for n in names]
+
+
+@pytest.mark.parametrize("size", ["25M", "400M"])
+def test_quiet_on_the_bundled_fits(size):
+    assert fit(bundled(size)).warnings == []
+    assert fit(bundled(size, PAPER[:2])).warnings == []
+
+
+@pytest.mark.parametrize("column", ["val_loss", "train_loss"])
+def test_quiet_on_the_real_noisy_logs(column):
+    runs = [
+        io.read_curve(DATA / "lr-scheduling-124m" / "csv" / name, loss_column=column)
+        for name in FIT_124M
+    ]
+    assert fit(runs).warnings == []
+
+
+def test_systematic_misfit_after_a_drop_fires():
+    cosine, constant, wsdcon = bundled("400M")
+    dropped = np.flatnonzero(wsdcon.lr < 0.9 * wsdcon.lr.max())
+    dropped = dropped[dropped >= wsdcon.warmup_steps][0]
+    shifted = replace(wsdcon, loss=np.where(wsdcon.step >= dropped, 1.01, 1.0) * wsdcon.loss)
+    warnings = fit([cosine, constant, shifted]).warnings
+    assert len(warnings) == 1
+    assert "systematic misfit after the LR drop of wsdcon_9" in warnings[0]
+    assert "above the law" in warnings[0]
+
+
+def test_budget_far_beyond_the_fit_fires_and_a_fitted_budget_does_not():
+    result = fit(bundled("400M"))
+    long = io.read_curve(DATA / "multipower-law" / "400M" / "constant_72000.csv")
+    assert "extrapolates" in predict(result, long).warnings[0]
+    assert predict(result, bundled("400M", ["wsd_20000_24000"])[0]).warnings == ()
+
+
+def test_forecast_warns_only_when_an_unseen_decay_lies_ahead():
+    run = io.read_curve(DATA / "multipower-law" / "400M" / "cosine_72000.csv")
+    constant = io.read_curve(DATA / "multipower-law" / "400M" / "constant_72000.csv")
+    early = run.step <= 8000  # cosine has barely moved: nothing logged decays by 1 % yet
+    logged = replace(run, step=run.step[early], loss=run.loss[early])
+    ahead = forecast(replace(logged, lr=np.full(8001, 3e-4)), run.lr, at=[71936])
+    assert any("the rest of the plan decays" in w for w in ahead.warnings)
+    flat = replace(constant, step=constant.step[early], loss=constant.loss[early])
+    quiet = forecast(flat, constant.lr, at=[71936])
+    assert not any("identifiable" in w or "decays" in w for w in quiet.warnings)

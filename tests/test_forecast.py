@@ -1,0 +1,80 @@
+"""Forecasting a run in flight, from the library and from the command line."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from scalefit import InputError, io
+from scalefit.cli import main
+from scalefit.forecast import forecast
+
+MP400 = Path(__file__).resolve().parents[1] / "data" / "multipower-law" / "400M"
+COSINE_PLAN = "cosine:peak=3e-4,steps=71936,warmup=2160,final=3e-5"
+
+
+@pytest.fixture(autouse=True)
+def _no_disk_cache(monkeypatch):
+    monkeypatch.setenv("SCALEFIT_CACHE_DIR", "")
+
+
+@pytest.fixture(scope="module")
+def cosine():
+    return io.read_curve(MP400 / "cosine_72000.csv")
+
+
+def first(run, fraction):
+    keep = run.step <= fraction * run.step[-1]
+    return replace(run, step=run.step[keep], loss=run.loss[keep])
+
+
+def test_forecast_from_half_a_run_lands_near_the_real_final_loss(cosine):
+    result = forecast(first(cosine, 0.5), cosine.lr, at=cosine.step)
+    real = cosine.loss[-1]
+    assert abs(result.final_loss - real) / real < 0.01
+    assert result.prediction.lower[-1] < result.final_loss < result.prediction.upper[-1]
+    assert result.logged_until <= 0.5 * cosine.step[-1] and result.final_step == cosine.step[-1]
+    # the band widens as the forecast runs away from the logged part
+    p = result.prediction
+    width = (p.upper - p.lower) / p.loss
+    later = p.step > result.logged_until
+    assert width[later][-1] > width[later][0]
+    assert "forecasts" in str(result) and "interval" in result.table()
+
+
+def test_a_plan_that_ends_before_the_log_is_an_input_error(cosine):
+    with pytest.raises(InputError, match="nothing to forecast"):
+        forecast(first(cosine, 0.5), cosine.lr[:1000])
+
+
+def test_cli_forecast_writes_the_band(tmp_path, capsys):
+    log = tmp_path / "so_far.csv"
+    table = pd.read_csv(MP400 / "cosine_72000.csv")
+    table[table.step <= 36000].to_csv(log, index=False)
+    out, fit_out, plot = tmp_path / "f.csv", tmp_path / "fit.json", tmp_path / "f.png"
+    args = ["forecast", str(log), "--schedule", COSINE_PLAN, "--every", "1000"]
+    code = main([*args, "--out", str(out), "--fit-out", str(fit_out), "--plot", str(plot)])
+    captured = capsys.readouterr()
+    assert code == 0, captured.err
+    assert "forecasts" in captured.out and "90% interval" in captured.out
+    frame = pd.read_csv(out)
+    assert list(frame.columns) == ["step", "lr", "loss", "loss_lo", "loss_hi"]
+    assert frame.step.iloc[-1] == 71936
+    assert np.all(frame.loss_lo <= frame.loss) and np.all(frame.loss <= frame.loss_hi)
+    assert fit_out.stat().st_size > 0 and plot.stat().st_size > 0
+    assert "departs from the plan" not in captured.err
+
+
+def test_cli_forecast_bad_input_is_one_line(tmp_path, capsys):
+    log = tmp_path / "so_far.csv"
+    pd.read_csv(MP400 / "cosine_72000.csv").head(100).to_csv(log, index=False)
+    code = main(["forecast", str(log), "--schedule", "cosine:peak=3e-4,steps=5000,warmup=2160"])
+    err = capsys.readouterr().err
+    assert code == 2 and len(err.strip().splitlines()) == 1 and "plan ends" in err
+    code = main(["forecast", str(log), "--schedule", COSINE_PLAN, "--interval", "90"])
+    err = capsys.readouterr().err
+    assert code == 2 and "--interval" in err

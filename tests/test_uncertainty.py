@@ -1,0 +1,77 @@
+"""Prediction intervals and parameter errors: the error model of a fit, on real held-out curves."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from scalefit import Fit, InputError, fit, io
+from scalefit.predict import predict
+from scalefit.schedules import parse_schedule
+
+DATA = Path(__file__).resolve().parents[1] / "data" / "multipower-law"
+PAPER = ("cosine_24000", "constant_24000", "wsdcon_9")
+
+
+def curves(size: str, names) -> list:
+    return [io.read_curve(DATA / size / f"{n}.csv") for n in names]
+
+
+@pytest.fixture(scope="module")
+def fit_400m():
+    return fit(curves("400M", PAPER))
+
+
+def test_intervals_on_held_out_curves_are_calibrated(fit_400m):
+    # a 90 % interval covers 80-99 % of the rows of the curves the fit never saw, on average
+    coverage = []
+    for curve in curves("400M", io.MULTIPOWER_HELD_OUT):
+        curve = curve.after_warmup()
+        p = predict(fit_400m, curve, interval=0.9)
+        coverage.append(np.mean((curve.loss >= p.lower) & (curve.loss <= p.upper)))
+    assert 0.8 <= np.mean(coverage) <= 0.99
+
+
+def test_interval_holds_the_prediction_and_widens_with_level_and_horizon(fit_400m):
+    wsd = parse_schedule("wsd:peak=3e-4,warmup=2160,steps=24000,decay=0.2")
+    at = [6000, 24000]
+    narrow = predict(fit_400m, wsd, at=at, interval=0.5)
+    wide = predict(fit_400m, wsd, at=at, interval=0.9)
+    assert np.all(wide.lower < narrow.lower) and np.all(narrow.lower < narrow.loss)
+    assert np.all(narrow.loss < narrow.upper) and np.all(narrow.upper < wide.upper)
+    np.testing.assert_allclose(wide.loss, predict(fit_400m, wsd, at=at).loss, rtol=1e-12)
+    width = (wide.upper - wide.lower) / wide.loss
+    longer = predict(fit_400m, wsd, steps=96000, at=[96000], interval=0.9)
+    assert (longer.upper[0] - longer.lower[0]) / longer.loss[0] > 1.5 * width[-1]
+    assert longer.warnings and "extrapolates" in longer.warnings[0]
+    assert not wide.warnings
+    frame = wide.to_frame()
+    assert list(frame.columns) == ["step", "lr", "loss", "loss_lo", "loss_hi"]
+
+
+def test_error_model_survives_json_and_gives_standard_errors(fit_400m):
+    again = Fit.from_dict(json.loads(json.dumps(fit_400m.to_dict())))
+    np.testing.assert_allclose(again.uncertainty.covariance, fit_400m.uncertainty.covariance)
+    errors = again.standard_errors
+    assert set(errors) == set(fit_400m.params) and all(e > 0 for e in errors.values())
+    corr = again.correlations
+    np.testing.assert_allclose(np.diag(corr), 1.0)
+    np.testing.assert_allclose(corr, corr.T)
+    assert "± " in str(again) and "prediction error model" in str(again)
+
+
+def test_one_curve_says_its_intervals_are_optimistic():
+    result = fit(curves("400M", ["cosine_24000"]))
+    assert any("one fitted curve" in note for note in result.uncertainty.notes)
+
+
+def test_no_error_model_no_interval(fit_400m):
+    given = Fit.given("annealing", {"L0": 2.6, "A": 0.6, "alpha": 0.55, "C": 0.8})
+    assert given.standard_errors is None
+    with pytest.raises(InputError, match="no error model"):
+        predict(given, np.full(1000, 3e-4), interval=0.9)
+    with pytest.raises(ValueError, match="between 0 and 1"):
+        predict(fit_400m, np.full(100, 3e-4), interval=1.5)
