@@ -14,7 +14,8 @@ Bounds :math:`p \ge 0` are kept by optimising :math:`\log p`. The starts first t
 each; the best ``refine`` of them then run to convergence. Curves with many rows (per-step logs) are
 searched on evenly thinned rows, weighted to keep the objective's scale, and the best start is then
 minimised on every row. Only rows logged after warm-up are fitted by default. Fixed inputs give the
-same fit every time.
+same fit every time. Each fit also carries the error model of its predictions
+(:mod:`scalefit.uncertainty`) and the warnings of :mod:`scalefit.diagnostics`.
 """
 
 from __future__ import annotations

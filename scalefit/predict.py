@@ -178,7 +178,7 @@ def budget_warnings(fit: Fit, lr: np.ndarray, name: str = "the schedule") -> lis
     if ratio <= _REACH:
         return []
     return [
-        f"{name}'s {what} is {ratio:.1f}x the largest fitted run's: the prediction extrapolates "
+        f"{name}'s {what} is {ratio:.2f}x the largest fitted run's: the prediction extrapolates "
         "far beyond the runs the fit saw; fit on a longer run to trust it"
     ]
 
