@@ -394,7 +394,7 @@ def _guard_outputs(inputs: list[Path], outputs: list[Path | None]) -> None:
 
 
 def _fit(args) -> int:
-    from scalefit import _progress, io
+    from scalefit import io
     from scalefit.fitting import fit
     from scalefit.predict import predict
 
@@ -408,7 +408,6 @@ def _fit(args) -> int:
         warmup=args.warmup,
         skip_warmup=not args.include_warmup,
     )
-    _progress.clear()
     print(result)
     io.save_fit(result, args.out)
     print(f"wrote {args.out}", file=sys.stderr)
@@ -438,7 +437,7 @@ def _predict(args) -> int:
     if args.interval is not None:
         _check_level(args.interval)
     result = io.load_fit(args.fit)
-    if args.interval is not None and result.uncertainty is None:
+    if args.interval is not None and result.uncertainty is None:  # name the file
         raise InputError(f"{args.fit}: this fit has no error model for intervals; refit it")
     if args.schedule is not None:
         schedule = parse_schedule(args.schedule)
@@ -552,7 +551,7 @@ def _choose(args) -> int:
             )
             for c in top
         ]
-        preds = [type(p)(p.step, p.lr, p.loss, name=c.name) for p, c in zip(preds, top)]
+        preds = [p.renamed(c.name) for p, c in zip(preds, top)]
         io.save_figure(
             plot_predictions(preds, title="predicted loss of the best schedules"), args.plot
         )
@@ -572,7 +571,7 @@ def _check_level(level: float) -> None:
 def _forecast(args) -> int:
     import numpy as np
 
-    from scalefit import _progress, io
+    from scalefit import io
     from scalefit.errors import InputError
     from scalefit.forecast import forecast
     from scalefit.schedules import parse_schedule
@@ -588,12 +587,6 @@ def _forecast(args) -> int:
         plan = parse_schedule(args.schedule).lr()
     else:
         plan = io.read_schedule(args.schedule_csv).lr
-    if plan.size <= run.step[-1] + 1:
-        source = args.schedule_csv or "--schedule"
-        raise InputError(
-            f"{source}: the plan ends at step {plan.size - 1}, not after the last logged step "
-            f"{run.step[-1]} of {args.csv[0]}"
-        )
     at = np.array(sorted(set(range(0, plan.size, args.every)) | {plan.size - 1}))
     result = forecast(
         run,
@@ -603,7 +596,6 @@ def _forecast(args) -> int:
         at=at,
         skip_warmup=not args.include_warmup,
     )
-    _progress.clear()
     print(result.summary())
     print(result.table())
     for w in result.warnings:
@@ -738,7 +730,7 @@ def _demo(args) -> int:
         CurveMetrics.table([p.compare(curves[n]) for p, n in zip(predictions, held_out)], mean=True)
     )
     full = [predict(result, curves[n].lr) for n in held_out]
-    full = [type(p)(p.step, p.lr, p.loss, name=n) for p, n in zip(full, held_out)]
+    full = [p.renamed(n) for p, n in zip(full, held_out)]
     _guard_outputs([], [args.plot])
     io.save_figure(
         plot_predictions(

@@ -217,6 +217,7 @@ class Fit:
                 f"  prediction error model: transfer {np.sqrt(u.transfer_variance):.2%} (log sd on "
                 f"left-out curves), horizon {np.sqrt(u.horizon_variance):.2%} per log area ratio"
             )
+            lines.extend(f"    note: {note}" for note in u.notes)
         lines.append("  curves:")
         lines.extend("    " + row for row in CurveMetrics.table(self.metrics).splitlines())
         for w in self.warnings:
@@ -555,7 +556,7 @@ def fit(
         params = lower + np.exp(theta)
         predicted = stack.unstack(evaluate(law, params, features))
         error_model = None
-        if uncertainty:
+        if uncertainty and np.isfinite(value) and np.all(np.isfinite(theta)):
             _progress.report("fit: refitting without each curve and on first halves (errors)")
             error_model = _uncertainty.assess(
                 law,
@@ -610,6 +611,7 @@ def fit(
         uncertainty=error_model,
     )
     result.warnings.extend(diagnose(result, curves, predicted))
+    _progress.clear()
     return result
 
 

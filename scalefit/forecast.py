@@ -48,23 +48,26 @@ class Forecast:
 
     @property
     def final_step(self) -> int:
+        """The last step predicted (by default the end of the plan)."""
         return int(self.prediction.step[-1])
 
     @property
     def final_loss(self) -> float:
-        """The predicted loss at the end of the plan."""
+        """The predicted loss at :attr:`final_step`."""
         return self.prediction.final_loss
 
     def table(self, n: int = 4) -> str:
         """Predicted loss (and interval) at ``n`` evenly spaced steps after the logged part."""
         p = self.prediction
         future = np.flatnonzero(p.step > self.logged_until)
-        picks = future[np.unique(np.linspace(0, future.size - 1, n).round().astype(int))]
         head = f"{'step':>9}  {'of plan':>7}  {'loss':>8}"
         if p.lower is not None:
             head += f"  {f'{p.level:.0%} interval':>19}"
         lines = [head]
-        for i in picks if future.size else []:
+        if future.size == 0:
+            return head
+        picks = future[np.unique(np.linspace(0, future.size - 1, n).round().astype(int))]
+        for i in picks:
             line = f"{p.step[i]:>9d}  {p.step[i] / self.final_step:>7.0%}  {p.loss[i]:>8.4f}"
             if p.lower is not None:
                 line += f"  [{p.lower[i]:.4f}, {p.upper[i]:.4f}]"
@@ -77,7 +80,7 @@ class Forecast:
         head = (
             f"{self.logged.name}: logged to step {self.logged_until} of {self.final_step} "
             f"({self.logged_until / self.final_step:.0%}); the {self.fit.law} law fitted on "
-            f"{self.logged.loss.size} losses forecasts {self.final_loss:.4f} at the end"
+            f"{self.fit.curves[0]['rows']} losses forecasts {self.final_loss:.4f} at the end"
         )
         if p.lower is not None:
             head += f" ({p.level:.0%} interval {p.lower[-1]:.4f} to {p.upper[-1]:.4f})"
@@ -154,5 +157,12 @@ def forecast(
             "to the decay is unknown to this fit (fit another run with a decay, or wait for it)"
         )
     prediction = predict(fitted, lr, at=at, warmup_steps=run.warmup_steps, interval=interval)
-    warnings += [w for w in prediction.warnings if w not in warnings]
+    if prediction.warnings:  # the budget warning, in a forecast's words
+        reach = float(np.sum(lr[: int(prediction.step.max()) + 1])) / np.sum(lr[: now + 1])
+        warnings.append(
+            f"the forecast reaches {reach:.1f}x the LR area logged so far: this far ahead it is "
+            "rough (see how wide the interval grows); forecast again later in the run"
+        )
+    if fitted.uncertainty is not None:
+        warnings += [f"interval: {note}" for note in fitted.uncertainty.notes]
     return Forecast(fitted, prediction.renamed(f"{run.name} (forecast)"), logged, tuple(warnings))

@@ -160,7 +160,7 @@ def predict(
         lower=lower,
         upper=upper,
         level=interval,
-        warnings=tuple(budget_warnings(fit, lr)),
+        warnings=tuple(budget_warnings(fit, lr[: int(at.max()) + 1] if at.size else lr)),
     )
 
 

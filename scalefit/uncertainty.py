@@ -6,22 +6,25 @@ the three add up as variances of the log loss:
 1. **Parameters**, :math:`\sigma^2_\theta(s) = g(s)^\top \Sigma\, g(s)` with
    :math:`g = \partial \log \hat L(s) / \partial \theta` (delta method) and :math:`\Sigma` the
    cluster-robust ("sandwich") covariance of :math:`\theta = \log(p - p_{lower})`, rows clustered
-   in contiguous blocks of each curve (the residuals of a smooth curve are correlated).
+   in contiguous blocks of each curve (the residuals of a smooth curve are correlated). It is the
+   least-squares sandwich evaluated at the Huber fit: an approximation, and the smallest of the
+   three parts on the bundled curves.
 2. **Transfer**, :math:`\sigma^2_T`: how wrong the law is on a schedule it was not fitted on. Each
    curve is left out in turn, the law refitted on the others (from the fit) and the left-out
    curve predicted: :math:`\sigma^2_T` is the mean squared log error, each fold weighted
    equally. With one curve there is nothing to leave out; its residuals stand in, and
    :attr:`Uncertainty.notes` says so.
 3. **Horizon**, :math:`k^2 h(s)^2`: errors grow beyond the fitted budget. The law is refitted on
-   the first half (in steps) of every curve; :math:`k^2` is the excess of its squared log errors
-   on the second halves over :math:`\sigma^2_T`, per squared log ratio of forward areas. For a
-   new schedule :math:`h(s) = \max\big(0, \log(S(s) / S_{fit})\big)`, :math:`S(s)` its sum of LRs
-   up to step :math:`s` and :math:`S_{fit}` the largest reached on a fitted curve.
+   the first half (in steps) of every curve's fitted rows; :math:`k^2` is the excess of its
+   squared log errors on the second halves over :math:`\sigma^2_T`, per squared log ratio of
+   forward areas. For a new schedule :math:`h(s) = \max\big(0, \log(S(s) / S_{fit})\big)`,
+   :math:`S(s)` its sum of LRs up to step :math:`s` and :math:`S_{fit}` the largest reached on a
+   fitted curve.
 
 An interval at level :math:`q` is :math:`\hat L(s)\, \exp(\pm z_{(1+q)/2}\, \sigma(s))` with
 :math:`\sigma^2(s) = \sigma^2_\theta(s) + \sigma^2_T + k^2 h(s)^2`. Its calibration on held-out
-curves is measured by ``benchmarks/intervals.py``. All refits run in one call of the fit's compiled
-minimiser, one row-weight vector each.
+curves is measured by ``benchmarks/intervals.py``. The refits run in the fit's compiled minimiser
+(as many at once as it minimises starts), one row-weight vector each.
 """
 
 from __future__ import annotations
@@ -30,6 +33,8 @@ from dataclasses import dataclass
 
 import numpy as np
 from scipy.stats import norm
+
+from scalefit.errors import InputError
 
 __all__ = ["Uncertainty", "log_sigma", "z_value"]
 
@@ -80,7 +85,7 @@ class Uncertainty:
 def z_value(level: float) -> float:
     """The two-sided normal quantile for a central interval at ``level`` (e.g. 1.645 at 0.9)."""
     if not 0 < level < 1:
-        raise ValueError(f"an interval's level must lie strictly between 0 and 1, not {level}")
+        raise InputError(f"an interval's level must lie strictly between 0 and 1, not {level}")
     return float(norm.ppf(0.5 + level / 2))
 
 
@@ -128,10 +133,11 @@ def assess(law, stack, theta: np.ndarray, options: dict[str, object], *, refit) 
 
     covariance = _sandwich(grad, log_y - log_pred, weight)
 
+    first = np.array([r[o].min() for r, o in zip(stack.rows, observed)])
     last = np.array([r[o].max() for r, o in zip(stack.rows, observed)])
     area = np.cumsum(stack.lr, axis=-1)
     row_area = np.take_along_axis(area, stack.rows, axis=-1)
-    half = stack.rows <= (last // 2)[:, None]
+    half = stack.rows <= ((first + last) // 2)[:, None]  # the first half of the fitted rows
     folds = [weight * (curve != c) for c in range(n_curves)] if n_curves > 1 else []
     beyond = observed & ~half
     use_half = (observed & half).sum() >= _MIN_HALF_ROWS * law.n_params and beyond.any()
@@ -162,11 +168,19 @@ def assess(law, stack, theta: np.ndarray, options: dict[str, object], *, refit) 
     horizon = 0.0
     if use_half:
         half_area = np.array([a[h][-1] if h.any() else a[0] for a, h in zip(row_area, half)])
-        distance = np.log(row_area / half_area[:, None])
+        distance = np.log(np.maximum(row_area, 1e-300) / np.maximum(half_area, 1e-300)[:, None])
         excess = np.sum((weight * (squared_errors(refitted[-1]) - transfer))[beyond])
-        horizon = max(excess, 0.0) / np.sum((weight * distance**2)[beyond])
-    else:
-        notes.append("too few rows in the first halves of the curves to measure how errors grow")
+        spread = np.sum((weight * distance**2)[beyond])
+        horizon = max(excess, 0.0) / spread if spread > 0 else 0.0
+    if not use_half or not np.isfinite(horizon):
+        horizon = 0.0
+        notes.append(
+            "too few rows in the first halves of the curves to measure how errors grow past the "
+            "fitted runs: intervals there do not widen"
+        )
+    if not np.isfinite(transfer):
+        transfer = float(np.sum(weight * (log_y - log_pred) ** 2) / np.sum(weight))
+        notes.append("a refit without one curve failed: the fit's own residuals stand in")
 
     fitted_area = float(np.max(row_area[observed]))
     return Uncertainty(covariance, float(transfer), float(horizon), fitted_area, tuple(notes))

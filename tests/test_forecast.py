@@ -78,3 +78,9 @@ def test_cli_forecast_bad_input_is_one_line(tmp_path, capsys):
     code = main(["forecast", str(log), "--schedule", COSINE_PLAN, "--interval", "90"])
     err = capsys.readouterr().err
     assert code == 2 and "--interval" in err
+
+
+def test_a_forecast_asked_only_for_logged_steps_still_prints(cosine):
+    logged = first(cosine, 0.5)
+    result = forecast(logged, cosine.lr, at=logged.step[-5:])
+    assert result.table().count("\n") == 0 and "forecasts" in str(result)
