@@ -310,7 +310,8 @@ def _add_log_options(parser: argparse.ArgumentParser) -> None:
     )
 
 
-def _read_logs(args) -> list:
+def _read_logs(args, paths: list[Path] | None = None) -> list:
+    """The curves of ``paths`` (default ``args.csv``), read with the log options in ``args``."""
     from scalefit import io
     from scalefit.errors import InputError
 
@@ -324,7 +325,7 @@ def _read_logs(args) -> list:
             loss_column=args.loss_column,
             warmup_steps=args.warmup_steps,
         )
-        for path in args.csv
+        for path in (args.csv if paths is None else paths)
     ]
 
 
@@ -563,9 +564,12 @@ def _choose(args) -> int:
 
 def _check_level(level: float) -> None:
     from scalefit.errors import InputError
+    from scalefit.uncertainty import z_value
 
-    if not 0 < level < 1:
-        raise InputError(f"--interval must lie strictly between 0 and 1 (e.g. 0.9), not {level}")
+    try:
+        z_value(level)
+    except InputError as err:
+        raise InputError(f"--interval: {err} (e.g. 0.9)") from None
 
 
 def _forecast(args) -> int:
@@ -581,8 +585,7 @@ def _forecast(args) -> int:
     _check_level(args.interval)
     if args.every < 1:
         raise InputError(f"--every must be >= 1, not {args.every}")
-    args.csv = [args.csv]
-    (run,) = _read_logs(args)
+    (run,) = _read_logs(args, [args.csv])
     if args.schedule is not None:
         plan = parse_schedule(args.schedule).lr()
     else:

@@ -19,7 +19,7 @@ import numpy as np
 from scalefit.curve import Curve
 from scalefit.laws import get_law
 
-__all__ = ["anneals", "diagnose", "misfit_after_drop"]
+__all__ = ["anneals", "diagnose", "misfit_after_drop", "unidentified"]
 
 MIN_ROWS_PER_PARAM = 10
 DROP = 0.9
@@ -40,6 +40,14 @@ def anneals(curve: Curve) -> bool:
         return False
     peak = after.max()
     return bool(peak > 0 and (peak - after[np.argmax(after) :].min()) > 0.01 * peak)
+
+
+def unidentified(law) -> str:
+    """The warning of a fit in which no curve anneals, for ``law``."""
+    return (
+        f"{', '.join(law.annealing_params)} not identifiable: no fitted curve's LR decreases "
+        "after warm-up; add a curve with a decay or cooldown"
+    )
 
 
 def misfit_after_drop(curve: Curve, predicted: np.ndarray) -> tuple[float, float] | None:
@@ -76,11 +84,7 @@ def diagnose(fit, curves: Sequence[Curve], predicted: Sequence[np.ndarray]) -> l
         elif np.isfinite(high) and high - value <= 1e-6 * max(1.0, abs(high)):
             warnings.append(f"{name} = {value:.3g} sits at its upper bound {high:g}")
     if law.annealing_params and not any(anneals(c) for c in curves):
-        names = ", ".join(law.annealing_params)
-        warnings.append(
-            f"{names} not identifiable: no fitted curve's LR decreases after warm-up; "
-            "add a curve with a decay or cooldown"
-        )
+        warnings.append(unidentified(law))
     rows = sum(c.loss.size for c in curves)
     if rows < MIN_ROWS_PER_PARAM * law.n_params:
         warnings.append(

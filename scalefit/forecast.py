@@ -13,7 +13,7 @@ import numpy as np
 from numpy.typing import ArrayLike
 
 from scalefit.curve import Curve
-from scalefit.diagnostics import anneals
+from scalefit.diagnostics import anneals, unidentified
 from scalefit.errors import InputError
 from scalefit.fitting import Fit, fit
 from scalefit.laws import DEFAULT_LAW, get_law
@@ -145,13 +145,11 @@ def forecast(
     logged = Curve(run.name, lr, run.step, run.loss, run.warmup_steps, run.source)
     fitted = fit(logged, law, **fit_options)
     rest = Curve("rest", lr[now:], np.array([lr.size - now - 1]), np.array([1.0]))
-    names = get_law(fitted.law).annealing_params
-    for w in fitted.warnings:
-        # the annealing terms only matter if the rest of the plan decays
-        if names and w.startswith(", ".join(names)) and not anneals(rest):
-            continue
-        warnings.append(w)
-    if names and not anneals(logged) and anneals(rest):
+    law_used = get_law(fitted.law)
+    # the annealing terms only matter if the rest of the plan decays
+    irrelevant = "" if anneals(rest) else unidentified(law_used)
+    warnings += [w for w in fitted.warnings if w != irrelevant]
+    if law_used.annealing_params and not anneals(logged) and anneals(rest):
         warnings.append(
             "the rest of the plan decays but nothing logged so far does: how the loss responds "
             "to the decay is unknown to this fit (fit another run with a decay, or wait for it)"
