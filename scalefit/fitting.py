@@ -27,11 +27,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from functools import partial
 
-import equinox as eqx
 import jax
 import jax.numpy as jnp
 import numpy as np
-import optimistix as optx
 
 from scalefit import _programs, _progress
 from scalefit import uncertainty as _uncertainty
@@ -39,7 +37,7 @@ from scalefit.areas import DEFAULT_DECAY
 from scalefit.curve import Curve
 from scalefit.diagnostics import diagnose
 from scalefit.errors import InputError
-from scalefit.laws import DEFAULT_LAW, Law, get_law
+from scalefit.laws import DEFAULT_LAW, LAWS, Law, get_law
 from scalefit.metrics import CurveMetrics, curve_metrics
 
 __all__ = ["DECAY_GRID", "HUBER_DELTA", "Fit", "evaluate", "fit", "law_features"]
@@ -254,6 +252,11 @@ def minimize_least_squares(residuals, theta0, max_iter, tol):
     the change of every residual are below ``tol`` relative (plus ``tol`` times
     ``_ABSOLUTE_TOL`` absolute). Returns ``(theta, objective, iterations, converged)``.
     """
+    # Imported here, not at the top: only tracing needs them, and a command whose compiled
+    # programs come from the store never traces (they cost a second of every command's start).
+    import equinox as eqx
+    import optimistix as optx
+
     solver = optx.LevenbergMarquardt(rtol=tol, atol=tol * _ABSOLUTE_TOL)
 
     def fn(theta, _):
@@ -491,7 +494,8 @@ def fit(
 
     Args:
         curves: a :class:`~scalefit.curve.Curve` or several (ragged lengths are fine).
-        law: a registered law name or a :class:`~scalefit.laws.Law`.
+        law: a registered law's name, or the law itself (registered:
+            :func:`scalefit.laws.register`).
         decay: the momentum decay :math:`\\lambda` for laws that have one.
         fit_decay: profile :math:`\\lambda` over :data:`DECAY_GRID` (plus ``decay``) and keep the
             best, instead of holding it fixed.
@@ -531,6 +535,11 @@ def fit(
         if np.any(~np.isfinite(c.loss)) or np.any(c.loss <= 0):
             raise InputError(f"{c.source or c.name}: losses must be finite and positive")
     law = get_law(law)
+    if LAWS.get(law.name.lower()) is not law:
+        raise ValueError(
+            f"the law {law.name!r} is not the one registered under that name: pass it to "
+            "scalefit.laws.register first (a fit refers to its law by name)"
+        )
     if fit_decay and "decay" not in law.options:
         raise InputError(f"the {law.name} law has no momentum decay to fit")
     decays = sorted(set(DECAY_GRID) | {decay}) if fit_decay else [decay]

@@ -130,3 +130,24 @@ def test_minimum_is_one_scipy_cannot_improve_on():
     start = np.log(result.param_vector)
     scipy_fit = least_squares(residuals, start, loss="huber", f_scale=HUBER_DELTA, xtol=1e-15)
     assert result.objective <= scipy_fit.cost * (1 + 1e-9)
+
+
+def test_a_law_of_ones_own_is_fitted_once_registered():
+    import dataclasses
+
+    from scalefit.laws import LAWS, register
+
+    own = dataclasses.replace(get_law("annealing"), name="annealing-own")
+    curves = [synthetic("cosine:peak=3e-4,steps=6000,warmup=300")]
+    with pytest.raises(ValueError, match="register"):
+        fit(curves, own, uncertainty=False)
+    try:
+        assert register(own) is own and register(own) is own
+        with pytest.raises(ValueError, match="another law"):
+            register(dataclasses.replace(own))
+        result = fit(curves, own, uncertainty=False)
+        assert result.law == "annealing-own"
+        assert Fit.from_dict(json.loads(json.dumps(result.to_dict()))).params == result.params
+        assert np.all(np.isfinite(predict(result, curves[0]).loss))
+    finally:
+        LAWS.pop("annealing-own", None)

@@ -24,4 +24,18 @@ def get_law(name: str | Law) -> Law:
         raise InputError(f"unknown law {name!r} (known: {', '.join(sorted(LAWS))})") from None
 
 
-__all__ = ["DEFAULT_LAW", "LAWS", "Features", "Law", "get_law"]
+def register(law: Law) -> Law:
+    """Make ``law`` known by its name, so that its fits can predict, print, be saved and be loaded
+    (a :class:`~scalefit.fitting.Fit` refers to its law by name). Returns ``law``.
+
+    Raises:
+        ValueError: another law is registered under the same name.
+    """
+    key = law.name.lower()
+    if LAWS.get(key, law) is not law:
+        raise ValueError(f"another law is registered as {law.name!r}")
+    LAWS[key] = law
+    return law
+
+
+__all__ = ["DEFAULT_LAW", "LAWS", "Features", "Law", "get_law", "register"]
