@@ -11,17 +11,31 @@ import time
 
 _enabled = False
 _start = 0.0
+_interrupted = False
+
+
+def on_interrupt(signum: int, frame: object) -> None:
+    """SIGINT handler: raise KeyboardInterrupt now, and again at the next :func:`report`.
+
+    Python ignores an exception raised inside a garbage-collector callback (jax has one), so a
+    Ctrl-C landing there would otherwise be lost and the command would run on.
+    """
+    global _interrupted
+    _interrupted = True
+    raise KeyboardInterrupt
 
 
 def enable(on: bool = True) -> None:
     """Show progress lines (``True``) or not."""
-    global _enabled, _start
-    _enabled = on
+    global _enabled, _start, _interrupted
+    _enabled, _interrupted = on, False
     _start = time.perf_counter()
 
 
 def report(task: str, done: int | None = None, total: int | None = None) -> None:
-    """Say what is being done (and how far it got)."""
+    """Say what is being done (and how far it got); raises KeyboardInterrupt after a Ctrl-C."""
+    if _interrupted:
+        raise KeyboardInterrupt
     if not _enabled:
         return
     count = f" {done}/{total}" if total else ""

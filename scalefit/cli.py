@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import signal
 import sys
 from pathlib import Path
 
@@ -346,6 +347,7 @@ def main(argv: list[str] | None = None) -> int:
     from scalefit.errors import InputError
 
     _progress.enable(sys.stderr.isatty())
+    previous = signal.signal(signal.SIGINT, _progress.on_interrupt)
     try:
         commands = {
             "fit": _fit,
@@ -364,6 +366,8 @@ def main(argv: list[str] | None = None) -> int:
         _progress.clear()
         print(f"scalefit {args.command}: interrupted; nothing written", file=sys.stderr)
         return 130
+    finally:
+        signal.signal(signal.SIGINT, previous)
 
 
 def _use_compilation_cache() -> None:
