@@ -3,9 +3,10 @@
     python benchmarks/selection.py [--sizes 400M 25M] [--gammas 0.3 0.4 0.5 0.6 0.7 0.8]
 
 On three curves the multi-power law's seven parameters are weakly identified, so a smaller law
-(gamma held fixed) is a candidate fix. Choosing gamma must not look at the held-out curves. This
-script scores each variant twice, on the multipower-law paper's split (fit on ``cosine_24000,
-constant_24000, wsdcon_9``):
+is a candidate fix: gamma held at one value, or the whole shape of the loss drop held where the
+authors' procedure starts (``C = 1, beta = gamma = 1/2``: ``--law multipower-fixed``). Choosing a
+variant must not look at the held-out curves. This script scores each variant twice, on the
+multipower-law paper's split (fit on ``cosine_24000, constant_24000, wsdcon_9``):
 
 - **internal**: on the three fit curves only, the mean of two validation scores: fitted on their
   rows up to step 12,000, the PredE of their rows beyond (a budget twice the fitted one); and,
@@ -14,7 +15,8 @@ constant_24000, wsdcon_9``):
   0.0012 at 25M, 0.0019 at 400M).
 
 The variant a user could pick is the one with the lowest internal score; its held-out score is
-what that choice would give. ``free`` is the law as ``scalefit fit --law multipower`` fits it.
+what that choice would give. ``free`` is the law as ``scalefit fit --law multipower`` fits it,
+``shape held`` as ``--law multipower-fixed`` does.
 """
 
 from __future__ import annotations
@@ -24,12 +26,11 @@ import dataclasses
 import time
 from pathlib import Path
 
-import jax.numpy as jnp
 import numpy as np
 
 from scalefit import fit, io
 from scalefit.curve import Curve
-from scalefit.laws import Law, get_law, register
+from scalefit.laws import Law, get_law, hold, register
 from scalefit.predict import predict
 
 DATA = Path(__file__).resolve().parents[1] / "data" / "multipower-law"
@@ -41,26 +42,7 @@ BARS = {"25M": 0.0012, "400M": 0.0019}
 
 def gamma_fixed(gamma: float) -> Law:
     """The multi-power law with gamma held at ``gamma`` (six parameters), registered."""
-    law = get_law("multipower")
-
-    def loss(params, features):
-        return law.loss(jnp.concatenate([params, jnp.array([gamma])]), features)
-
-    def starts(loss_rows, features):
-        return np.unique(law.starts(loss_rows, features)[:, :6], axis=0)
-
-    return register(
-        dataclasses.replace(
-            law,
-            name=f"multipower-gamma-{gamma}",
-            param_names=law.param_names[:6],
-            lower=law.lower[:6],
-            upper=law.upper[:6],
-            loss=loss,
-            starts=starts,
-            annealing_params=("B", "C", "beta"),
-        )
-    )
+    return register(hold(get_law("multipower"), f"multipower-gamma-{gamma}", gamma=gamma))
 
 
 def rows(curve: Curve, keep: np.ndarray) -> Curve:
@@ -88,7 +70,11 @@ def main() -> None:
     parser.add_argument("--sizes", nargs="+", default=["400M", "25M"])
     parser.add_argument("--gammas", nargs="+", type=float, default=[0.3, 0.4, 0.5, 0.6, 0.7, 0.8])
     args = parser.parse_args()
-    variants = {"free": get_law("multipower")} | {f"gamma {g}": gamma_fixed(g) for g in args.gammas}
+    variants = {
+        "free": get_law("multipower"),
+        "shape held": get_law("multipower-fixed"),  # C = 1, beta = gamma = 1/2
+        **{f"gamma {g}": gamma_fixed(g) for g in args.gammas},
+    }
     for size in args.sizes:
         curves = {n: io.read_curve(DATA / size / f"{n}.csv") for n in FIT_ON + HELD_OUT}
         print(f"\n== {size} (bar: held-out PredE <= {BARS[size]})")

@@ -1,6 +1,6 @@
 """Speed of a multi-power-law fit as a whole process, on the curves its paper fits.
 
-    python benchmarks/speed_multipower.py [--sizes 400M 25M] [--repeats 3]
+    python benchmarks/speed_multipower.py [--sizes 400M 25M] [--repeats 3] [--law multipower]
 
 Runs ``scalefit fit --law multipower`` on the 400M (and 25M) ``cosine_24000 + constant_24000 +
 wsdcon_9`` logs bundled in ``data/multipower-law`` (Luo et al., ICLR 2025: the curves their
@@ -48,8 +48,12 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sizes", nargs="+", default=["400M", "25M"])
     parser.add_argument("--repeats", type=int, default=3, help="warm runs per size (median)")
+    parser.add_argument(
+        "--law", default="multipower", help="multipower, or multipower-fixed (shape held)"
+    )
     args = parser.parse_args()
     print(machine())
+    print(f"law: {args.law}")
     print(
         f"\n{'size':<6}{'cold s':>9}{'warm s':>9}{'60 s / warm':>13}{'bar':>7}"
         f"{'objective':>14}{'held-out PredE':>16}"
@@ -59,7 +63,7 @@ def main() -> None:
         with tempfile.TemporaryDirectory(prefix="scalefit-mpl-speed-") as tmp:
             env = {**os.environ, "SCALEFIT_CACHE_DIR": str(Path(tmp) / "programs")}
             out = Path(tmp) / "fit.json"
-            cmd = [*scalefit_command(), "fit", *paths, "--law", "multipower", "--out", str(out)]
+            cmd = [*scalefit_command(), "fit", *paths, "--law", args.law, "--out", str(out)]
             cold, _ = timed_process(cmd, env)
             warm = statistics.median(timed_process(cmd, env)[0] for _ in range(args.repeats))
             fit = Fit.from_dict(json.loads(out.read_text()))

@@ -40,7 +40,7 @@ def call(fn, *args, **static):
 
     With a store, the compiled program is loaded from it, or compiled once and saved to it.
     """
-    if _store is None:
+    if _store is None or not all(map(_nameable, (fn, *static.values()))):
         return fn(*args, **static)
     key = _key(fn, args, static)
     program = _loaded.get(key) or _load(key)
@@ -80,6 +80,21 @@ def _key(fn, args, static) -> str:
         _sources(),
     ]
     return hashlib.sha256("\n".join(parts).encode()).hexdigest()[:32]
+
+
+def _nameable(value) -> bool:
+    """Whether ``value`` is the same thing in every process that names it alike. A function made
+    inside another one (a closure, a lambda) is not, so its programs are never stored: two laws
+    built by one factory would share a key. An object is named by its ``repr``, which must be
+    its own (not an address) and name no such function."""
+    if not callable(value):
+        return True
+    qualname = getattr(value, "__qualname__", None)
+    if qualname is None:
+        if type(value).__repr__ is object.__repr__:
+            return False
+        qualname = repr(value)
+    return not any(mark in qualname for mark in ("<locals>", "<lambda>", " at 0x"))
 
 
 def _static_name(value) -> str:

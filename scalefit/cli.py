@@ -118,13 +118,13 @@ def _parser() -> argparse.ArgumentParser:
         formatter_class=_Formatter,
     )
     fit.add_argument("csv", nargs="+", type=Path, help="training logs (CSV)")
-    fit.add_argument("--law", default="annealing", help="law to fit")
+    fit.add_argument("--law", default="annealing", help=f"law to fit: {', '.join(_law_names())}")
     _add_log_options(fit)
     fit.add_argument(
         "--warmup",
         choices=("peak", "actual"),
         help="count warm-up steps at the peak LR or at their real LR (default: the law's own "
-        "convention: peak for annealing, actual for multipower)",
+        "convention: peak for annealing, actual for the multipower laws)",
     )
     fit.add_argument(
         "--lambda",
@@ -176,7 +176,7 @@ def _parser() -> argparse.ArgumentParser:
         "the whole run's planned schedule, as a spec",
         "the whole run's planned schedule, as a step,lr CSV",
     )
-    fore.add_argument("--law", default="annealing", help="law to fit")
+    fore.add_argument("--law", default="annealing", help=f"law to fit: {', '.join(_law_names())}")
     _add_log_options(fore)
     _add_interval(fore, 0.9, "level of the prediction interval")
     fore.add_argument("--every", type=int, default=100, help="write every K-th step")

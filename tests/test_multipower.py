@@ -7,9 +7,9 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 
-from scalefit import io
+from scalefit import fit, io
 from scalefit.fitting import Fit
-from scalefit.laws import get_law
+from scalefit.laws import get_law, hold
 from scalefit.laws import multipower as mpl
 from scalefit.metrics import CurveMetrics
 from scalefit.predict import predict
@@ -98,3 +98,32 @@ def test_increase_raises_the_loss_and_batches_agree() -> None:
     )
     assert loss_both[1, 0] == pytest.approx(loss_both[0, 0])  # before the increase: the same
     assert np.all(np.isfinite(np.asarray(grad)))
+
+
+def test_held_law_is_the_full_law_at_the_held_values() -> None:
+    full, held = get_law("multipower"), get_law("multipower-fixed")
+    assert held.param_names == ("L0", "A", "alpha", "B")
+    assert held.annealing_params == ("B",)
+    curve = io.read_curve(io.bundled_data("multipower-law") / "400M" / "wsdcon_3.csv")
+    with jax.enable_x64(True):
+        features = mpl.prepare(
+            jnp.asarray(curve.lr[None]), jnp.asarray(curve.step[None]), jnp.array([0])
+        )
+        p = np.array([2.3, 0.7, 0.42, 600.0])
+        expected = full.loss(np.concatenate([p, [1.0, 0.5, 0.5]]), features)
+        np.testing.assert_array_equal(np.asarray(held.loss(p, features)), np.asarray(expected))
+    with pytest.raises(ValueError, match="no parameter delta"):
+        hold(full, "nonsense", delta=1.0)
+
+
+def test_held_shape_fit_predicts_the_25m_held_out_curves() -> None:
+    """Fitted on the multi-power-law paper's three 25M curves, the four-parameter law predicts
+    the six others (benchmarks/accuracy.py --law multipower-fixed --split paper: 0.00120)."""
+    folder = io.bundled_data("multipower-law") / "25M"
+    curves = [io.read_curve(folder / f"{n}.csv") for n in ("cosine_24000", "constant_24000")]
+    curves.append(io.read_curve(folder / "wsdcon_9.csv"))
+    result = fit(curves, "multipower-fixed", uncertainty=False)
+    assert result.converged and set(result.params) == {"L0", "A", "alpha", "B"}
+    held_out = [io.read_curve(folder / f"{n}.csv") for n in HELD_OUT]
+    metrics = [predict(result, c).compare(c) for c in held_out]
+    assert np.mean([m.pred_e for m in metrics]) < 0.0013, CurveMetrics.table(metrics, mean=True)

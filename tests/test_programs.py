@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import subprocess
 import sys
 from functools import partial
@@ -87,3 +88,34 @@ def test_stored_program_with_linear_algebra_runs_in_a_new_process(store: Path) -
     assert proc.returncode == 0, proc.stderr[-2000:]
     np.testing.assert_allclose(eval(proc.stdout.strip()), expected)
     assert sorted(store.glob("*.pkl")) == before  # loaded, not compiled again
+
+
+@partial(jax.jit, static_argnames="transform")
+def _transformed_sum(x, *, transform):
+    return jnp.sum(transform(x))
+
+
+def test_functions_made_at_run_time_are_never_stored(store: Path) -> None:
+    """Two closures made by one factory have the same name in every process, so a stored
+    program could not tell them apart: they run, each its own, and nothing is stored."""
+
+    def power(p):
+        def transform(x):
+            return x**p
+
+        return transform
+
+    x = np.arange(4.0)
+    assert float(_programs.call(_transformed_sum, x, transform=power(1))) == 6.0
+    assert float(_programs.call(_transformed_sum, x, transform=power(2))) == 14.0
+    assert float(_programs.call(_transformed_sum, x, transform=lambda v: -v)) == -6.0
+    assert list(store.glob("*.pkl")) == []
+
+
+def test_a_held_law_names_itself_unless_its_law_is_made_at_run_time() -> None:
+    from scalefit.laws import get_law, hold
+
+    law = get_law("multipower")
+    assert _programs._nameable(hold(law, "a", gamma=0.5).loss)
+    made = dataclasses.replace(law, loss=lambda p, f: law.loss(p, f))
+    assert not _programs._nameable(hold(made, "b", gamma=0.5).loss)

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from scalefit.errors import InputError
 from scalefit.laws import annealing, multipower
-from scalefit.laws.base import Features, Law
+from scalefit.laws.base import Features, Law, hold
 
 LAWS: dict[str, Law] = {
     annealing.LAW.name: annealing.LAW,
     multipower.LAW.name: multipower.LAW,
+    multipower.FIXED_SHAPE_LAW.name: multipower.FIXED_SHAPE_LAW,
 }
 
 DEFAULT_LAW = "annealing"
@@ -38,4 +39,4 @@ def register(law: Law) -> Law:
     return law
 
 
-__all__ = ["DEFAULT_LAW", "LAWS", "Features", "Law", "get_law", "register"]
+__all__ = ["DEFAULT_LAW", "LAWS", "Features", "Law", "get_law", "hold", "register"]
