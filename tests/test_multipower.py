@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 import jax
 import jax.numpy as jnp
 import numpy as np
@@ -118,12 +120,17 @@ def test_held_law_is_the_full_law_at_the_held_values() -> None:
 
 def test_held_shape_fit_predicts_the_25m_held_out_curves() -> None:
     """Fitted on the multi-power-law paper's three 25M curves, the four-parameter law predicts
-    the six others (benchmarks/accuracy.py --law multipower-fixed --split paper: 0.00120)."""
+    the four held-out runs of the same budget (their PredE in benchmarks/accuracy.py --law
+    multipower-fixed --split paper: 0.00043-0.00088). Every third row is fitted, so that the
+    search needs no thinning and compiles once; the 72k runs are left to the benchmark."""
     folder = io.bundled_data("multipower-law") / "25M"
-    curves = [io.read_curve(folder / f"{n}.csv") for n in ("cosine_24000", "constant_24000")]
-    curves.append(io.read_curve(folder / "wsdcon_9.csv"))
+    curves = []
+    for name in ("cosine_24000", "constant_24000", "wsdcon_9"):
+        c = io.read_curve(folder / f"{name}.csv")
+        curves.append(dataclasses.replace(c, step=c.step[::3], loss=c.loss[::3]))
     result = fit(curves, "multipower-fixed", uncertainty=False)
     assert result.converged and set(result.params) == {"L0", "A", "alpha", "B"}
-    held_out = [io.read_curve(folder / f"{n}.csv") for n in HELD_OUT]
+    held_out = [io.read_curve(folder / f"{n}.csv") for n in HELD_OUT if not n.endswith("72000")]
     metrics = [predict(result, c).compare(c) for c in held_out]
-    assert np.mean([m.pred_e for m in metrics]) < 0.0013, CurveMetrics.table(metrics, mean=True)
+    assert len(metrics) == 4
+    assert max(m.pred_e for m in metrics) < 0.0011, CurveMetrics.table(metrics, mean=True)
