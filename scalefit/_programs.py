@@ -85,16 +85,10 @@ def _key(fn, args, static) -> str:
 def _nameable(value) -> bool:
     """Whether ``value`` is the same thing in every process that names it alike. A function made
     inside another one (a closure, a lambda) is not, so its programs are never stored: two laws
-    built by one factory would share a key. An object is named by its ``repr``, which must be
-    its own (not an address) and name no such function."""
-    if not callable(value):
-        return True
-    qualname = getattr(value, "__qualname__", None)
-    if qualname is None:
-        if type(value).__repr__ is object.__repr__:
-            return False
-        qualname = repr(value)
-    return not any(mark in qualname for mark in ("<locals>", "<lambda>", " at 0x"))
+    built by one factory would share a key. Nor is an object whose name (its ``repr``) is an
+    address or names such a function."""
+    name = _static_name(value)
+    return not any(mark in name for mark in ("<locals>", "<lambda>", " at 0x"))
 
 
 def _static_name(value) -> str:

@@ -95,6 +95,12 @@ def _law_names() -> list[str]:
     return list(LAWS)
 
 
+def _add_law(parser: argparse.ArgumentParser) -> None:
+    from scalefit.laws import DEFAULT_LAW
+
+    parser.add_argument("--law", default=DEFAULT_LAW, help=f"law to fit: {', '.join(_law_names())}")
+
+
 class _Formatter(argparse.RawDescriptionHelpFormatter, argparse.ArgumentDefaultsHelpFormatter):
     pass
 
@@ -118,7 +124,7 @@ def _parser() -> argparse.ArgumentParser:
         formatter_class=_Formatter,
     )
     fit.add_argument("csv", nargs="+", type=Path, help="training logs (CSV)")
-    fit.add_argument("--law", default="annealing", help=f"law to fit: {', '.join(_law_names())}")
+    _add_law(fit)
     _add_log_options(fit)
     fit.add_argument(
         "--warmup",
@@ -176,7 +182,7 @@ def _parser() -> argparse.ArgumentParser:
         "the whole run's planned schedule, as a spec",
         "the whole run's planned schedule, as a step,lr CSV",
     )
-    fore.add_argument("--law", default="annealing", help=f"law to fit: {', '.join(_law_names())}")
+    _add_law(fore)
     _add_log_options(fore)
     _add_interval(fore, 0.9, "level of the prediction interval")
     fore.add_argument("--every", type=int, default=100, help="write every K-th step")
