@@ -758,18 +758,17 @@ def _demo(args) -> int:
 
 
 def run() -> None:
-    """The ``scalefit`` executable: :func:`main`, then exit with its code.
+    """The ``scalefit`` executable: :func:`main`, then exit with its code at once (``os._exit``).
 
-    After Ctrl-C the process ends at once (``os._exit``): a compiled computation may still be
-    running on JAX's threads, and tearing the interpreter down under it can crash. Nothing is
-    left to write by then (outputs are written atomically, or not at all).
+    Nothing is left to write by then (outputs are written atomically, or not at all), and
+    skipping the interpreter's teardown saves JAX's: 0.4-0.7 s of every command on a 2-core CPU.
+    After Ctrl-C it also matters for safety: a compiled computation may still be running on
+    JAX's threads, and tearing the interpreter down under it can crash.
     """
     code = main()
-    if code == 130:
-        sys.stdout.flush()
-        sys.stderr.flush()
-        os._exit(code)
-    sys.exit(code)
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(code)
 
 
 if __name__ == "__main__":

@@ -35,7 +35,7 @@ from scalefit import _programs, _progress
 from scalefit import uncertainty as _uncertainty
 from scalefit.areas import DEFAULT_DECAY
 from scalefit.curve import Curve
-from scalefit.diagnostics import diagnose
+from scalefit.diagnostics import anneals, diagnose
 from scalefit.errors import InputError
 from scalefit.laws import DEFAULT_LAW, LAWS, Law, get_law
 from scalefit.metrics import CurveMetrics, curve_metrics
@@ -599,6 +599,7 @@ def fit(
                     max_iter=min(max_iter, _REFIT_ITERATIONS),
                     tol=max(tol, _REFIT_TOL),
                 ),
+                anneals=[anneals(c) for c in curves],
             )
 
     metrics = [curve_metrics(c.name, c.loss, p) for c, p in zip(curves, predicted)]

@@ -12,7 +12,9 @@ the three add up as variances of the log loss:
 2. **Transfer**, :math:`\sigma^2_T`: how wrong the law is on a schedule it was not fitted on. Each
    curve is left out in turn, the law refitted on the others (from the fit) and the left-out
    curve predicted: :math:`\sigma^2_T` is the mean squared log error, each fold weighted
-   equally. With one curve there is nothing to leave out; its residuals stand in, and
+   equally. The only curve whose LR decays is never left out: without it the annealing
+   parameters slide freely, and the refit would measure that, not the error of a fit that saw
+   a decay. With one curve there is nothing to leave out: its residuals stand in, and
    :attr:`Uncertainty.notes` says so.
 3. **Horizon**, :math:`k^2 h(s)^2`: errors grow beyond the fitted budget. The law is refitted on
    the first half (in steps) of every curve's fitted rows; :math:`k^2` is the excess of its
@@ -29,6 +31,7 @@ curves is measured by ``benchmarks/intervals.py``. The refits run in the fit's c
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from statistics import NormalDist  # scipy.special would add 0.3 s to every command's start
 
@@ -112,11 +115,21 @@ def log_sigma(
     return np.sqrt(variance)
 
 
-def assess(law, stack, theta: np.ndarray, options: dict[str, object], *, refit) -> Uncertainty:
+def assess(
+    law,
+    stack,
+    theta: np.ndarray,
+    options: dict[str, object],
+    *,
+    refit,
+    anneals: Sequence[bool] | None = None,
+) -> Uncertainty:
     """The error model of the fit ``theta`` of ``law`` to ``stack`` (a padded set of curves).
 
     ``refit(theta0, weights, features)`` minimises from each row of ``theta0`` with row weights
-    ``weights[i]`` and returns the minimisers' coordinates, shaped like ``theta0``.
+    ``weights[i]`` and returns the minimisers' coordinates, shaped like ``theta0``. ``anneals``
+    says which curves' LR decays (:func:`scalefit.diagnostics.anneals`; default: all): the only
+    one that does is never left out, if the law has annealing parameters.
     """
     from scalefit.fitting import evaluate, law_features, log_loss_and_gradient
 
@@ -138,7 +151,10 @@ def assess(law, stack, theta: np.ndarray, options: dict[str, object], *, refit) 
     area = np.cumsum(stack.lr, axis=-1)
     row_area = np.take_along_axis(area, stack.rows, axis=-1)
     half = stack.rows <= ((first + last) // 2)[:, None]  # the first half of the fitted rows
-    folds = [weight * (curve != c) for c in range(n_curves)] if n_curves > 1 else []
+    anneals = [True] * n_curves if anneals is None else list(anneals)
+    only_decay = law.annealing_params and sum(anneals) == 1
+    left_out = [c for c in range(n_curves) if n_curves > 1 and not (only_decay and anneals[c])]
+    folds = [weight * (curve != c) for c in left_out]
     beyond = observed & ~half
     use_half = (observed & half).sum() >= _MIN_HALF_ROWS * law.n_params and beyond.any()
     if use_half:
@@ -152,13 +168,18 @@ def assess(law, stack, theta: np.ndarray, options: dict[str, object], *, refit) 
             log_fold = np.log(evaluate(law, lower + np.exp(theta_fold), features))
         return (log_y - log_fold) ** 2
 
-    if n_curves > 1:
+    if left_out:
         transfer = np.mean(
             [
-                np.sum((weight * squared_errors(refitted[c]))[c]) / np.sum(weight[c])
-                for c in range(n_curves)
+                np.sum((weight * squared_errors(refitted[i]))[c]) / np.sum(weight[c])
+                for i, c in enumerate(left_out)
             ]
         )
+        if len(left_out) < n_curves:
+            notes.append(
+                "the only curve whose LR decays is never left out (without it the annealing "
+                "parameters slide freely): the transfer error comes from the other folds"
+            )
     else:
         transfer = float(np.sum(weight * (log_y - log_pred) ** 2) / np.sum(weight))
         notes.append(

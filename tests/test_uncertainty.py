@@ -68,6 +68,20 @@ def test_one_curve_says_its_intervals_are_optimistic():
     assert any("one fitted curve" in note for note in result.uncertainty.notes)
 
 
+def test_the_only_decaying_curve_is_never_left_out(fit_400m):
+    # Left out, the constant run alone would leave the annealing term free: the transfer error
+    # is the error on the constant run of a refit on the decaying run alone.
+    constant, wsd = curves("400M", ["constant_24000", "wsdcon_9"])
+    result = fit([constant, wsd])
+    assert any(
+        "only curve whose LR decays is never left out" in note for note in result.uncertainty.notes
+    )
+    alone = fit([wsd], uncertainty=False)
+    error = np.log(constant.loss) - np.log(predict(alone, constant).loss)
+    assert result.uncertainty.transfer_variance == pytest.approx(np.mean(error**2), rel=0.3)
+    assert not any("never left out" in n for n in fit_400m.uncertainty.notes)
+
+
 def test_no_error_model_no_interval(fit_400m):
     given = Fit.given("annealing", {"L0": 2.6, "A": 0.6, "alpha": 0.55, "C": 0.8})
     assert given.standard_errors is None
