@@ -414,12 +414,13 @@ class _Stack:
         """Per-curve arrays from a (C, R) array, padding dropped."""
         return [v[w > 0] for v, w in zip(values, self.weight)]
 
-    def thinned(self, max_rows: int) -> _Stack:
+    def thinned(self, max_rows: int) -> tuple[_Stack, np.ndarray | None]:
         """At most ``max_rows`` evenly spaced rows of each curve (first and last kept), each
-        weighted by how many rows it stands for, so that the objective keeps its scale."""
+        weighted by how many rows it stands for, so that the objective keeps its scale; and
+        which rows they are (``(C, r)`` indices, for :func:`_take_rows`; ``None``: all)."""
         counts = (self.weight > 0).sum(axis=1)
         if counts.max() <= max_rows:
-            return self
+            return self, None
         picks = [
             np.unique(np.round(np.linspace(0, n - 1, min(n, max_rows))).astype(int)) for n in counts
         ]
@@ -429,7 +430,23 @@ class _Stack:
             [np.where(np.arange(r) < p.size, n / p.size, 0.0) for p, n in zip(picks, counts)]
         )
         take = partial(np.take_along_axis, indices=index, axis=1)
-        return _Stack(self.lr, take(self.rows), take(self.loss), weight, self.warmup_steps)
+        return _Stack(self.lr, take(self.rows), take(self.loss), weight, self.warmup_steps), index
+
+
+def _take_rows(features: dict[str, jax.Array], index: np.ndarray | None) -> dict[str, np.ndarray]:
+    """The per-row features (leading axes: curve, row) at the rows ``index`` of each curve; the
+    others as they are. A feature at a row depends only on the LRs and that row, so this equals
+    computing them at those rows, without a second compiled feature program."""
+    if index is None:
+        return features
+    out = {}
+    for name, value in features.items():
+        value = np.asarray(value)
+        if value.ndim >= 2 and value.shape[0] == index.shape[0]:
+            at = index.reshape(index.shape + (1,) * (value.ndim - 2))
+            value = np.take_along_axis(value, at, axis=1)
+        out[name] = value
+    return out
 
 
 def _stack(curves: Sequence[Curve]) -> _Stack:
@@ -545,13 +562,14 @@ def fit(
     decays = sorted(set(DECAY_GRID) | {decay}) if fit_decay else [decay]
 
     stack = _stack(curves)
-    search = stack.thinned(law.search_rows)
+    search, picked = stack.thinned(law.search_rows)
     lower = np.asarray(law.lower, dtype=np.float64)
     results = []
     with jax.enable_x64(True):
         for lam in decays:
             options = _law_options(law, decay=lam, warmup=warmup)
-            features = _features(law, search, options)
+            every_row = _features(law, stack, options)
+            features = _take_rows(every_row, picked)
             flat = {  # the per-row features, flattened over curves
                 k: np.concatenate(search.unstack(np.asarray(v)))
                 for k, v in features.items()
@@ -567,11 +585,14 @@ def fit(
                 tol=tol,
             )
             i = int(np.argmin(value))
-            results.append((float(value[i]), options, theta[i], int(k[i]), bool(done[i])))
+            results.append(
+                (float(value[i]), options, theta[i], int(k[i]), bool(done[i]), every_row, features)
+            )
         n_starts = len(start_params)
-        value, options, theta, n_iter, converged = min(results, key=lambda r: r[0])
-        features = _features(law, stack, options)
-        if search is not stack:
+        value, options, theta, n_iter, converged, features, search_features = min(
+            results, key=lambda r: r[0]
+        )
+        if picked is not None:
             _progress.report("fit: minimising on every row")
             theta, value, k, converged = _polish(
                 theta,
@@ -590,7 +611,7 @@ def fit(
                 law,
                 search,
                 theta,
-                options,
+                search_features,
                 refit=partial(
                     _refit,
                     data=(lower, np.log(search.loss), huber_delta),

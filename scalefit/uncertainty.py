@@ -119,23 +119,23 @@ def assess(
     law,
     stack,
     theta: np.ndarray,
-    options: dict[str, object],
+    features: dict[str, np.ndarray],
     *,
     refit,
     anneals: Sequence[bool] | None = None,
 ) -> Uncertainty:
-    """The error model of the fit ``theta`` of ``law`` to ``stack`` (a padded set of curves).
+    """The error model of the fit ``theta`` of ``law`` to ``stack`` (a padded set of curves),
+    whose rows have the law's ``features``.
 
     ``refit(theta0, weights, features)`` minimises from each row of ``theta0`` with row weights
     ``weights[i]`` and returns the minimisers' coordinates, shaped like ``theta0``. ``anneals``
     says which curves' LR decays (:func:`scalefit.diagnostics.anneals`; default: all): the only
     one that does is never left out, if the law has annealing parameters.
     """
-    from scalefit.fitting import evaluate, law_features, log_loss_and_gradient
+    from scalefit.fitting import evaluate, log_loss_and_gradient
 
     lower = np.asarray(law.lower, dtype=np.float64)
     params = lower + np.exp(theta)
-    features = law_features(law, stack.lr, stack.rows, stack.warmup_steps, options)
     log_pred, grad = log_loss_and_gradient(law, params, features)
     log_y = np.log(stack.loss)
     weight = stack.weight

@@ -151,3 +151,25 @@ def test_a_law_of_ones_own_is_fitted_once_registered():
         assert np.all(np.isfinite(predict(result, curves[0]).loss))
     finally:
         LAWS.pop("annealing-own", None)
+
+
+@pytest.mark.parametrize("law_name", ["annealing", "multipower"])
+def test_thinned_rows_take_their_features_from_every_row(law_name):
+    # The search runs on thinned rows with features taken from those computed at every row:
+    # the law must predict there exactly what features computed at the thinned rows give.
+    from scalefit.fitting import _features, _law_options, _stack, _take_rows, evaluate
+
+    law = get_law(law_name)
+    curves = [synthetic(COSINE, every=16), synthetic(WSD, every=16)]
+    stack = _stack(curves)
+    search, picked = stack.thinned(64)
+    assert picked is not None and search.rows.shape[1] < stack.rows.shape[1]
+    params = np.array(
+        [2.6, 0.6, 0.55, 0.8] if law_name == "annealing" else [2.4, 0.6, 0.4, 500.0, 2.0, 0.6, 0.6]
+    )
+    options = _law_options(law)
+    with jax.enable_x64(True):
+        taken = evaluate(law, params, _take_rows(_features(law, stack, options), picked))
+        direct = evaluate(law, params, _features(law, search, options))
+    np.testing.assert_allclose(taken, direct, rtol=1e-12)
+    assert stack.thinned(10**6)[0] is stack and stack.thinned(10**6)[1] is None
