@@ -26,6 +26,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from functools import partial
+from typing import NamedTuple
 
 import jax
 import jax.numpy as jnp
@@ -586,11 +587,19 @@ def fit(
             )
             i = int(np.argmin(value))
             results.append(
-                (float(value[i]), options, theta[i], int(k[i]), bool(done[i]), every_row, features)
+                _Searched(
+                    float(value[i]),
+                    options,
+                    theta[i],
+                    int(k[i]),
+                    bool(done[i]),
+                    every_row,
+                    features,
+                )
             )
         n_starts = len(start_params)
         value, options, theta, n_iter, converged, features, search_features = min(
-            results, key=lambda r: r[0]
+            results, key=lambda r: r.value
         )
         if picked is not None:
             _progress.report("fit: minimising on every row")
@@ -663,6 +672,18 @@ def fit(
     result.warnings.extend(diagnose(result, curves, predicted))
     _progress.clear()
     return result
+
+
+class _Searched(NamedTuple):
+    """The best start of a multi-start search under one set of law options."""
+
+    value: float
+    options: dict[str, object]
+    theta: np.ndarray
+    n_iter: int
+    converged: bool
+    features: dict[str, jax.Array]  # at every row
+    search_features: dict[str, jax.Array]  # at the rows searched
 
 
 def _refit(theta0, weights, features, *, data, batch, law_loss, max_iter, tol):
