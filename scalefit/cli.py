@@ -766,8 +766,11 @@ def run() -> None:
     JAX's threads, and tearing the interpreter down under it can crash.
     """
     code = main()
-    sys.stdout.flush()
-    sys.stderr.flush()
+    for stream in (sys.stdout, sys.stderr):
+        try:
+            stream.flush()
+        except (OSError, ValueError):  # a reader that closed the pipe, or a closed stream
+            pass
     os._exit(code)
 
 
