@@ -434,16 +434,18 @@ class _Stack:
         return _Stack(self.lr, take(self.rows), take(self.loss), weight, self.warmup_steps), index
 
 
-def _take_rows(features: dict[str, jax.Array], index: np.ndarray | None) -> dict[str, np.ndarray]:
-    """The per-row features (leading axes: curve, row) at the rows ``index`` of each curve; the
-    others as they are. A feature at a row depends only on the LRs and that row, so this equals
-    computing them at those rows, without a second compiled feature program."""
+def _take_rows(
+    features: dict[str, jax.Array], index: np.ndarray | None, shape: tuple[int, int]
+) -> dict[str, np.ndarray]:
+    """The per-row features (leading axes ``shape``: curves, rows) at the rows ``index`` of each
+    curve; the others as they are. A feature at a row depends only on the LRs and that row, so
+    this equals computing them at those rows, without a second compiled feature program."""
     if index is None:
         return features
     out = {}
     for name, value in features.items():
         value = np.asarray(value)
-        if value.ndim >= 2 and value.shape[0] == index.shape[0]:
+        if value.shape[:2] == shape:
             at = index.reshape(index.shape + (1,) * (value.ndim - 2))
             value = np.take_along_axis(value, at, axis=1)
         out[name] = value
@@ -570,7 +572,7 @@ def fit(
         for lam in decays:
             options = _law_options(law, decay=lam, warmup=warmup)
             every_row = _features(law, stack, options)
-            features = _take_rows(every_row, picked)
+            features = _take_rows(every_row, picked, stack.weight.shape)
             flat = {  # the per-row features, flattened over curves
                 k: np.concatenate(search.unstack(np.asarray(v)))
                 for k, v in features.items()

@@ -169,7 +169,9 @@ def test_thinned_rows_take_their_features_from_every_row(law_name):
     )
     options = _law_options(law)
     with jax.enable_x64(True):
-        taken = evaluate(law, params, _take_rows(_features(law, stack, options), picked))
+        taken = evaluate(
+            law, params, _take_rows(_features(law, stack, options), picked, stack.weight.shape)
+        )
         direct = evaluate(law, params, _features(law, search, options))
     np.testing.assert_allclose(taken, direct, rtol=1e-12)
     assert stack.thinned(10**6)[0] is stack and stack.thinned(10**6)[1] is None
