@@ -720,6 +720,7 @@ def _demo(args) -> int:
     from scalefit import io
     from scalefit.errors import InputError
     from scalefit.fitting import fit
+    from scalefit.laws import DEFAULT_LAW
     from scalefit.metrics import CurveMetrics
     from scalefit.plot import plot_predictions
     from scalefit.predict import predict
@@ -732,7 +733,7 @@ def _demo(args) -> int:
     held_out = [*io.MULTIPOWER_HELD_OUT, "wsdcon_9"]
     curves = {name: io.read_curve(folder / f"{name}.csv") for name in fit_on + held_out}
     print(
-        f"Fitting the annealing law to the {args.size} runs {' + '.join(fit_on)} "
+        f"Fitting the {DEFAULT_LAW} law to the {args.size} runs {' + '.join(fit_on)} "
         f"(Luo et al. 2025 data)\n"
     )
     result = fit([curves[n] for n in fit_on])

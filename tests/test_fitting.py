@@ -36,7 +36,7 @@ WSD = "wsd:peak=3e-4,steps=30000,warmup=2000,decay=0.2,final=3e-5"
 
 
 def test_recovers_known_parameters_from_two_clean_curves():
-    result = fit([synthetic(COSINE), synthetic(CONSTANT)])
+    result = fit([synthetic(COSINE), synthetic(CONSTANT)], "annealing")
     for name, value in TRUE.items():
         assert result.params[name] == pytest.approx(value, rel=2e-3), name
     assert result.converged and result.warnings == []
@@ -45,7 +45,7 @@ def test_recovers_known_parameters_from_two_clean_curves():
 
 def test_recovers_parameters_from_noisy_curves_and_predicts_an_unseen_schedule():
     curves = [synthetic(COSINE, noise=0.003, seed=1), synthetic(CONSTANT, noise=0.003, seed=2)]
-    result = fit(curves)
+    result = fit(curves, "annealing")
     assert result.params["L0"] == pytest.approx(TRUE["L0"], rel=0.02)
     assert result.params["C"] == pytest.approx(TRUE["C"], rel=0.1)
     unseen = synthetic(WSD)
@@ -54,35 +54,35 @@ def test_recovers_parameters_from_noisy_curves_and_predicts_an_unseen_schedule()
 
 def test_fit_is_deterministic():
     curves = [synthetic(COSINE, noise=0.003), synthetic(CONSTANT, noise=0.003, seed=5)]
-    a, b = fit(curves), fit(curves)
+    a, b = fit(curves, "annealing"), fit(curves, "annealing")
     assert a.params == b.params and a.objective == b.objective
 
 
 def test_fit_does_not_change_global_jax_settings():
-    fit([synthetic(COSINE)])
+    fit([synthetic(COSINE)], "annealing")
     assert not jax.config.jax_enable_x64
 
 
 def test_warns_when_no_curve_anneals():
-    result = fit([synthetic(CONSTANT, params={**TRUE, "C": 0.0})])
+    result = fit([synthetic(CONSTANT, params={**TRUE, "C": 0.0})], "annealing")
     assert any("C not identifiable" in w for w in result.warnings)
 
 
 def test_warns_about_too_few_rows_and_parameters_at_a_bound():
     curve = synthetic(COSINE, params={**TRUE, "C": 0.0}, every=3000)
-    result = fit([curve])
+    result = fit([curve], "annealing")
     assert any("too few rows" in w for w in result.warnings)
     assert any(w.startswith("C = ") and "lower bound" in w for w in result.warnings)
 
 
 def test_fitted_decay_is_profiled():
     curves = [synthetic(COSINE), synthetic(CONSTANT)]
-    result = fit(curves, fit_decay=True)
+    result = fit(curves, "annealing", fit_decay=True)
     assert result.options["decay"] == 0.999 and result.options["fit_decay"] is True
 
 
 def test_fit_round_trips_through_json_and_prints():
-    result = fit([synthetic(COSINE), synthetic(CONSTANT)])
+    result = fit([synthetic(COSINE), synthetic(CONSTANT)], "annealing")
     again = Fit.from_dict(json.loads(json.dumps(result.to_dict())))
     assert again.params == result.params and again.metrics == result.metrics
     text = str(result)
@@ -112,7 +112,7 @@ def test_minimum_is_one_scipy_cannot_improve_on():
     curves = [
         io.read_curve(folder / f"{n}.csv").after_warmup() for n in ("cosine_24000", "wsdcon_9")
     ]
-    result = fit(curves, uncertainty=False)
+    result = fit(curves, "annealing", uncertainty=False)
     law = get_law("annealing")
     n = max(c.n_steps for c in curves)
     lr = np.stack([np.pad(c.lr, (0, n - c.n_steps), mode="edge") for c in curves])
