@@ -28,6 +28,33 @@ FRACTIONS = (0.25, 0.5, 0.75)
 BAR = 0.005
 
 
+def forecast_from(run, fraction: float, law: str, level: float) -> dict[str, object]:
+    """Forecast ``run`` from the losses logged up to ``fraction`` of it: the final loss's relative
+    error, whether the interval holds it, the interval's width there, the share of the later real
+    rows inside the interval, the seconds taken, and the prediction."""
+    now = int(fraction * run.step[-1])
+    logged = run.step <= now
+    start = time.perf_counter()
+    result = forecast(
+        replace(run, step=run.step[logged], loss=run.loss[logged]),
+        run.lr,
+        law=law,
+        interval=level,
+        at=run.step,
+    )
+    seconds = time.perf_counter() - start
+    p = result.prediction
+    y, lo, hi = run.loss[~logged], p.lower[~logged], p.upper[~logged]
+    return {
+        "error": (p.loss[-1] - run.loss[-1]) / run.loss[-1],
+        "holds": bool(p.lower[-1] <= run.loss[-1] <= p.upper[-1]),
+        "width": (p.upper[-1] - p.lower[-1]) / p.loss[-1],
+        "covered": float(np.mean((y >= lo) & (y <= hi))),
+        "seconds": seconds,
+        "prediction": p,
+    }
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--law", default=DEFAULT_LAW)
@@ -44,30 +71,15 @@ def main() -> None:
         for name in RUNS:
             run = io.read_curve(DATA / size / f"{name}.csv")
             for fraction in FRACTIONS:
-                now = int(fraction * run.step[-1])
-                logged = run.step <= now
-                start = time.perf_counter()
-                result = forecast(
-                    replace(run, step=run.step[logged], loss=run.loss[logged]),
-                    run.lr,
-                    law=args.law,
-                    interval=args.level,
-                    at=run.step,
-                )
-                seconds = time.perf_counter() - start
-                p = result.prediction
-                error = (p.loss[-1] - run.loss[-1]) / run.loss[-1]
-                holds = p.lower[-1] <= run.loss[-1] <= p.upper[-1]
-                y, lo, hi = run.loss[~logged], p.lower[~logged], p.upper[~logged]
-                covered = np.mean((y >= lo) & (y <= hi))
-                width = (p.upper[-1] - p.lower[-1]) / p.loss[-1]
+                r = forecast_from(run, fraction, args.law, args.level)
                 if fraction == 0.5:
-                    at_half.append(abs(error))
+                    at_half.append(abs(r["error"]))
+                p = r["prediction"]
                 interval = f"[{p.lower[-1]:.4f}, {p.upper[-1]:.4f}]"
                 print(
                     f"{size:<6}{name:<16}{fraction:>7.0%}{p.loss[-1]:>10.4f}{run.loss[-1]:>8.4f}"
-                    f"{error:>+9.2%}{interval:>20}{'yes' if holds else 'no':>7}{width:>8.2%}"
-                    f"{covered:>14.2f}{seconds:>9.1f}"
+                    f"{r['error']:>+9.2%}{interval:>20}{'yes' if r['holds'] else 'no':>7}"
+                    f"{r['width']:>8.2%}{r['covered']:>14.2f}{r['seconds']:>9.1f}"
                 )
     print(
         f"\nfrom 50 %: largest |final-loss error| {max(at_half):.2%} (bar <= {BAR:.1%}): "

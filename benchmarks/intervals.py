@@ -52,6 +52,33 @@ def data_set(name: str):
     return [curves[n] for n in fit_on], [c for n, c in curves.items() if n not in fit_on]
 
 
+def interval_scores(result, held_out, level: float):
+    """Per held-out curve ``{name: (rows, coverage, width, PredE)}`` of ``result``'s intervals at
+    ``level``, at the rows a fit would use, and their summary over the curves."""
+    covered, widths, counts, errors, per_curve = [], [], [], [], {}
+    for curve in held_out:
+        curve = curve.after_warmup()
+        p = predict(result, curve, interval=level)
+        inside = (curve.loss >= p.lower) & (curve.loss <= p.upper)
+        width = (p.upper - p.lower) / p.loss
+        pred_e = np.mean(np.abs(p.loss - curve.loss) / curve.loss)
+        errors.append(np.abs(np.log(curve.loss / p.loss)))
+        covered.append(inside.mean())
+        widths.append(width.mean())
+        counts.append(inside.size)
+        per_curve[curve.name] = (inside.size, inside.mean(), width.mean(), pred_e)
+    summary = {
+        "coverage": float(np.mean(covered)),
+        "pooled": float(np.average(covered, weights=counts)),
+        "lowest": float(np.min(covered)),
+        "width": float(np.mean(widths)),
+        # the narrowest interval of one relative width for every row that covers `level` of the
+        # held-out rows: what an oracle knowing the errors would need
+        "oracle": float(2 * np.sinh(np.quantile(np.concatenate(errors), level))),
+    }
+    return per_curve, summary
+
+
 def calibration(name: str, law: str, level: float) -> dict[str, float]:
     fit_on, held_out = data_set(name)
     start = time.perf_counter()
@@ -67,30 +94,9 @@ def calibration(name: str, law: str, level: float) -> dict[str, float]:
         f"{np.sqrt(u.horizon_variance):.4f} per log area ratio"
     )
     print(f"{'held-out curve':<24}{'rows':>6}{'coverage':>10}{'width':>9}{'PredE':>9}")
-    covered, widths, counts, errors = [], [], [], []
-    for curve in held_out:
-        curve = curve.after_warmup()
-        p = predict(result, curve, interval=level)
-        inside = (curve.loss >= p.lower) & (curve.loss <= p.upper)
-        width = (p.upper - p.lower) / p.loss
-        pred_e = np.mean(np.abs(p.loss - curve.loss) / curve.loss)
-        errors.append(np.abs(np.log(curve.loss / p.loss)))
-        covered.append(inside.mean())
-        widths.append(width.mean())
-        counts.append(inside.size)
-        print(
-            f"{curve.name:<24}{inside.size:>6}{inside.mean():>10.3f}{width.mean():>9.4f}"
-            f"{pred_e:>9.5f}"
-        )
-    summary = {
-        "coverage": float(np.mean(covered)),
-        "pooled": float(np.average(covered, weights=counts)),
-        "lowest": float(np.min(covered)),
-        "width": float(np.mean(widths)),
-        # the narrowest interval of one relative width for every row that covers `level` of the
-        # held-out rows: what an oracle knowing the errors would need
-        "oracle": float(2 * np.sinh(np.quantile(np.concatenate(errors), level))),
-    }
+    per_curve, summary = interval_scores(result, held_out, level)
+    for curve_name, (rows, coverage, width, pred_e) in per_curve.items():
+        print(f"{curve_name:<24}{rows:>6}{coverage:>10.3f}{width:>9.4f}{pred_e:>9.5f}")
     print(
         f"mean over {len(held_out)} curves: coverage {summary['coverage']:.3f} (rows pooled "
         f"{summary['pooled']:.3f}, lowest curve {summary['lowest']:.3f}), width "
