@@ -59,14 +59,12 @@ def interval_scores(result, held_out, level: float):
     for curve in held_out:
         curve = curve.after_warmup()
         p = predict(result, curve, interval=level)
-        inside = (curve.loss >= p.lower) & (curve.loss <= p.upper)
-        width = (p.upper - p.lower) / p.loss
-        pred_e = np.mean(np.abs(p.loss - curve.loss) / curve.loss)
+        m = p.compare(curve)
         errors.append(np.abs(np.log(curve.loss / p.loss)))
-        covered.append(inside.mean())
-        widths.append(width.mean())
-        counts.append(inside.size)
-        per_curve[curve.name] = (inside.size, inside.mean(), width.mean(), pred_e)
+        covered.append(m.coverage)
+        widths.append(m.width)
+        counts.append(m.rows)
+        per_curve[curve.name] = (m.rows, m.coverage, m.width, m.pred_e)
     summary = {
         "coverage": float(np.mean(covered)),
         "pooled": float(np.average(covered, weights=counts)),

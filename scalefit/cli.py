@@ -214,6 +214,14 @@ def _parser() -> argparse.ArgumentParser:
         "--laws", default=",".join(_law_names()), help="comma-separated laws to compare"
     )
     _add_log_options(comp)
+    comp.add_argument(
+        "--interval",
+        type=float,
+        default=0.9,
+        metavar="LEVEL",
+        help="score each law's prediction interval at this level: the share of held-out rows "
+        "inside it (columns 'in band', coverage) and its mean relative width; 0: none",
+    )
     comp.add_argument("--out", type=Path, help="also write the table as CSV")
     comp.add_argument("--plot", type=Path, help="draw predictions over the held-out curves")
 
@@ -654,6 +662,8 @@ def _compare(args) -> int:
     from scalefit.metrics import CurveMetrics
 
     _guard_outputs(list(args.csv), [args.out, args.plot])
+    if args.interval:
+        _check_level(args.interval)
     curves = {}
     for path, curve in zip(args.csv, _read_logs(args)):
         if curve.name in curves:
@@ -678,7 +688,13 @@ def _compare(args) -> int:
     if any(c is f for c in test_on for f in fit_on):
         raise InputError("--test-on: a curve cannot be both fitted on and held out")
     laws = [law.strip() for law in args.laws.split(",") if law.strip()]
-    results = compare_laws(fit_on, test_on, laws, skip_warmup=not args.include_warmup)
+    results = compare_laws(
+        fit_on,
+        test_on,
+        laws,
+        interval=args.interval or None,
+        skip_warmup=not args.include_warmup,
+    )
     print(f"Fitted on {' + '.join(c.name for c in fit_on)}; held out: {len(test_on)} curve(s)\n")
     rows = []
     for law, result in results.items():
@@ -697,11 +713,17 @@ def _compare(args) -> int:
                 "r2": m.r2,
                 "mae": m.mae,
                 "rmse": m.rmse,
+                **({"coverage": m.coverage, "width": m.width} if m.coverage is not None else {}),
             }
             for m in result.metrics
         ]
     ranking = sorted(results.items(), key=lambda kv: kv[1].mean_pred_e)
     print("mean held-out PredE: " + ", ".join(f"{law} {r.mean_pred_e:.5f}" for law, r in ranking))
+    if args.interval:
+        print(
+            f"share of held-out rows in the {args.interval:.0%} interval: "
+            + ", ".join(f"{law} {r.mean_coverage:.3f}" for law, r in ranking)
+        )
     if args.out:
         io.write_csv_atomic(pd.DataFrame(rows), args.out)
         print(f"wrote {args.out}", file=sys.stderr)

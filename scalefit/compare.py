@@ -1,7 +1,10 @@
 """Comparing laws on held-out curves: fit each on the same curves, score each on the others.
 
 This is how to decide which law to trust on one's own runs: a law that fits the curves it saw
-is not necessarily one that predicts a schedule it did not see.
+is not necessarily one that predicts a schedule it did not see, and a law whose predictions are
+sharper is not necessarily one whose intervals hold the curves it did not see (on the bundled
+curves the most accurate law's intervals are the worst calibrated: README, "Which law is the
+default").
 """
 
 from __future__ import annotations
@@ -28,7 +31,8 @@ class LawComparison:
     Attributes:
         fit: the law's fit.
         metrics: agreement of its prediction with each held-out curve, at the rows a fit uses
-            (those logged after warm-up, unless ``skip_warmup=False``).
+            (those logged after warm-up, unless ``skip_warmup=False``), with the coverage and
+            width of its interval when one was asked for.
         predictions: its prediction for each held-out curve, at every step of the schedule.
     """
 
@@ -40,11 +44,20 @@ class LawComparison:
     def mean_pred_e(self) -> float:
         return float(np.mean([m.pred_e for m in self.metrics]))
 
+    @property
+    def mean_coverage(self) -> float | None:
+        """The share of held-out rows inside the interval, averaged over the curves."""
+        if any(m.coverage is None for m in self.metrics):
+            return None
+        return float(np.mean([m.coverage for m in self.metrics]))
+
 
 def compare_laws(
     fit_on: Sequence[Curve],
     test_on: Sequence[Curve],
     laws: Sequence[str] | None = None,
+    *,
+    interval: float | None = 0.9,
     **fit_options: object,
 ) -> dict[str, LawComparison]:
     """Fit every law on ``fit_on`` and score its predictions of ``test_on``.
@@ -53,6 +66,8 @@ def compare_laws(
         fit_on: the curves the laws are fitted on.
         test_on: held-out curves (none of ``fit_on``).
         laws: law names; default every registered law.
+        interval: level of the prediction interval whose coverage of the held-out rows is
+            scored (``None``: none).
         **fit_options: passed to :func:`scalefit.fit` (e.g. ``warmup``).
 
     Returns:
@@ -65,7 +80,7 @@ def compare_laws(
     for law in laws:
         result = fit(list(fit_on), law, **fit_options)
         scored = [c.after_warmup() if fit_options.get("skip_warmup", True) else c for c in test_on]
-        metrics = [predict(result, c).compare(c) for c in scored]
+        metrics = [predict(result, c, interval=interval).compare(c) for c in scored]
         full = [predict(result, c.lr) for c in test_on]
         full = [Prediction(p.step, p.lr, p.loss, name=c.name) for p, c in zip(full, test_on)]
         out[result.law] = LawComparison(result, metrics, full)

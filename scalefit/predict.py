@@ -72,11 +72,14 @@ class Prediction:
         return replace(self, name=name)
 
     def compare(self, curve: Curve) -> CurveMetrics:
-        """Metrics of this prediction against an observed curve, at the steps both have."""
+        """Metrics of this prediction (and of its interval, if it has one) against an observed
+        curve, at the steps both have."""
         common, i, j = np.intersect1d(self.step, curve.step, return_indices=True)
         if common.size == 0:
             raise ValueError(f"no step of {curve.name!r} was predicted")
-        return curve_metrics(curve.name, curve.loss[j], self.loss[i])
+        if self.lower is None:
+            return curve_metrics(curve.name, curve.loss[j], self.loss[i])
+        return curve_metrics(curve.name, curve.loss[j], self.loss[i], self.lower[i], self.upper[i])
 
 
 def predict(

@@ -300,9 +300,11 @@ def test_compare_scores_each_law_on_the_held_out_curves(tmp_path, capsys):
     )
     assert code == 0
     assert "wsdcon_9" in stdout and "mean held-out PredE: annealing" in stdout
+    assert "in band" in stdout and "in the 90% interval: annealing" in stdout
     table = pd.read_csv(out)
     assert list(table["curve"]) == ["wsdcon_9"] and list(table["law"]) == ["annealing"]
     assert 0 < table["pred_e"].iloc[0] < 0.01
+    assert 0 <= table["coverage"].iloc[0] <= 1 and 0 < table["width"].iloc[0] < 0.1
 
 
 @pytest.mark.parametrize(
@@ -311,6 +313,7 @@ def test_compare_scores_each_law_on_the_held_out_curves(tmp_path, capsys):
         (["--fit-on", "nosuch"], "--fit-on nosuch: not among the curves"),
         (["--fit-on", "wsdcon_9", "--test-on", "wsdcon_9"], "both fitted on and held out"),
         (["--fit-on", "wsdcon_9", "--laws", "nosuch"], "unknown law 'nosuch'"),
+        (["--fit-on", "wsdcon_9", "--interval", "90"], "--interval: an interval's level"),
     ],
 )
 def test_compare_bad_names_exit_2(extra, problem, capsys):

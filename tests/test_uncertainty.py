@@ -31,8 +31,26 @@ def test_intervals_on_held_out_curves_are_calibrated(fit_400m):
     for curve in curves("400M", io.MULTIPOWER_HELD_OUT):
         curve = curve.after_warmup()
         p = predict(fit_400m, curve, interval=0.9)
-        coverage.append(np.mean((curve.loss >= p.lower) & (curve.loss <= p.upper)))
+        inside = (curve.loss >= p.lower) & (curve.loss <= p.upper)
+        metrics = p.compare(curve)
+        assert metrics.coverage == pytest.approx(np.mean(inside), abs=1e-12)
+        assert metrics.width == pytest.approx(np.mean((p.upper - p.lower) / p.loss), rel=1e-12)
+        coverage.append(metrics.coverage)
     assert 0.8 <= np.mean(coverage) <= 0.99
+
+
+def test_metrics_carry_an_interval_only_when_there_is_one(fit_400m):
+    from scalefit.metrics import CurveMetrics
+
+    (curve,) = curves("400M", ["wsdcon_3"])
+    plain = predict(fit_400m, curve).compare(curve)
+    banded = predict(fit_400m, curve, interval=0.9).compare(curve)
+    assert plain.coverage is None and "coverage" not in plain.to_dict()
+    assert CurveMetrics.from_dict(banded.to_dict()) == banded
+    assert "in band" in CurveMetrics.table([banded]) and "in band" not in CurveMetrics.table(
+        [plain]
+    )
+    assert banded.pred_e == pytest.approx(plain.pred_e, rel=1e-12)
 
 
 def test_interval_holds_the_prediction_and_widens_with_level_and_horizon(fit_400m):
