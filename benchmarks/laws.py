@@ -55,7 +55,7 @@ def score(law: str, sets, level: float) -> dict[str, float]:
         start = time.perf_counter()
         result = fit(fit_on, law)
         per_curve, summary = interval_scores(result, held_out, level)
-        pred_e = np.mean([pred_e for _, _, _, pred_e in per_curve.values()])
+        pred_e = np.mean([scores[3] for scores in per_curve.values()])  # (rows, cov, width, PredE)
         row[f"PredE {column}"] = float(pred_e)
         if not column.startswith("two"):
             row[f"coverage {column}"] = summary["coverage"]

@@ -54,7 +54,9 @@ class CurveMetrics:
         """A plain-text table, one row per curve (plus the mean if asked)."""
         width = max([len("curve")] + [len(m.name) for m in metrics])
         banded = bool(metrics) and all(m.coverage is not None for m in metrics)
-        columns = ["pred_e", "worst_e", "r2", "mae", "rmse"] + (["coverage", "width"] * banded)
+        columns = ["pred_e", "worst_e", "r2", "mae", "rmse"] + (
+            ["coverage", "width"] if banded else []
+        )
         head = f"{'curve':<{width}}  {'rows':>6}" + "".join(f"  {_HEADS[k]:>8}" for k in columns)
 
         def row(name: str, rows: int, values: dict[str, float]) -> str:
