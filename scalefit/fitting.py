@@ -1,4 +1,4 @@
-r"""Fitting a law to one or more curves: the objective, the multi-start minimiser, the result.
+r"""Fitting a law to one or more curves: the objective, the multi-start search, the result.
 
 The objective is the paper's: a Huber loss (:math:`\delta = 10^{-3}`) on log residuals summed over
 every observed row of every curve,
@@ -10,9 +10,9 @@ every observed row of every curve,
 
 Starting points are minimised together in one compiled program (``jax.vmap`` over starts) by
 optimistix's Levenberg-Marquardt on residuals whose half sum of squares is the objective (the
-Huber loss is a least-squares problem in disguise); a profiled momentum decay repeats this per
-value. Gauss-Newton curvature takes a few dozen steps where a quasi-Newton method took hundreds
-in the multi-power law's long, flat valleys.
+Huber loss is a least-squares problem in disguise: :mod:`scalefit.least_squares`); a profiled
+momentum decay repeats this per value. Gauss-Newton curvature takes a few dozen steps where a
+quasi-Newton method took hundreds in the multi-power law's long, flat valleys.
 Bounds :math:`p \ge 0` are kept by optimising :math:`\log p`. The starts first take a few iterations
 each; the best ``refine`` of them then run to convergence. Curves with many rows (per-step logs) are
 searched on evenly thinned rows, weighted to keep the objective's scale, and the best start is then
@@ -39,6 +39,7 @@ from scalefit.curve import Curve
 from scalefit.diagnostics import anneals, diagnose
 from scalefit.errors import InputError
 from scalefit.laws import DEFAULT_LAW, LAWS, Law, get_law
+from scalefit.least_squares import multistart, polish, refit, to_params, to_theta
 from scalefit.metrics import CurveMetrics, curve_metrics
 
 __all__ = ["DECAY_GRID", "HUBER_DELTA", "Fit", "evaluate", "fit", "law_features"]
@@ -47,10 +48,6 @@ HUBER_DELTA = 1e-3
 DECAY_GRID = (0.99, 0.995, 0.998, 0.999, 0.9995, 0.9998)
 """Values of the momentum decay tried when it is fitted (``fit_decay=True``)."""
 
-_SCREEN_ITERATIONS = 10
-# Levenberg-Marquardt's absolute tolerance, relative to its relative one: residuals are log
-# losses of order 1e-3, parameters logs of order 1.
-_ABSOLUTE_TOL = 1e-3
 # The error model's refits start at the fit: a hundred steps move them as far as the error
 # estimate needs (the multi-power law's flat valley could take many more).
 _REFIT_ITERATIONS = 100
@@ -230,120 +227,7 @@ class Fit:
     __repr__ = __str__
 
 
-# ---------------------------------------------------------------------------------- objective
-
-
-def _to_params(theta, lower):
-    return lower + jnp.exp(theta)
-
-
-def _to_theta(params: np.ndarray, lower: np.ndarray) -> np.ndarray:
-    # A start on the bound itself (α = 0 in the paper's grid) starts just inside it.
-    return np.log(np.maximum(params - lower, 1e-3))
-
-
-# ---------------------------------------------------------------------------------- minimiser
-
-
-def minimize_least_squares(residuals, theta0, max_iter, tol):
-    """Minimise ``0.5 * sum(residuals(theta)**2)`` from ``theta0`` by Levenberg-Marquardt
-    (optimistix), stepped in a ``lax.while_loop`` so that the iteration limit may be traced.
-
-    Traceable: jit and vmap it. Converged means optimistix's Cauchy test: both the step and
-    the change of every residual are below ``tol`` relative (plus ``tol`` times
-    ``_ABSOLUTE_TOL`` absolute). Returns ``(theta, objective, iterations, converged)``.
-    """
-    # Imported here, not at the top: only tracing needs them, and a command whose compiled
-    # programs come from the store never traces (they cost a second of every command's start).
-    import equinox as eqx
-    import optimistix as optx
-
-    solver = optx.LevenbergMarquardt(rtol=tol, atol=tol * _ABSOLUTE_TOL)
-
-    def fn(theta, _):
-        return residuals(theta), None
-
-    tags = frozenset()
-    f_struct = jax.eval_shape(residuals, theta0)
-    # The solver's state holds the residual function's Jacobian as a jaxpr: only its arrays
-    # can be carried through the loop (as optimistix's own loop does).
-    dynamic, static = eqx.partition(
-        solver.init(fn, theta0, None, {}, f_struct, None, tags), eqx.is_array
-    )
-
-    def stopped(theta, dynamic):
-        done, result = solver.terminate(fn, theta, None, {}, eqx.combine(dynamic, static), tags)
-        return done, result == optx.RESULTS.successful
-
-    def cond(carry):
-        theta, dynamic, k = carry
-        done, ok = stopped(theta, dynamic)
-        return (k < max_iter) & ~done & ok
-
-    def body(carry):
-        theta, dynamic, k = carry
-        state = eqx.combine(dynamic, static)
-        theta, state, _ = solver.step(fn, theta, None, {}, state, tags)
-        return theta, eqx.partition(state, eqx.is_array)[0], k + 1
-
-    theta, dynamic, k = jax.lax.while_loop(cond, body, (theta0, dynamic, jnp.asarray(0)))
-    done, ok = stopped(theta, dynamic)
-    return theta, 0.5 * jnp.sum(residuals(theta) ** 2), k, done & ok
-
-
-def _huber_residuals(theta, lower, features, log_y, weight, delta, law_loss):
-    """Residuals whose half sum of squares is the objective, Σ weight · Huber(r): each log
-    residual r as it is where |r| <= delta, shrunk to sign(r) sqrt(delta (2|r| - delta)) beyond."""
-    pred = law_loss(_to_params(theta, lower), features)
-    tiny = jnp.finfo(pred.dtype).tiny
-    r = log_y - jnp.log(jnp.maximum(pred, tiny))
-    far = jnp.sign(r) * jnp.sqrt(jnp.maximum(delta * (2 * jnp.abs(r) - delta), delta**2))
-    return (jnp.sqrt(weight) * jnp.where(jnp.abs(r) <= delta, r, far)).ravel()
-
-
-@partial(jax.jit, static_argnames="law_loss")
-def _minimize_batch(theta0, lower, features, log_y, weight, delta, tol, max_iter, *, law_loss):
-    """Levenberg-Marquardt from each row of ``theta0``, each with its own row weights
-    ``weight[i]`` (vmapped); one compilation serves every call (starts of a fit, and the refits
-    that measure its error)."""
-
-    def run(theta, w):
-        def residuals(t):
-            return _huber_residuals(t, lower, features, log_y, w, delta, law_loss)
-
-        return minimize_least_squares(residuals, theta, max_iter, tol)
-
-    theta, value, k, done = jax.vmap(run)(theta0, weight)
-    return theta, jnp.where(jnp.isfinite(value), value, jnp.inf), k, done
-
-
-def _minimize(theta0: np.ndarray, data, iterations: int, *, law_loss, tol: float):
-    """:func:`_minimize_batch` through the program store, with NumPy results. ``data`` is
-    ``(lower, features, log_y, weight, delta)``; ``weight`` is ``(C, R)`` for every start or
-    ``(B, C, R)``, one per start."""
-    lower, features, log_y, weight, delta = data
-    weight = np.broadcast_to(weight, (len(theta0), *np.shape(log_y)))
-    out = _programs.call(
-        _minimize_batch,
-        theta0,
-        lower,
-        features,
-        log_y,
-        weight,
-        delta,
-        tol,
-        iterations,
-        law_loss=law_loss,
-    )
-    return tuple(np.asarray(x) for x in out)
-
-
-def _polish(theta0: np.ndarray, data, *, law_loss, max_iter: int, tol: float):
-    """Minimise from one start on every row (after a search on thinned rows, from its best)."""
-    theta, value, k, done = (
-        x[0] for x in _minimize(theta0[None], data, max_iter, law_loss=law_loss, tol=tol)
-    )
-    return theta, float(value), int(k), bool(done)
+# ---------------------------------------------------------------------------------- evaluation
 
 
 @partial(jax.jit, static_argnames="law_loss")
@@ -361,7 +245,7 @@ def evaluate(law: Law, params: np.ndarray, features: dict[str, jax.Array]) -> np
 @partial(jax.jit, static_argnames="law_loss")
 def _log_loss_and_gradient(theta, lower, features, *, law_loss):
     def log_loss(t):
-        return jnp.log(law_loss(_to_params(t, lower), features))
+        return jnp.log(law_loss(to_params(t, lower), features))
 
     return log_loss(theta), jax.jacfwd(log_loss)(theta)
 
@@ -375,27 +259,6 @@ def log_loss_and_gradient(law: Law, params: np.ndarray, features: dict[str, jax.
         theta = np.log(np.maximum(np.asarray(params, dtype=np.float64) - lower, 1e-300))
         out = _programs.call(_log_loss_and_gradient, theta, lower, features, law_loss=law.loss)
         return tuple(np.asarray(x) for x in out)
-
-
-def _multistart(theta0: np.ndarray, data, *, law_loss, refine, max_iter, tol):
-    """Screen every start briefly, then run the best ``refine`` to convergence.
-
-    Starts go through the minimiser in batches of ``refine`` so that screening and refining share
-    one compiled program (compilation dominates a command-line fit's wall time). The glue between
-    calls is NumPy: every JAX operation outside a compiled program costs a compilation too.
-    """
-    n, p = theta0.shape
-    padded = np.concatenate([theta0, np.repeat(theta0[-1:], (-n) % refine, axis=0)])
-    batches = padded.reshape(-1, refine, p)
-    screened = []
-    for i, batch in enumerate(batches):
-        _progress.report("fit: screening starts", i * refine, n)
-        screened.append(_minimize(batch, data, _SCREEN_ITERATIONS, law_loss=law_loss, tol=tol))
-    theta, value, k_screen = (np.concatenate([r[i] for r in screened])[:n] for i in range(3))
-    best = np.argsort(value, kind="stable")[:refine]
-    _progress.report(f"fit: minimising from the best {refine} starts")
-    theta, value, k, done = _minimize(theta[best], data, max_iter, law_loss=law_loss, tol=tol)
-    return theta, value, k + k_screen[best], done
 
 
 # ---------------------------------------------------------------------------------- features
@@ -579,8 +442,8 @@ def fit(
                 if np.shape(v)[:2] == search.weight.shape
             }
             start_params = law.starts(np.concatenate(search.unstack(search.loss)), flat)
-            theta, value, k, done = _multistart(
-                _to_theta(start_params, lower),
+            theta, value, k, done = multistart(
+                to_theta(start_params, lower),
                 (lower, features, np.log(search.loss), search.weight, huber_delta),
                 law_loss=law.loss,
                 refine=min(refine, len(start_params)),
@@ -605,7 +468,7 @@ def fit(
         )
         if picked is not None:
             _progress.report("fit: minimising on every row")
-            theta, value, k, converged = _polish(
+            theta, value, k, converged = polish(
                 theta,
                 (lower, features, np.log(stack.loss), stack.weight, huber_delta),
                 law_loss=law.loss,
@@ -624,7 +487,7 @@ def fit(
                 theta,
                 search_features,
                 refit=partial(
-                    _refit,
+                    refit,
                     data=(lower, np.log(search.loss), huber_delta),
                     batch=refine,
                     law_loss=law.loss,
@@ -686,27 +549,6 @@ class _Searched(NamedTuple):
     converged: bool
     features: dict[str, jax.Array]  # at every row
     search_features: dict[str, jax.Array]  # at the rows searched
-
-
-def _refit(theta0, weights, features, *, data, batch, law_loss, max_iter, tol):
-    """Minimise from each row of ``theta0`` with its own row weights, ``batch`` at a time (the
-    multi-start's batch: one compiled program serves both)."""
-    lower, log_y, delta = data
-    n = len(theta0)
-    extra = (-n) % batch
-    theta0 = np.concatenate([theta0, np.repeat(theta0[-1:], extra, axis=0)])
-    weights = np.concatenate([weights, np.repeat(weights[-1:], extra, axis=0)])
-    out = [
-        _minimize(
-            theta0[i : i + batch],
-            (lower, features, log_y, weights[i : i + batch], delta),
-            max_iter,
-            law_loss=law_loss,
-            tol=tol,
-        )[0]
-        for i in range(0, len(theta0), batch)
-    ]
-    return np.concatenate(out)[:n]
 
 
 def _law_options(law: Law, **given: object) -> dict[str, object]:

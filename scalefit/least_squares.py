@@ -1,0 +1,201 @@
+r"""The minimiser behind :func:`scalefit.fit`: Levenberg-Marquardt on Huber-shrunk log residuals,
+vmapped over starts.
+
+The Huber loss is a least-squares problem in disguise: each log residual :math:`r` is kept where
+:math:`|r| \le \delta` and shrunk to :math:`\operatorname{sign}(r)\sqrt{\delta(2|r| - \delta)}`
+beyond, so that half the sum of squares of the shrunk residuals is the objective. optimistix's
+Levenberg-Marquardt minimises it from many starts at once (``jax.vmap``), in one compiled
+program per shape of data that serves the screening of starts, their refinement, and the error
+model's refits (:mod:`scalefit.uncertainty`). Parameters are kept above their lower bounds by
+minimising over :math:`\theta = \log(p - p_{lower})`.
+"""
+
+from __future__ import annotations
+
+from functools import partial
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+from scalefit import _programs, _progress
+
+__all__ = [
+    "huber_residuals",
+    "minimize",
+    "minimize_least_squares",
+    "multistart",
+    "polish",
+    "refit",
+    "to_params",
+    "to_theta",
+]
+
+_SCREEN_ITERATIONS = 10
+# Levenberg-Marquardt's absolute tolerance, relative to its relative one: residuals are log
+# losses of order 1e-3, parameters logs of order 1.
+_ABSOLUTE_TOL = 1e-3
+
+
+def to_params(theta: jax.Array, lower: jax.Array) -> jax.Array:
+    """A law's parameters :math:`p = p_{lower} + e^\\theta` from the minimiser's coordinates."""
+    return lower + jnp.exp(theta)
+
+
+def to_theta(params: np.ndarray, lower: np.ndarray) -> np.ndarray:
+    """The minimiser's coordinates :math:`\\theta = \\log(p - p_{lower})` of parameters; a start
+    on a bound itself (:math:`\\alpha = 0` in the paper's grid) starts just inside it."""
+    return np.log(np.maximum(params - lower, 1e-3))
+
+
+def minimize_least_squares(residuals, theta0, max_iter, tol):
+    """Minimise ``0.5 * sum(residuals(theta)**2)`` from ``theta0`` by Levenberg-Marquardt
+    (optimistix), stepped in a ``lax.while_loop`` so that the iteration limit may be traced.
+
+    Traceable: jit and vmap it. Converged means optimistix's Cauchy test: both the step and
+    the change of every residual are below ``tol`` relative (plus ``tol`` times
+    ``_ABSOLUTE_TOL`` absolute). Returns ``(theta, objective, iterations, converged)``.
+
+    Examples:
+        >>> import jax.numpy as jnp
+        >>> def residuals(t):  # a line through (0, 1) and (1, 3): intercept 1, slope 2
+        ...     return t[0] + t[1] * jnp.array([0.0, 1.0]) - jnp.array([1.0, 3.0])
+        >>> theta, objective, iterations, converged = jax.jit(
+        ...     lambda t0: minimize_least_squares(residuals, t0, 50, 1e-8)
+        ... )(jnp.zeros(2))
+        >>> [round(float(v), 4) for v in theta], bool(converged)
+        ([1.0, 2.0], True)
+    """
+    # Imported here, not at the top: only tracing needs them, and a command whose compiled
+    # programs come from the store never traces (they cost a second of every command's start).
+    import equinox as eqx
+    import optimistix as optx
+
+    solver = optx.LevenbergMarquardt(rtol=tol, atol=tol * _ABSOLUTE_TOL)
+
+    def fn(theta, _):
+        return residuals(theta), None
+
+    tags = frozenset()
+    f_struct = jax.eval_shape(residuals, theta0)
+    # The solver's state holds the residual function's Jacobian as a jaxpr: only its arrays
+    # can be carried through the loop (as optimistix's own loop does).
+    dynamic, static = eqx.partition(
+        solver.init(fn, theta0, None, {}, f_struct, None, tags), eqx.is_array
+    )
+
+    def stopped(theta, dynamic):
+        done, result = solver.terminate(fn, theta, None, {}, eqx.combine(dynamic, static), tags)
+        return done, result == optx.RESULTS.successful
+
+    def cond(carry):
+        theta, dynamic, k = carry
+        done, ok = stopped(theta, dynamic)
+        return (k < max_iter) & ~done & ok
+
+    def body(carry):
+        theta, dynamic, k = carry
+        state = eqx.combine(dynamic, static)
+        theta, state, _ = solver.step(fn, theta, None, {}, state, tags)
+        return theta, eqx.partition(state, eqx.is_array)[0], k + 1
+
+    theta, dynamic, k = jax.lax.while_loop(cond, body, (theta0, dynamic, jnp.asarray(0)))
+    done, ok = stopped(theta, dynamic)
+    return theta, 0.5 * jnp.sum(residuals(theta) ** 2), k, done & ok
+
+
+def huber_residuals(theta, lower, features, log_y, weight, delta, law_loss):
+    """Residuals whose half sum of squares is the objective, Σ weight · Huber(r): each log
+    residual r as it is where |r| <= delta, shrunk to sign(r) sqrt(delta (2|r| - delta)) beyond."""
+    pred = law_loss(to_params(theta, lower), features)
+    tiny = jnp.finfo(pred.dtype).tiny
+    r = log_y - jnp.log(jnp.maximum(pred, tiny))
+    far = jnp.sign(r) * jnp.sqrt(jnp.maximum(delta * (2 * jnp.abs(r) - delta), delta**2))
+    return (jnp.sqrt(weight) * jnp.where(jnp.abs(r) <= delta, r, far)).ravel()
+
+
+@partial(jax.jit, static_argnames="law_loss")
+def _minimize_batch(theta0, lower, features, log_y, weight, delta, tol, max_iter, *, law_loss):
+    """Levenberg-Marquardt from each row of ``theta0``, each with its own row weights
+    ``weight[i]`` (vmapped); one compilation serves every call (starts of a fit, and the refits
+    that measure its error)."""
+
+    def run(theta, w):
+        def residuals(t):
+            return huber_residuals(t, lower, features, log_y, w, delta, law_loss)
+
+        return minimize_least_squares(residuals, theta, max_iter, tol)
+
+    theta, value, k, done = jax.vmap(run)(theta0, weight)
+    return theta, jnp.where(jnp.isfinite(value), value, jnp.inf), k, done
+
+
+def minimize(theta0: np.ndarray, data, iterations: int, *, law_loss, tol: float):
+    """:func:`_minimize_batch` through the program store, with NumPy results. ``data`` is
+    ``(lower, features, log_y, weight, delta)``; ``weight`` is ``(C, R)`` for every start or
+    ``(B, C, R)``, one per start."""
+    lower, features, log_y, weight, delta = data
+    weight = np.broadcast_to(weight, (len(theta0), *np.shape(log_y)))
+    out = _programs.call(
+        _minimize_batch,
+        theta0,
+        lower,
+        features,
+        log_y,
+        weight,
+        delta,
+        tol,
+        iterations,
+        law_loss=law_loss,
+    )
+    return tuple(np.asarray(x) for x in out)
+
+
+def polish(theta0: np.ndarray, data, *, law_loss, max_iter: int, tol: float):
+    """Minimise from one start on every row (after a search on thinned rows, from its best)."""
+    theta, value, k, done = (
+        x[0] for x in minimize(theta0[None], data, max_iter, law_loss=law_loss, tol=tol)
+    )
+    return theta, float(value), int(k), bool(done)
+
+
+def multistart(theta0: np.ndarray, data, *, law_loss, refine, max_iter, tol):
+    """Screen every start briefly, then run the best ``refine`` to convergence.
+
+    Starts go through the minimiser in batches of ``refine`` so that screening and refining share
+    one compiled program (compilation dominates a command-line fit's wall time). The glue between
+    calls is NumPy: every JAX operation outside a compiled program costs a compilation too.
+    """
+    n, p = theta0.shape
+    padded = np.concatenate([theta0, np.repeat(theta0[-1:], (-n) % refine, axis=0)])
+    batches = padded.reshape(-1, refine, p)
+    screened = []
+    for i, batch in enumerate(batches):
+        _progress.report("fit: screening starts", i * refine, n)
+        screened.append(minimize(batch, data, _SCREEN_ITERATIONS, law_loss=law_loss, tol=tol))
+    theta, value, k_screen = (np.concatenate([r[i] for r in screened])[:n] for i in range(3))
+    best = np.argsort(value, kind="stable")[:refine]
+    _progress.report(f"fit: minimising from the best {refine} starts")
+    theta, value, k, done = minimize(theta[best], data, max_iter, law_loss=law_loss, tol=tol)
+    return theta, value, k + k_screen[best], done
+
+
+def refit(theta0, weights, features, *, data, batch, law_loss, max_iter, tol):
+    """Minimise from each row of ``theta0`` with its own row weights, ``batch`` at a time (the
+    multi-start's batch: one compiled program serves both)."""
+    lower, log_y, delta = data
+    n = len(theta0)
+    extra = (-n) % batch
+    theta0 = np.concatenate([theta0, np.repeat(theta0[-1:], extra, axis=0)])
+    weights = np.concatenate([weights, np.repeat(weights[-1:], extra, axis=0)])
+    out = [
+        minimize(
+            theta0[i : i + batch],
+            (lower, features, log_y, weights[i : i + batch], delta),
+            max_iter,
+            law_loss=law_loss,
+            tol=tol,
+        )[0]
+        for i in range(0, len(theta0), batch)
+    ]
+    return np.concatenate(out)[:n]
