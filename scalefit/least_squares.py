@@ -167,8 +167,7 @@ def multistart(theta0: np.ndarray, data, *, law_loss, refine, max_iter, tol):
     calls is NumPy: every JAX operation outside a compiled program costs a compilation too.
     """
     n, p = theta0.shape
-    padded = np.concatenate([theta0, np.repeat(theta0[-1:], (-n) % refine, axis=0)])
-    batches = padded.reshape(-1, refine, p)
+    batches = _pad_rows(theta0, refine).reshape(-1, refine, p)
     screened = []
     for i, batch in enumerate(batches):
         _progress.report("fit: screening starts", i * refine, n)
@@ -185,9 +184,7 @@ def refit(theta0, weights, features, *, data, batch, law_loss, max_iter, tol):
     multi-start's batch: one compiled program serves both)."""
     lower, log_y, delta = data
     n = len(theta0)
-    extra = (-n) % batch
-    theta0 = np.concatenate([theta0, np.repeat(theta0[-1:], extra, axis=0)])
-    weights = np.concatenate([weights, np.repeat(weights[-1:], extra, axis=0)])
+    theta0, weights = _pad_rows(theta0, batch), _pad_rows(weights, batch)
     out = [
         minimize(
             theta0[i : i + batch],
@@ -199,3 +196,8 @@ def refit(theta0, weights, features, *, data, batch, law_loss, max_iter, tol):
         for i in range(0, len(theta0), batch)
     ]
     return np.concatenate(out)[:n]
+
+
+def _pad_rows(x: np.ndarray, multiple: int) -> np.ndarray:
+    """``x`` with its last row repeated up to a multiple of ``multiple`` rows (whole batches)."""
+    return np.concatenate([x, np.repeat(x[-1:], (-len(x)) % multiple, axis=0)])
