@@ -92,10 +92,6 @@ def later_rows() -> None:
             )
 
 
-def _drop(params, features):
-    return mpl._drop(params, features, "dec") - mpl._drop(params, features, "inc")
-
-
 def _power(x, exponent):
     return jnp.exp(-exponent * jnp.log(jnp.maximum(x, jnp.finfo(x.dtype).tiny)))
 
@@ -106,14 +102,14 @@ def scaled_drop_loss(params, features):
     return (
         params[0]
         + params[1] * _power(s1, params[2])
-        - params[3] * _power(s1, params[7]) * _drop(params, features)
+        - params[3] * _power(s1, params[7]) * mpl.loss_drop(params, features)
     )
 
 
 def multiplicative_loss(params, features):
     """L0 + A S1^-alpha (1 - B D(t)); params as the multi-power law's."""
     forward = params[1] * _power(features["s1"], params[2])
-    return params[0] + forward * (1.0 - params[3] * _drop(params, features))
+    return params[0] + forward * (1.0 - params[3] * mpl.loss_drop(params, features))
 
 
 def scaled_drop_starts(loss_rows, features):

@@ -44,6 +44,7 @@ from scalefit.laws.base import Features, Law, hold
 
 WINDOW = 16
 RESOLUTION = 0.3
+_SEGMENT_FEATURES = ("w", "log_eta", "area", "var", "cov")
 
 
 def _offsets(n_steps: int, window: int, resolution: float) -> np.ndarray:
@@ -65,12 +66,13 @@ def prepare(
     window: int = WINDOW,
     resolution: float = RESOLUTION,
 ) -> Features:
-    """Parameter-free features: areas at ``rows`` and the segments of LR changes before them.
+    r"""Parameter-free features: areas at ``rows`` and the segments of LR changes before them.
 
-    Per row, ``(..., r)``: ``s1`` (the forward area). Per row and segment, ``(..., r, m)``, for
-    the decreases (``_dec``) and the increases (``_inc``) apart: ``w`` (their sum), and their
-    weighted means of the log LR (``log_eta``, relative to the peak's, ``log_peak``) and of the
-    area before them (``area``), with the variance ``var`` and covariance ``cov`` of the two.
+    Per row, ``(..., r)``: ``s1`` (the forward area). Per row and segment, ``(..., r, m)``:
+    ``w``, the sum of the segment's changes :math:`\eta_{k-1} - \eta_k` (a segment holds
+    decreases only, ``w > 0``, or increases only, ``w < 0``), and their weighted means of the
+    log LR (``log_eta``, relative to the peak's, ``log_peak``) and of the area before them
+    (``area``), with the variance ``var`` and covariance ``cov`` of the two.
     """
     if warmup not in ("peak", "actual"):
         raise ValueError(f"warmup must be 'peak' or 'actual', not {warmup!r}")
@@ -90,12 +92,11 @@ def prepare(
     if window >= n:  # every step its own segment: the exact sum, rows × steps (for few rows)
         upto = jnp.arange(n) <= rows[..., None]  # k <= t
         per_step = jnp.zeros(upto.shape, lr.dtype)
-        for name, x in (("dec", dec), ("inc", inc)):
-            features[f"w_{name}"] = jnp.where(upto, x[..., None, :], 0.0)
-            features[f"area_{name}"] = per_step + before[..., None, :]
-            features[f"log_eta_{name}"] = per_step + log_eta[..., None, :]
-            features[f"var_{name}"] = per_step
-            features[f"cov_{name}"] = per_step
+        features["w"] = jnp.where(upto, change[..., None, :], 0.0)
+        features["area"] = per_step + before[..., None, :]
+        features["log_eta"] = per_step + log_eta[..., None, :]
+        features["var"] = per_step
+        features["cov"] = per_step
         return features
 
     offsets = jnp.asarray(_offsets(n, window, resolution))
@@ -107,7 +108,10 @@ def prepare(
     edges = -jnp.sort(-jnp.clip(edges, 0, None), axis=-1)  # descending; repeats: empty segments
     # Moments of each segment's changes, weighted by them: log η_k (centred on the peak's, for
     # precision) and the area before the change, so that the loss needs no per-step work.
-    for name, x in (("dec", dec), ("inc", inc)):
+    # Decreases and increases are segmented apart (their weights are positive), then put side
+    # by side, the increases' sums negated.
+    parts = []
+    for sign, x in ((1.0, dec), (-1.0, inc)):
         w = _segment_sums(x, edges)
         positive = w > 0
         safe = jnp.where(positive, w, 1.0)
@@ -116,11 +120,17 @@ def prepare(
             return jnp.where(positive, _segment_sums(x * y, edges) / safe, 0.0)
 
         log_mean, area_mean = mean(log_eta), mean(before)
-        features[f"w_{name}"] = w
-        features[f"area_{name}"] = area_mean
-        features[f"log_eta_{name}"] = log_mean
-        features[f"var_{name}"] = jnp.maximum(mean(log_eta**2) - log_mean**2, 0.0)
-        features[f"cov_{name}"] = mean(log_eta * before) - log_mean * area_mean
+        parts.append(
+            {
+                "w": sign * w,
+                "area": area_mean,
+                "log_eta": log_mean,
+                "var": jnp.maximum(mean(log_eta**2) - log_mean**2, 0.0),
+                "cov": mean(log_eta * before) - log_mean * area_mean,
+            }
+        )
+    for name in _SEGMENT_FEATURES:
+        features[name] = jnp.concatenate([part[name] for part in parts], axis=-1)
     return features
 
 
@@ -158,32 +168,31 @@ def finish(features: Features) -> Features:
     """Drop the segments where the LR does not change (most of them: padding, steps before the
     first row, constant stretches), keeping a common width, a multiple of 8, for every row."""
     out = {k: np.asarray(v) for k, v in features.items()}
-    for kind in ("dec", "inc"):
-        names = [f"{p}_{kind}" for p in ("w", "log_eta", "area", "var", "cov")]
-        w = out[names[0]]
-        keep = max(1, int((w > 0).sum(axis=-1).max()))
-        keep = min(w.shape[-1], -(-keep // 8) * 8)
-        order = np.argsort(w <= 0, axis=-1, kind="stable")[..., :keep]
-        for name in names:
-            out[name] = np.take_along_axis(out[name], order, axis=-1)
+    empty = out["w"] == 0
+    keep = max(1, int((~empty).sum(axis=-1).max()))
+    keep = min(empty.shape[-1], -(-keep // 8) * 8)
+    order = np.argsort(empty, axis=-1, kind="stable")[..., :keep]
+    for name in _SEGMENT_FEATURES:
+        out[name] = np.take_along_axis(out[name], order, axis=-1)
     return out
 
 
-def _drop(params, features, kind: str) -> jax.Array:
-    r"""Σ over segments of w·G(x̄) for the decreases or the increases, x̄ the change-weighted
-    mean of :math:`x_k = \eta_k^{-\gamma} S_k(t)` over the segment.
+def loss_drop(params: jax.Array, features: Features) -> jax.Array:
+    r""":math:`\mathrm{LD}(t) / B = \sum_k (\eta_{k-1} - \eta_k)\, G(x_k)`, summed by segment:
+    Σ w·G(x̄), x̄ the change-weighted mean of :math:`x_k = \eta_k^{-\gamma} S_k(t)` over the
+    segment (``params`` the law's, of which it reads C, beta, gamma).
 
     With :math:`l_k = \log \eta_k` nearly constant in a segment (it spans one LR band),
     :math:`\overline{\eta^{-\gamma}} \approx e^{-\gamma \bar l}(1 + \gamma^2 \mathrm{Var}\,l / 2)`
     and :math:`\bar x = \overline{\eta^{-\gamma}}\,(S_1(t) - \bar c) + \gamma\,
     \overline{\eta^{-\gamma}}\,\mathrm{Cov}(l, c)`, :math:`c_k` the area before step k."""
     c, beta, gamma = params[4], params[5], params[6]
-    w = features[f"w_{kind}"]
+    w = features["w"]
     log_peak = features["log_peak"][..., None, None]
-    u = jnp.exp(-gamma * (features[f"log_eta_{kind}"] + log_peak))
-    u = u * (1.0 + 0.5 * gamma**2 * features[f"var_{kind}"])
-    since = features["s1"][..., None] - features[f"area_{kind}"]
-    mean_x = u * (since + gamma * features[f"cov_{kind}"])
+    u = jnp.exp(-gamma * (features["log_eta"] + log_peak))
+    u = u * (1.0 + 0.5 * gamma**2 * features["var"])
+    since = features["s1"][..., None] - features["area"]
+    mean_x = u * (since + gamma * features["cov"])
     g = 1.0 - jnp.exp(-beta * jnp.log1p(c * jnp.maximum(mean_x, 0.0)))
     return jnp.sum(w * g, axis=-1)
 
@@ -203,7 +212,7 @@ def loss(params: jax.Array, features: Features) -> jax.Array:
     l0, a, alpha, b = params[0], params[1], params[2], params[3]
     tiny = jnp.finfo(features["s1"].dtype).tiny
     forward = a * jnp.exp(-alpha * jnp.log(jnp.maximum(features["s1"], tiny)))
-    return l0 + forward - b * (_drop(params, features, "dec") - _drop(params, features, "inc"))
+    return l0 + forward - b * loss_drop(params, features)
 
 
 def starts(loss_rows: np.ndarray, features: Features) -> np.ndarray:
