@@ -23,6 +23,7 @@ same fit every time. Each fit also carries the error model of its predictions
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from functools import partial
@@ -74,7 +75,8 @@ class Fit:
         warnings: what makes this fit doubtful, each with the reason.
         version: scalefit version that made the fit.
         uncertainty: the error model of its predictions (parameter covariance, transfer and
-            horizon errors), or ``None`` (given parameters, or ``fit(uncertainty=False)``).
+            horizon errors, the rival law's fit), or ``None`` (given parameters, or
+            ``fit(uncertainty=False)``).
     """
 
     law: str
@@ -213,9 +215,11 @@ class Fit:
                 limit = f"|r| > {_STRONG_CORRELATION}"
                 lines.append(f"  strongly correlated ({limit}): " + ", ".join(strong))
             u = self.uncertainty
+            rival = "" if u.rival is None else f"; rival law {u.rival['law']} (gap counts as error)"
             lines.append(
                 f"  prediction error model: transfer {np.sqrt(u.transfer_variance):.2%} (log sd on "
                 f"left-out curves), horizon {np.sqrt(u.horizon_variance):.2%} per log area ratio"
+                + rival
             )
             lines.extend(f"    note: {note}" for note in u.notes)
         lines.append("  curves:")
@@ -394,7 +398,8 @@ def fit(
             below ``tol`` relative (optimistix's Cauchy test).
         uncertainty: also estimate how sure the fit's predictions are
             (:class:`~scalefit.uncertainty.Uncertainty`: parameter errors, prediction
-            intervals), at the cost of a few refits (leave one curve out, first halves only).
+            intervals), at the cost of a few refits (leave one curve out, first halves only)
+            and, for a law that names a rival, a fit of the rival law.
 
     Returns:
         A :class:`Fit`.
@@ -534,9 +539,26 @@ def fit(
         version=__version__,
         uncertainty=error_model,
     )
+    if error_model is not None and law.rival:
+        result.uncertainty = _with_rival(error_model, law.rival, curves, huber_delta, skip_warmup)
     result.warnings.extend(diagnose(result, curves, predicted))
     _progress.clear()
     return result
+
+
+def _with_rival(error_model, rival: str, curves, huber_delta: float, skip_warmup: bool):
+    """``error_model`` with the fit of the ``rival`` law to the same curves (its own
+    conventions, the same objective), whose distance from the fit's predictions counts as error
+    (:mod:`scalefit.uncertainty`)."""
+    _progress.report(f"fit: fitting the {rival} law beside it (errors)")
+    other = fit(curves, rival, huber_delta=huber_delta, skip_warmup=skip_warmup, uncertainty=False)
+    if not np.isfinite(other.objective):
+        notes = (*error_model.notes, f"the rival {rival} law could not be fitted: no rival term")
+        return dataclasses.replace(error_model, notes=notes)
+    return dataclasses.replace(
+        error_model,
+        rival={"law": other.law, "params": other.params, "options": other.law_options},
+    )
 
 
 class _Searched(NamedTuple):

@@ -224,6 +224,10 @@ def _predict_batched(fit, lrs, at, warmup_steps, *, batch=64, interval=None):
                 "uncertainty=False / by an older scalefit): refit it to get intervals"
             )
         z = z_value(interval)
+        rival = fit.uncertainty.rival
+        if rival is not None:
+            rival_law = get_law(rival["law"])
+            rival_params = np.array([rival["params"][k] for k in rival_law.param_names])
     n = max(lr.size for lr in lrs)
     r = max(np.size(a) for a in at)
     lr = np.stack(
@@ -245,7 +249,14 @@ def _predict_batched(fit, lrs, at, warmup_steps, *, batch=64, interval=None):
             continue
         log_loss, gradient = log_loss_and_gradient(law, fit.param_vector, features)
         losses.append(np.exp(log_loss))
-        sigmas.append(log_sigma(fit.uncertainty, gradient, lr[part], rows[part]))
+        gap = None
+        if rival is not None:
+            rival_features = law_features(
+                rival_law, lr[part], rows[part], warmup[part], rival["options"]
+            )
+            with np.errstate(invalid="ignore", divide="ignore"):
+                gap = np.log(evaluate(rival_law, rival_params, rival_features)) - log_loss
+        sigmas.append(log_sigma(fit.uncertainty, gradient, lr[part], rows[part], gap))
     loss = np.concatenate(losses)
     trim = [loss[j, : np.size(a)] for j, a in enumerate(at)]
     if interval is None:

@@ -23,10 +23,17 @@ the three add up as variances of the log loss:
    :math:`S(s)` its sum of LRs up to step :math:`s` and :math:`S_{fit}` the largest reached on a
    fitted curve.
 
+4. **Rival**, :math:`d(s)^2`, for a law that names one (:attr:`scalefit.laws.Law.rival`): a law
+   of another family is fitted to the same curves, and :math:`d(s) = \log \hat L_{rival}(s) -
+   \log \hat L(s)`. Both fit the curves seen; where they part, on a schedule unlike those, at
+   least one is wrong, and the fitted curves cannot tell which: the gap counts as an error of
+   its own size (the interval at 90 % then always holds the rival's prediction). The refits
+   above see how the law's parameters move; this sees what its form may miss.
+
 An interval at level :math:`q` is :math:`\hat L(s)\, \exp(\pm z_{(1+q)/2}\, \sigma(s))` with
-:math:`\sigma^2(s) = \sigma^2_\theta(s) + \sigma^2_T + k^2 h(s)^2`. Its calibration on held-out
-curves is measured by ``benchmarks/intervals.py``. The refits run in the fit's compiled minimiser
-(as many at once as it minimises starts), one row-weight vector each.
+:math:`\sigma^2(s) = \sigma^2_\theta(s) + \sigma^2_T + k^2 h(s)^2 + d(s)^2`. Its calibration
+on held-out curves is measured by ``benchmarks/intervals.py``. The refits run in the fit's
+compiled minimiser (as many at once as it minimises starts), one row-weight vector each.
 """
 
 from __future__ import annotations
@@ -57,6 +64,8 @@ class Uncertainty:
             beyond the fitted ones.
         fitted_area: :math:`S_{fit}`, the largest sum of LRs up to a fitted row.
         notes: what limits these estimates (e.g. one curve only).
+        rival: the rival law's fit to the same curves, ``{"law", "params", "options"}`` (its
+            name, parameters by name and options), or ``None``.
     """
 
     covariance: np.ndarray
@@ -64,15 +73,19 @@ class Uncertainty:
     horizon_variance: float
     fitted_area: float
     notes: tuple[str, ...] = ()
+    rival: dict[str, object] | None = None
 
     def to_dict(self) -> dict[str, object]:
-        return {
+        out = {
             "covariance": np.asarray(self.covariance).tolist(),
             "transfer_variance": self.transfer_variance,
             "horizon_variance": self.horizon_variance,
             "fitted_area": self.fitted_area,
             "notes": list(self.notes),
         }
+        if self.rival is not None:
+            out["rival"] = self.rival
+        return out
 
     @classmethod
     def from_dict(cls, data: dict[str, object]) -> Uncertainty:
@@ -82,6 +95,7 @@ class Uncertainty:
             horizon_variance=float(data["horizon_variance"]),
             fitted_area=float(data["fitted_area"]),
             notes=tuple(str(n) for n in data.get("notes", [])),
+            rival=data.get("rival"),
         )
 
 
@@ -93,7 +107,11 @@ def z_value(level: float) -> float:
 
 
 def log_sigma(
-    uncertainty: Uncertainty, gradient: np.ndarray, lr: np.ndarray, rows: np.ndarray
+    uncertainty: Uncertainty,
+    gradient: np.ndarray,
+    lr: np.ndarray,
+    rows: np.ndarray,
+    rival_gap: np.ndarray | None = None,
 ) -> np.ndarray:
     """:math:`\\sigma(s)`, the standard error of the predicted log loss at ``rows``.
 
@@ -102,6 +120,8 @@ def log_sigma(
         gradient: :math:`\\partial \\log \\hat L / \\partial \\theta` at the rows, ``(..., r, p)``.
         lr: the schedules' per-step LRs, ``(..., n)``.
         rows: the steps predicted, ``(..., r)``.
+        rival_gap: :math:`d(s)`, the rival law's predicted log loss minus the fit's at the rows
+            (``None``: no rival term).
     """
     cov = np.asarray(uncertainty.covariance)
     parameters = np.einsum("...rp,pq,...rq->...r", gradient, cov, gradient)
@@ -112,6 +132,8 @@ def log_sigma(
         + uncertainty.transfer_variance
         + uncertainty.horizon_variance * horizon**2
     )
+    if rival_gap is not None:
+        variance = variance + np.nan_to_num(np.asarray(rival_gap) ** 2, posinf=0.0)
     return np.sqrt(variance)
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from pathlib import Path
 
@@ -107,3 +108,32 @@ def test_no_error_model_no_interval(fit_400m):
         predict(given, np.full(1000, 3e-4), interval=0.9)
     with pytest.raises(ValueError, match="between 0 and 1"):
         predict(fit_400m, np.full(100, 3e-4), interval=1.5)
+
+
+@pytest.fixture(scope="module")
+def held_shape_400m():
+    return fit(curves("400M", PAPER), "multipower-fixed")
+
+
+def test_a_rival_law_widens_the_interval_to_hold_its_prediction(held_shape_400m):
+    # The held shape names the annealing law as its rival: fitted to the same curves, where the
+    # two part (a slow decay at three times the fitted budget) the gap counts as error.
+    u = held_shape_400m.uncertainty
+    assert u.rival["law"] == "annealing" and "rival law annealing" in str(held_shape_400m)
+    alone = dataclasses.replace(held_shape_400m, uncertainty=dataclasses.replace(u, rival=None))
+    rival = Fit.given("annealing", u.rival["params"], **u.rival["options"])
+    curve = io.read_curve(DATA / "400M" / "cosine_72000.csv").after_warmup()
+    with_rival = predict(held_shape_400m, curve, interval=0.9)
+    without = predict(alone, curve, interval=0.9)
+    other = predict(rival, curve).loss
+    np.testing.assert_allclose(with_rival.loss, without.loss, rtol=1e-12)
+    assert np.all(with_rival.lower <= other) and np.all(other <= with_rival.upper)
+    assert not np.all((without.lower <= other) & (other <= without.upper))
+    gap = np.log(other / with_rival.loss)
+    half = np.log(with_rival.upper / with_rival.loss) / 1.6448536269514722
+    half_alone = np.log(without.upper / without.loss) / 1.6448536269514722
+    np.testing.assert_allclose(half**2, half_alone**2 + gap**2, rtol=1e-9)
+    again = Fit.from_dict(json.loads(json.dumps(held_shape_400m.to_dict())))
+    assert again.uncertainty.rival == u.rival
+    legacy = {k: v for k, v in u.to_dict().items() if k != "rival"}  # a fit file from before
+    assert type(u).from_dict(legacy).rival is None

@@ -44,6 +44,9 @@ class Law:
             the best start is then minimised on every row): fewer for a costlier law.
         finish: optional ``finish(features) -> features`` run on the host (NumPy) after
             ``prepare``, e.g. to drop padding whose size only the data can tell.
+        rival: the registered name of a law of another family, fitted beside this one for the
+            error model: where the two predict apart, the gap counts as error
+            (:mod:`scalefit.uncertainty`). Empty: none.
     """
 
     name: str
@@ -59,6 +62,7 @@ class Law:
     annealing_params: tuple[str, ...] = ()
     search_rows: int = 256
     finish: Callable[[Features], Features] | None = None
+    rival: str = ""
 
     @property
     def n_params(self) -> int:
