@@ -20,7 +20,7 @@ import numpy as np
 
 from scalefit import io
 from scalefit.forecast import forecast
-from scalefit.laws import DEFAULT_LAW
+from scalefit.laws import FORECAST_LAW
 
 DATA = Path(__file__).resolve().parents[1] / "data" / "multipower-law"
 RUNS = ("constant_72000", "cosine_72000")
@@ -57,7 +57,7 @@ def forecast_from(run, fraction: float, law: str, level: float) -> dict[str, obj
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--law", default=DEFAULT_LAW)
+    parser.add_argument("--law", default=FORECAST_LAW)
     parser.add_argument("--level", type=float, default=0.9)
     args = parser.parse_args()
     print(f"{args.law} law, {args.level:.0%} intervals")

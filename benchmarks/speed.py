@@ -143,7 +143,8 @@ def scalefit_command() -> list[str]:
 def run_scalefit(paths: list[Path], out: Path, cache_dir: Path) -> tuple[float, dict]:
     env = {**os.environ, "SCALEFIT_CACHE_DIR": str(cache_dir)}
     # The reference fits every row, warm-up included: so does scalefit here, to compare objectives.
-    cmd = [*scalefit_command(), "fit", *map(str, paths), "--include-warmup", "--out", str(out)]
+    cmd = [*scalefit_command(), "fit", *map(str, paths), "--law", "annealing", "--include-warmup"]
+    cmd += ["--out", str(out)]
     seconds, _ = timed_process(cmd, env)
     return seconds, json.loads(out.read_text())
 

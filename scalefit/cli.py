@@ -53,10 +53,11 @@ examples:
       --out forecast.csv --plot forecast.png
   scalefit forecast run_so_far.csv --schedule-csv planned_lrs.csv --interval 0.8
 
-The law is fitted on every loss logged after warm-up, with the LRs the log shows; the rest of the
-run follows the plan. The interval (see `scalefit.uncertainty`) widens the further the plan runs
-past the logged part. With half of a 72k-step run logged, the final loss of the bundled constant
-and cosine runs is forecast within 0.4 % (benchmarks/forecast.py).
+The law (by default the annealing law, which forecasts from half a run best) is fitted on every
+loss logged after warm-up, with the LRs the log shows; the rest of the run follows the plan. The
+interval (see `scalefit.uncertainty`) widens the further the plan runs past the logged part. With
+half of a 72k-step run logged, the final loss of the bundled constant and cosine runs is forecast
+within 0.4 % (benchmarks/forecast.py).
 """
 
 
@@ -95,10 +96,11 @@ def _law_names() -> list[str]:
     return list(LAWS)
 
 
-def _add_law(parser: argparse.ArgumentParser) -> None:
-    from scalefit.laws import DEFAULT_LAW
+def _add_law(parser: argparse.ArgumentParser, *, forecast: bool = False) -> None:
+    from scalefit.laws import DEFAULT_LAW, FORECAST_LAW
 
-    parser.add_argument("--law", default=DEFAULT_LAW, help=f"law to fit: {', '.join(_law_names())}")
+    default = FORECAST_LAW if forecast else DEFAULT_LAW
+    parser.add_argument("--law", default=default, help=f"law to fit: {', '.join(_law_names())}")
 
 
 class _Formatter(argparse.RawDescriptionHelpFormatter, argparse.ArgumentDefaultsHelpFormatter):
@@ -182,7 +184,7 @@ def _parser() -> argparse.ArgumentParser:
         "the whole run's planned schedule, as a spec",
         "the whole run's planned schedule, as a step,lr CSV",
     )
-    _add_law(fore)
+    _add_law(fore, forecast=True)
     _add_log_options(fore)
     _add_interval(fore, 0.9, "level of the prediction interval")
     fore.add_argument("--every", type=int, default=100, help="write every K-th step")
@@ -283,7 +285,7 @@ def _parser() -> argparse.ArgumentParser:
     demo = sub.add_parser(
         "demo",
         help="fit two bundled real curves and predict seven held-out ones",
-        description="Fit the annealing law to two real 25M-parameter curves bundled with "
+        description="Fit the default law to two real 25M-parameter curves bundled with "
         "scalefit (cosine_24000, constant_24000), predict the seven other schedules of the same "
         "runs, print how close the predictions are, and draw them.",
         formatter_class=_Formatter,

@@ -16,7 +16,7 @@ from scalefit.curve import Curve
 from scalefit.diagnostics import anneals, unidentified
 from scalefit.errors import InputError
 from scalefit.fitting import Fit, fit
-from scalefit.laws import DEFAULT_LAW, get_law
+from scalefit.laws import FORECAST_LAW, get_law
 from scalefit.predict import Prediction, predict
 from scalefit.schedules import Schedule
 
@@ -98,7 +98,7 @@ def forecast(
     run: Curve,
     plan: Schedule | ArrayLike,
     *,
-    law: str = DEFAULT_LAW,
+    law: str = FORECAST_LAW,
     interval: float | None = 0.9,
     at: ArrayLike | None = None,
     **fit_options: object,
@@ -110,7 +110,8 @@ def forecast(
         plan: the whole run's schedule, a :class:`~scalefit.schedules.Schedule` or per-step LRs;
             it must reach past the last logged step. Where the logged LR is known it is used,
             the plan after it.
-        law: the law to fit.
+        law: the law to fit (default :data:`scalefit.laws.FORECAST_LAW`: it forecasts from
+            half a run better than the law ``scalefit fit`` defaults to).
         interval: level of the prediction interval (``None``: no interval).
         at: steps to predict at (default: every step of the plan).
         **fit_options: passed to :func:`scalefit.fit`.

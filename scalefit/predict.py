@@ -262,6 +262,7 @@ def _predict_batched(fit, lrs, at, warmup_steps, *, batch=64, interval=None):
     if interval is None:
         return trim, None, None
     half = z * np.concatenate(sigmas)
-    lower = [trim[j] * np.exp(-half[j, : np.size(a)]) for j, a in enumerate(at)]
-    upper = [trim[j] * np.exp(half[j, : np.size(a)]) for j, a in enumerate(at)]
+    with np.errstate(over="ignore"):  # inside warm-up a law's loss and error can be unbounded
+        lower = [trim[j] * np.exp(-half[j, : np.size(a)]) for j, a in enumerate(at)]
+        upper = [trim[j] * np.exp(half[j, : np.size(a)]) for j, a in enumerate(at)]
     return trim, lower, upper

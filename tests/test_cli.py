@@ -41,8 +41,10 @@ def run(args: list[str], capsys) -> tuple[int, str, str]:
 
 def test_fit_writes_json_and_prints_a_table(fit_json):
     data = json.loads(fit_json.read_text())
-    assert data["law"] == "annealing" and set(data["params"]) == {"L0", "A", "alpha", "C"}
-    assert data["options"]["decay"] == 0.999 and data["converged"]
+    # the default law: the multi-power law, its loss-drop shape held; the annealing law its rival
+    assert data["law"] == "multipower-fixed" and set(data["params"]) == {"L0", "A", "alpha", "B"}
+    assert data["options"]["warmup"] == "actual" and data["converged"]
+    assert data["uncertainty"]["rival"]["law"] == "annealing"
     assert [c["name"] for c in data["curves"]] == ["cosine_24000", "constant_24000"]
     assert data["version"]
 
