@@ -428,8 +428,14 @@ def fit(
             f"the law {law.name!r} is not the one registered under that name: pass it to "
             "scalefit.laws.register first (a fit refers to its law by name)"
         )
-    if fit_decay and "decay" not in law.options:
-        raise InputError(f"the {law.name} law has no momentum decay to fit")
+    if (fit_decay or decay != DEFAULT_DECAY) and "decay" not in law.options:
+        what = "to fit" if fit_decay else f"to set to {decay}"
+        raise InputError(
+            f"the {law.name} law has no momentum decay {what} (the annealing law has one: "
+            "--law annealing)"
+        )
+    if law.rival and law.rival.lower() not in LAWS:
+        raise InputError(f"the {law.name} law's rival {law.rival!r} is not a registered law")
     decays = sorted(set(DECAY_GRID) | {decay}) if fit_decay else [decay]
 
     stack = _stack(curves)

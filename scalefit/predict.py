@@ -256,13 +256,14 @@ def _predict_batched(fit, lrs, at, warmup_steps, *, batch=64, interval=None):
             )
             with np.errstate(invalid="ignore", divide="ignore"):
                 gap = np.log(evaluate(rival_law, rival_params, rival_features)) - log_loss
+            # no law describes warm-up (fits leave it out): there the rival has nothing to say
+            gap = np.where(rows[part] >= warmup[part][:, None], gap, 0.0)
         sigmas.append(log_sigma(fit.uncertainty, gradient, lr[part], rows[part], gap))
     loss = np.concatenate(losses)
     trim = [loss[j, : np.size(a)] for j, a in enumerate(at)]
     if interval is None:
         return trim, None, None
     half = z * np.concatenate(sigmas)
-    with np.errstate(over="ignore"):  # inside warm-up a law's loss and error can be unbounded
-        lower = [trim[j] * np.exp(-half[j, : np.size(a)]) for j, a in enumerate(at)]
-        upper = [trim[j] * np.exp(half[j, : np.size(a)]) for j, a in enumerate(at)]
+    lower = [trim[j] * np.exp(-half[j, : np.size(a)]) for j, a in enumerate(at)]
+    upper = [trim[j] * np.exp(half[j, : np.size(a)]) for j, a in enumerate(at)]
     return trim, lower, upper

@@ -27,7 +27,8 @@ the three add up as variances of the log loss:
    of another family is fitted to the same curves, and :math:`d(s) = \log \hat L_{rival}(s) -
    \log \hat L(s)`. Both fit the curves seen; where they part, on a schedule unlike those, at
    least one is wrong, and the fitted curves cannot tell which: the gap counts as an error of
-   its own size (the interval at 90 % then always holds the rival's prediction). The refits
+   its own size (the interval at 90 % then always holds the rival's prediction); not inside
+   warm-up, which no law describes. The refits
    above see how the law's parameters move; this sees what its form may miss.
 
 An interval at level :math:`q` is :math:`\hat L(s)\, \exp(\pm z_{(1+q)/2}\, \sigma(s))` with
@@ -95,8 +96,28 @@ class Uncertainty:
             horizon_variance=float(data["horizon_variance"]),
             fitted_area=float(data["fitted_area"]),
             notes=tuple(str(n) for n in data.get("notes", [])),
-            rival=data.get("rival"),
+            rival=_rival_from(data.get("rival")),
         )
+
+
+def _rival_from(data: object) -> dict[str, object] | None:
+    """A saved rival fit, checked: its law's name, every parameter of that law as a number, and
+    its options. Raises ``InputError`` (an unknown law) or ``ValueError`` (anything malformed)."""
+    if data is None:
+        return None
+    from scalefit.laws import get_law
+
+    if not isinstance(data, dict) or not isinstance(data.get("law"), str):
+        raise ValueError("the error model's rival is not a {law, params, options} record")
+    law = get_law(data["law"])
+    params, options = data.get("params"), data.get("options", {})
+    if not isinstance(params, dict) or not isinstance(options, dict):
+        raise ValueError(f"the rival {law.name} fit has no parameters or options")
+    missing = [n for n in law.param_names if n not in params]
+    if missing:
+        raise ValueError(f"the rival {law.name} fit lacks {', '.join(missing)}")
+    values = {n: float(params[n]) for n in law.param_names}
+    return {"law": law.name, "params": values, "options": options}
 
 
 def z_value(level: float) -> float:
@@ -132,7 +153,7 @@ def log_sigma(
         + uncertainty.transfer_variance
         + uncertainty.horizon_variance * horizon**2
     )
-    if rival_gap is not None:
+    if rival_gap is not None:  # where the rival predicts no positive finite loss, it is silent
         variance = variance + np.nan_to_num(np.asarray(rival_gap) ** 2, posinf=0.0)
     return np.sqrt(variance)
 

@@ -358,3 +358,27 @@ def test_ctrl_c_stops_cleanly_and_writes_nothing(tmp_path):
     assert process.returncode == 130, err
     assert err.strip().splitlines()[-1] == "scalefit fit: interrupted; nothing written"
     assert not out.exists() and list(tmp_path.iterdir()) == []
+
+
+def test_a_momentum_decay_for_a_law_without_one_is_refused(tmp_path, capsys):
+    # --lambda and --fit-lambda belong to the annealing law: with the default law they would
+    # be ignored, so they are refused, with the fix in the message
+    csv = str(MP25 / "cosine_24000.csv")
+    for option in (["--lambda", "0.99"], ["--fit-lambda"]):
+        out = tmp_path / "f.json"
+        code, _, err = run(["fit", csv, *option, "--out", str(out)], capsys)
+        assert code == 2 and "--law annealing" in err and len(err.strip().splitlines()) == 1
+        assert not out.exists()
+
+
+def test_a_malformed_rival_in_a_fit_file_is_one_line(fit_json, tmp_path, capsys):
+    data = json.loads(fit_json.read_text())
+    del data["uncertainty"]["rival"]["params"]["C"]
+    bad = tmp_path / "bad.json"
+    bad.write_text(json.dumps(data))
+    spec = "wsd:peak=3e-4,warmup=2160,steps=24000,decay=0.2"
+    out = tmp_path / "p.csv"
+    args = ["predict", str(bad), "--schedule", spec, "--interval", "0.9", "--out", str(out)]
+    code, _, err = run(args, capsys)
+    assert code == 2 and "bad.json" in err and "lacks C" in err and not out.exists()
+    assert len(err.strip().splitlines()) == 1

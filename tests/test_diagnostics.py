@@ -11,6 +11,7 @@ import pytest
 
 from scalefit import fit, io
 from scalefit.forecast import forecast
+from scalefit.laws import DEFAULT_LAW
 from scalefit.predict import predict
 
 DATA = Path(__file__).resolve().parents[1] / "data"
@@ -27,19 +28,21 @@ def bundled(size: str, names=PAPER) -> list:
     return [io.read_curve(DATA / "multipower-law" / size / f"{n}.csv") for n in names]
 
 
+@pytest.mark.parametrize("law", [DEFAULT_LAW, "annealing"])
 @pytest.mark.parametrize("size", ["25M", "400M"])
-def test_quiet_on_the_bundled_fits(size):
-    assert fit(bundled(size)).warnings == []
-    assert fit(bundled(size, PAPER[:2])).warnings == []
+def test_quiet_on_the_bundled_fits(size, law):
+    assert fit(bundled(size), law).warnings == []
+    assert fit(bundled(size, PAPER[:2]), law).warnings == []
 
 
+@pytest.mark.parametrize("law", [DEFAULT_LAW, "annealing"])
 @pytest.mark.parametrize("column", ["val_loss", "train_loss"])
-def test_quiet_on_the_real_noisy_logs(column):
+def test_quiet_on_the_real_noisy_logs(column, law):
     runs = [
         io.read_curve(DATA / "lr-scheduling-124m" / "csv" / name, loss_column=column)
         for name in FIT_124M
     ]
-    assert fit(runs).warnings == []
+    assert fit(runs, law).warnings == []
 
 
 def test_systematic_misfit_after_a_drop_fires():

@@ -26,8 +26,15 @@ def fit_400m():
     return fit(curves("400M", PAPER))
 
 
-def test_intervals_on_held_out_curves_are_calibrated(fit_400m):
+@pytest.fixture(scope="module")
+def annealing_400m():
+    return fit(curves("400M", PAPER), "annealing")
+
+
+@pytest.mark.parametrize("which", ["fit_400m", "annealing_400m"])
+def test_intervals_on_held_out_curves_are_calibrated(which, request):
     # a 90 % interval covers 80-99 % of the rows of the curves the fit never saw, on average
+    fit_400m = request.getfixturevalue(which)
     coverage = []
     for curve in curves("400M", io.MULTIPOWER_HELD_OUT):
         curve = curve.after_warmup()
@@ -110,14 +117,12 @@ def test_no_error_model_no_interval(fit_400m):
         predict(fit_400m, np.full(100, 3e-4), interval=1.5)
 
 
-@pytest.fixture(scope="module")
-def held_shape_400m():
-    return fit(curves("400M", PAPER), "multipower-fixed")
-
-
-def test_a_rival_law_widens_the_interval_to_hold_its_prediction(held_shape_400m):
-    # The held shape names the annealing law as its rival: fitted to the same curves, where the
-    # two part (a slow decay at three times the fitted budget) the gap counts as error.
+def test_a_rival_law_widens_the_interval_to_hold_its_prediction(fit_400m):
+    # The default law, the held shape, names the annealing law as its rival: fitted to the same
+    # curves, where the two part (a slow decay at three times the fitted budget) the gap counts
+    # as error.
+    held_shape_400m = fit_400m
+    assert held_shape_400m.law == "multipower-fixed"
     u = held_shape_400m.uncertainty
     assert u.rival["law"] == "annealing" and "rival law annealing" in str(held_shape_400m)
     alone = dataclasses.replace(held_shape_400m, uncertainty=dataclasses.replace(u, rival=None))
@@ -137,3 +142,8 @@ def test_a_rival_law_widens_the_interval_to_hold_its_prediction(held_shape_400m)
     assert again.uncertainty.rival == u.rival
     legacy = {k: v for k, v in u.to_dict().items() if k != "rival"}  # a fit file from before
     assert type(u).from_dict(legacy).rival is None
+    # inside warm-up no law speaks: the rival's gap is left out there
+    early = predict(held_shape_400m, curve.lr, at=[100, 3000], warmup_steps=2160, interval=0.9)
+    early_alone = predict(alone, curve.lr, at=[100, 3000], warmup_steps=2160, interval=0.9)
+    assert early.upper[0] == pytest.approx(early_alone.upper[0], rel=1e-12)
+    assert early.upper[1] > early_alone.upper[1]

@@ -13,7 +13,7 @@ LAWS: dict[str, Law] = {
 }
 
 DEFAULT_LAW = "multipower-fixed"
-"""The law ``scalefit fit`` (and ``compare``'s reference, ``demo``) uses unless told otherwise:
+"""The law ``scalefit fit`` (and ``demo``, and :func:`scalefit.fit`) uses unless told otherwise:
 the multi-power law with its loss-drop shape held. On every bundled split it predicts held-out
 schedules best (``benchmarks/laws.py``), and its error model, with the annealing law as its
 rival, gives calibrated intervals there (``benchmarks/intervals.py``)."""

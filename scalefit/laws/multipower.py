@@ -169,6 +169,8 @@ def finish(features: Features) -> Features:
     first row, constant stretches), keeping a common width, a multiple of 8, for every row."""
     out = {k: np.asarray(v) for k, v in features.items()}
     empty = out["w"] == 0
+    if empty.size == 0:  # no rows asked for
+        return out
     keep = max(1, int((~empty).sum(axis=-1).max()))
     keep = min(empty.shape[-1], -(-keep // 8) * 8)
     order = np.argsort(empty, axis=-1, kind="stable")[..., :keep]
