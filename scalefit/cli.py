@@ -139,12 +139,12 @@ def _parser() -> argparse.ArgumentParser:
         dest="decay",
         type=float,
         default=0.999,
-        help="momentum decay of the annealing area",
+        help="momentum decay of the annealing area (--law annealing only)",
     )
     fit.add_argument(
         "--fit-lambda",
         action="store_true",
-        help="profile the momentum decay instead of holding it fixed",
+        help="profile the momentum decay instead of holding it fixed (--law annealing only)",
     )
     fit.add_argument("--out", type=Path, required=True, help="where to write the fit (JSON)")
     fit.add_argument("--plot", type=Path, help="also draw the fit and residuals to this PNG")
