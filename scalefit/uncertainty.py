@@ -28,8 +28,8 @@ the three add up as variances of the log loss:
    \log \hat L(s)`. Both fit the curves seen; where they part, on a schedule unlike those, at
    least one is wrong, and the fitted curves cannot tell which: the gap counts as an error of
    its own size (the interval at 90 % then always holds the rival's prediction); not inside
-   warm-up, which no law describes. The refits
-   above see how the law's parameters move; this sees what its form may miss.
+   warm-up, which no law describes. The refits above see how the law's parameters move; this
+   sees what its form may miss.
 
 An interval at level :math:`q` is :math:`\hat L(s)\, \exp(\pm z_{(1+q)/2}\, \sigma(s))` with
 :math:`\sigma^2(s) = \sigma^2_\theta(s) + \sigma^2_T + k^2 h(s)^2 + d(s)^2`. Its calibration
