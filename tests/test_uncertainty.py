@@ -12,6 +12,7 @@ import pytest
 from scalefit import Fit, InputError, fit, io
 from scalefit.predict import predict
 from scalefit.schedules import parse_schedule
+from scalefit.uncertainty import z_value
 
 DATA = Path(__file__).resolve().parents[1] / "data" / "multipower-law"
 PAPER = ("cosine_24000", "constant_24000", "wsdcon_9")
@@ -135,8 +136,8 @@ def test_a_rival_law_widens_the_interval_to_hold_its_prediction(fit_400m):
     assert np.all(with_rival.lower <= other) and np.all(other <= with_rival.upper)
     assert not np.all((without.lower <= other) & (other <= without.upper))
     gap = np.log(other / with_rival.loss)
-    half = np.log(with_rival.upper / with_rival.loss) / 1.6448536269514722
-    half_alone = np.log(without.upper / without.loss) / 1.6448536269514722
+    half = np.log(with_rival.upper / with_rival.loss) / z_value(0.9)
+    half_alone = np.log(without.upper / without.loss) / z_value(0.9)
     np.testing.assert_allclose(half**2, half_alone**2 + gap**2, rtol=1e-9)
     again = Fit.from_dict(json.loads(json.dumps(held_shape_400m.to_dict())))
     assert again.uncertainty.rival == u.rival
