@@ -102,20 +102,44 @@ def test_increase_raises_the_loss_and_batches_agree() -> None:
     assert np.all(np.isfinite(np.asarray(grad)))
 
 
-def test_held_law_is_the_full_law_at_the_held_values() -> None:
+@pytest.mark.parametrize("peak", [mpl.REFERENCE_LR, 1e-3, 1.0])
+def test_held_law_is_the_full_law_at_the_held_values(peak: float) -> None:
+    """The held shape is the full law at beta = gamma = 1/2 and C = 1 at the authors' peak LR,
+    C scaled as (peak / 3e-4)^(-1/2) at another."""
     full, held = get_law("multipower"), get_law("multipower-fixed")
     assert held.param_names == ("L0", "A", "alpha", "B")
     assert held.annealing_params == ("B",)
     curve = io.read_curve(io.bundled_data("multipower-law") / "400M" / "wsdcon_3.csv")
+    lr = curve.lr * (peak / curve.lr.max())
     with jax.enable_x64(True):
-        features = mpl.prepare(
-            jnp.asarray(curve.lr[None]), jnp.asarray(curve.step[None]), jnp.array([0])
-        )
+        features = mpl.prepare(jnp.asarray(lr[None]), jnp.asarray(curve.step[None]), jnp.array([0]))
         p = np.array([2.3, 0.7, 0.42, 600.0])
-        expected = full.loss(np.concatenate([p, [1.0, 0.5, 0.5]]), features)
-        np.testing.assert_array_equal(np.asarray(held.loss(p, features)), np.asarray(expected))
+        c = (peak / 3e-4) ** -0.5
+        expected = full.loss(np.concatenate([p, [c, 0.5, 0.5]]), features)
+        np.testing.assert_allclose(np.asarray(held.loss(p, features)), expected, rtol=1e-13)
     with pytest.raises(ValueError, match="no parameter delta"):
         hold(full, "nonsense", delta=1.0)
+
+
+@pytest.mark.parametrize("law", ["multipower", "multipower-fixed", "annealing"])
+def test_predictions_do_not_depend_on_the_lr_unit(law: str) -> None:
+    """A log whose LR column is the schedule's multiplier (peak 1) is fitted and predicted as
+    the same log in absolute LRs: a held C in absolute units, or starts given in them, made the
+    default law's predictions depend on the unit (lr-scheduling-124m, peak 1e-3: PredE 0.00184
+    in LRs, 0.00273 in multipliers)."""
+    folder = io.bundled_data("multipower-law") / "400M"
+    names = ("cosine_24000", "constant_24000", "wsdcon_9")
+    curves = []
+    for name in names:
+        c = io.read_curve(folder / f"{name}.csv")
+        curves.append(dataclasses.replace(c, step=c.step[::3], loss=c.loss[::3]))
+    multipliers = [dataclasses.replace(c, lr=c.lr / 3e-4) for c in curves]
+    absolute, relative = (fit(cs, law, uncertainty=False) for cs in (curves, multipliers))
+    target = io.read_curve(folder / "wsd_20000_24000.csv")
+    in_multipliers = dataclasses.replace(target, lr=target.lr / 3e-4)
+    np.testing.assert_allclose(
+        predict(relative, in_multipliers).loss, predict(absolute, target).loss, rtol=1e-6
+    )
 
 
 def test_held_shape_fit_predicts_the_25m_held_out_curves() -> None:

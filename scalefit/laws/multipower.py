@@ -31,6 +31,7 @@ Reference:
 
 from __future__ import annotations
 
+import dataclasses
 import itertools
 import math
 from functools import partial
@@ -68,7 +69,8 @@ def prepare(
 ) -> Features:
     r"""Parameter-free features: areas at ``rows`` and the segments of LR changes before them.
 
-    Per row, ``(..., r)``: ``s1`` (the forward area). Per row and segment, ``(..., r, m)``:
+    Per row, ``(..., r)``: ``s1`` (the forward area) and ``log_peak`` (the log of the
+    schedule's largest LR, the same on every row). Per row and segment, ``(..., r, m)``:
     ``w``, the sum of the segment's changes :math:`\eta_{k-1} - \eta_k` (a segment holds
     decreases only, ``w > 0``, or increases only, ``w < 0``), and their weighted means of the
     log LR (``log_eta``, relative to the peak's, ``log_peak``) and of the area before them
@@ -87,7 +89,7 @@ def prepare(
     log_eta = jnp.log(jnp.maximum(lr, 1e-12)) - jnp.log(jnp.max(lr, axis=-1, keepdims=True))
     features = {
         "s1": jnp.take_along_axis(area, rows, axis=-1),
-        "log_peak": jnp.log(jnp.max(lr, axis=-1)),
+        "log_peak": jnp.broadcast_to(jnp.log(jnp.max(lr, axis=-1))[..., None], rows.shape),
     }
     if window >= n:  # every step its own segment: the exact sum, rows × steps (for few rows)
         upto = jnp.arange(n) <= rows[..., None]  # k <= t
@@ -188,9 +190,14 @@ def loss_drop(params: jax.Array, features: Features) -> jax.Array:
     :math:`\overline{\eta^{-\gamma}} \approx e^{-\gamma \bar l}(1 + \gamma^2 \mathrm{Var}\,l / 2)`
     and :math:`\bar x = \overline{\eta^{-\gamma}}\,(S_1(t) - \bar c) + \gamma\,
     \overline{\eta^{-\gamma}}\,\mathrm{Cov}(l, c)`, :math:`c_k` the area before step k."""
-    c, beta, gamma = params[4], params[5], params[6]
+    return _loss_drop(params[4], params[5], params[6], features)
+
+
+def _loss_drop(c, beta, gamma, features: Features) -> jax.Array:
+    """:func:`loss_drop` with ``c`` a scalar or one value per row."""
     w = features["w"]
-    log_peak = features["log_peak"][..., None, None]
+    c = jnp.asarray(c)[..., None] if jnp.ndim(c) else c
+    log_peak = features["log_peak"][..., None]
     u = jnp.exp(-gamma * (features["log_eta"] + log_peak))
     u = u * (1.0 + 0.5 * gamma**2 * features["var"])
     since = features["s1"][..., None] - features["area"]
@@ -211,17 +218,24 @@ def loss(params: jax.Array, features: Features) -> jax.Array:
         >>> [round(v, 6) for v in loss(p, f).tolist()[0]]  # 2 + 1/2; 2 + 1/3 - 0.5 * (1 - 1/2)
         [2.5, 2.083333]
     """
-    l0, a, alpha, b = params[0], params[1], params[2], params[3]
+    return _forward(params, features) - params[3] * loss_drop(params, features)
+
+
+def _forward(params: jax.Array, features: Features) -> jax.Array:
+    """:math:`L_0 + A S_1^{-\alpha}`."""
+    l0, a, alpha = params[0], params[1], params[2]
     tiny = jnp.finfo(features["s1"].dtype).tiny
-    forward = a * jnp.exp(-alpha * jnp.log(jnp.maximum(features["s1"], tiny)))
-    return l0 + forward - b * loss_drop(params, features)
+    return l0 + a * jnp.exp(-alpha * jnp.log(jnp.maximum(features["s1"], tiny)))
 
 
 def starts(loss_rows: np.ndarray, features: Features) -> np.ndarray:
     """A grid over the shape parameters, with :math:`L_0` under the lowest loss and :math:`A`
-    through the first observed loss (32 starts)."""
+    through the first observed loss (32 starts). :math:`B` and :math:`C` are given at a peak LR
+    of :data:`REFERENCE_LR` and rescaled to the curves' own (:func:`peak_scale`), so that a fit
+    does not depend on the unit the LR is logged in."""
     y = np.asarray(loss_rows, dtype=np.float64).ravel()
     s1 = np.asarray(features["s1"], dtype=np.float64).ravel()
+    ratio = float(np.exp(np.max(features["log_peak"]) - math.log(REFERENCE_LR)))
     first = int(np.argmin(s1))
     out = []
     for l0_frac, alpha, b, c, (beta, gamma) in itertools.product(
@@ -229,7 +243,7 @@ def starts(loss_rows: np.ndarray, features: Features) -> np.ndarray:
     ):
         l0 = l0_frac * y.min()
         a = max(y[first] - l0, 1e-3) * max(s1[first], 1e-12) ** alpha
-        out.append((l0, a, alpha, b, c, beta, gamma))
+        out.append((l0, a, alpha, b / ratio, c * ratio ** (gamma - 1.0), beta, gamma))
     return np.array(out)
 
 
@@ -254,12 +268,39 @@ LAW = Law(
     rival="annealing",
 )
 
+REFERENCE_LR = 3e-4
+"""The peak LR of the authors' runs (the bundled curves), where :data:`SHAPE` is given."""
+
 SHAPE = {"C": 1.0, "beta": 0.5, "gamma": 0.5}
 """The loss-drop shape the authors' fitting procedure starts from (their final AdamW stage runs
-200 steps from it, so their published fits stay near it)."""
+200 steps from it, so their published fits stay near it), at a peak LR of :data:`REFERENCE_LR`."""
 
-FIXED_SHAPE_LAW = hold(LAW, "multipower-fixed", **SHAPE)
+
+def peak_scale(log_peak: jax.Array, gamma: float | jax.Array) -> jax.Array:
+    r"""The factor :math:`(\eta_{peak} / \eta_{ref})^{\gamma - 1}` that carries a value of
+    :math:`C` given at the peak LR :data:`REFERENCE_LR` to a schedule peaking at
+    :math:`\eta_{peak}`: multiplying every LR by :math:`s` multiplies :math:`x` by
+    :math:`s^{1 - \gamma}`, so this keeps :math:`C x` the same in units of the peak LR."""
+    return jnp.exp((gamma - 1.0) * (log_peak - math.log(REFERENCE_LR)))
+
+
+def held_shape_loss(params: jax.Array, features: Features) -> jax.Array:
+    r"""The multi-power law's loss with its loss-drop shape held at :data:`SHAPE`, ``params =
+    (L0, A, alpha, B)``: :math:`C` is :data:`SHAPE`'s at a peak LR of :data:`REFERENCE_LR`
+    and scaled to each schedule's peak (:func:`peak_scale`), so that predictions do not depend
+    on the LR's unit (an LR logged as a multiplier of the peak, say)."""
+    gamma = SHAPE["gamma"]
+    c = SHAPE["C"] * peak_scale(features["log_peak"], gamma)
+    drop = _loss_drop(c, SHAPE["beta"], gamma, features)
+    return _forward(params, features) - params[3] * drop
+
+
+_HELD = f"beta = gamma = 1/2 held, C = (peak LR / {REFERENCE_LR:g})^(-1/2) held"
+FIXED_SHAPE_LAW = dataclasses.replace(
+    hold(LAW, "multipower-fixed", **SHAPE), formula=f"{LAW.formula}; {_HELD}", loss=held_shape_loss
+)
 """The multi-power law with the shape of its loss drop held at :data:`SHAPE`: four parameters,
-:math:`L_0, A, \\alpha, B`. On three curves the seven are weakly identified (fits slide along
-the flat :math:`B\\beta` valley); held, the fit curves' own validation (``benchmarks/selection.py``)
-and the held-out curves both predict better."""
+:math:`L_0, A, \alpha, B`. On three curves the seven are weakly identified (fits slide along
+the flat :math:`B\beta` valley); held, the fit curves' own validation (``benchmarks/selection.py``)
+and the held-out curves both predict better. :math:`C` is held in units of the peak LR
+(:func:`held_shape_loss`)."""
