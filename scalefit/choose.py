@@ -48,7 +48,7 @@ from scalefit.curve import Curve
 from scalefit.errors import InputError
 from scalefit.fitting import Fit
 from scalefit.laws import get_law
-from scalefit.predict import budget_warnings, predicted_losses
+from scalefit.predict import budget_warnings, peak_warnings, predicted_losses
 from scalefit.schedules import SHAPES, Schedule, decay_curve, parse_schedule, wsd_cooldown_steps
 
 __all__ = [
@@ -285,7 +285,16 @@ def _tolerance(fit: Fit, tolerance: float | None) -> tuple[float, str]:
 
 def _budget_warnings(fit: Fit, cands: Sequence[Candidate]) -> list[str]:
     furthest = max(cands, key=lambda c: float(np.sum(c.lr)))
-    return budget_warnings(fit, furthest.lr, name=f"candidate {furthest.name}")
+    warnings = budget_warnings(fit, furthest.lr, name=f"candidate {furthest.name}")
+    for c in (max(cands, key=_peak), min(cands, key=_peak)):
+        warnings += [
+            w for w in peak_warnings(fit, c.lr, f"candidate {c.name}") if w not in warnings
+        ]
+    return warnings
+
+
+def _peak(candidate: Candidate) -> float:
+    return float(np.max(candidate.lr))
 
 
 # ----------------------------------------------------------------------------- family search

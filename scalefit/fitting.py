@@ -65,7 +65,7 @@ class Fit:
         params: fitted parameter values by name.
         options: the law's options used (e.g. ``decay``, ``warmup``) and the objective's settings.
         curves: what was fitted: one dict per curve (``name``, ``source``, ``rows``, ``steps``,
-            ``warmup_steps``).
+            ``warmup_steps``, ``peak_lr``).
         metrics: goodness of fit on each fitted curve.
         objective: the minimised objective (Huber on log residuals, summed over rows).
         n_starts: starting points minimised.
@@ -533,6 +533,7 @@ def fit(
                 "rows": int(c.loss.size),
                 "steps": c.n_steps,
                 "warmup_steps": int(c.warmup_steps),
+                "peak_lr": float(np.max(c.lr)),
             }
             for c in curves
         ],

@@ -22,10 +22,11 @@ from scalefit.metrics import CurveMetrics, curve_metrics
 from scalefit.schedules import Schedule
 from scalefit.uncertainty import log_sigma, z_value
 
-__all__ = ["Prediction", "budget_warnings", "predict", "predicted_losses"]
+__all__ = ["Prediction", "budget_warnings", "peak_warnings", "predict", "predicted_losses"]
 
 _CHUNK = 8192  # rows predicted per call
 _REACH = 2.0  # how far (in LR area) past the fitted runs a prediction goes before a warning
+_PEAK_REACH = 1.1  # how far (a ratio) a schedule's peak LR may lie outside the fitted peaks
 
 
 @dataclass(frozen=True)
@@ -163,7 +164,10 @@ def predict(
         lower=lower,
         upper=upper,
         level=interval,
-        warnings=tuple(budget_warnings(fit, lr[: int(at.max()) + 1] if at.size else lr)),
+        warnings=tuple(
+            budget_warnings(fit, lr[: int(at.max()) + 1] if at.size else lr)
+            + peak_warnings(fit, lr)
+        ),
     )
 
 
@@ -183,6 +187,25 @@ def budget_warnings(fit: Fit, lr: np.ndarray, name: str = "the schedule") -> lis
     return [
         f"{name}'s {what} is {ratio:.2f}x the largest fitted run's: the prediction extrapolates "
         "far beyond the runs the fit saw; fit on a longer run to trust it"
+    ]
+
+
+def peak_warnings(fit: Fit, lr: np.ndarray, name: str = "the schedule") -> list[str]:
+    """Why a prediction for the per-step LRs ``lr`` is beyond the fit's reach in peak LR, if it
+    is: its largest LR more than 10 % outside the range of the fitted runs' (fits made before
+    scalefit recorded their peaks are not checked). The laws are fitted at the peaks they saw;
+    an LR given as a multiplier of the peak where the fit saw absolute LRs (or the reverse) lands
+    here too."""
+    peaks = [float(c["peak_lr"]) for c in fit.curves if "peak_lr" in c]
+    if not peaks or np.size(lr) == 0:
+        return []
+    peak, low, high = float(np.max(lr)), min(peaks), max(peaks)
+    if low / _PEAK_REACH <= peak <= high * _PEAK_REACH:
+        return []
+    fitted = f"{low:.3g}" if low == high else f"{low:.3g} to {high:.3g}"
+    return [
+        f"{name}'s peak LR is {peak:.3g}, the fitted runs' {fitted}: the laws do not transfer "
+        "across peak LRs (is one of them a multiplier of the peak, the other an absolute LR?)"
     ]
 
 

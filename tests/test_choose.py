@@ -60,6 +60,16 @@ def test_rank_orders_by_predicted_final_loss_and_keeps_names_as_given():
         assert math.isnan(c.at[30000]) == (c.lr.size <= 30000)  # past a 24k budget
 
 
+def test_a_candidate_at_another_peak_lr_than_the_fitted_runs_is_warned_of():
+    fitted = Fit.given("annealing", ANNEALING.params)
+    fitted.curves = [{"name": "run", "steps": STEPS, "peak_lr": PEAK}]
+    same = choose.rank(fitted, [spec("cosine", steps=STEPS), spec("wsd", steps=STEPS, decay=0.2)])
+    assert same.warnings == ()
+    given = [spec("cosine", steps=STEPS), f"cosine:peak=1,warmup={WARMUP},steps={STEPS}"]
+    (warning,) = choose.rank(fitted, given).warnings
+    assert warning.startswith("candidate cosine:peak=1,") and "peak LR is 1" in warning
+
+
 def test_ties_within_the_tolerance_are_marked():
     given = [spec("wsd", steps=STEPS, decay=d) for d in (0.2, 0.25, 0.9)]
     loose = choose.rank(MULTIPOWER, given, tolerance=1.0)

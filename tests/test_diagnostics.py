@@ -63,6 +63,19 @@ def test_budget_far_beyond_the_fit_fires_and_a_fitted_budget_does_not():
     assert predict(result, bundled("400M", ["wsd_20000_24000"])[0]).warnings == ()
 
 
+def test_a_peak_lr_outside_the_fitted_ones_fires():
+    result = fit(bundled("400M"), "annealing", uncertainty=False)
+    assert {c["peak_lr"] for c in result.curves} == {3e-4}
+    wsd = bundled("400M", ["wsd_20000_24000"])[0]
+    assert predict(result, wsd).warnings == ()
+    as_multiplier = replace(wsd, lr=wsd.lr / wsd.lr.max())
+    (warning,) = predict(result, as_multiplier).warnings
+    assert "peak LR is 1, the fitted runs' 0.0003" in warning and "multiplier" in warning
+    assert predict(result, replace(wsd, lr=wsd.lr * 1.05)).warnings == ()  # within 10 %
+    unrecorded = [{k: v for k, v in c.items() if k != "peak_lr"} for c in result.curves]
+    assert predict(replace(result, curves=unrecorded), as_multiplier).warnings == ()
+
+
 def test_forecast_warns_only_when_an_unseen_decay_lies_ahead():
     run = io.read_curve(DATA / "multipower-law" / "400M" / "cosine_72000.csv")
     constant = io.read_curve(DATA / "multipower-law" / "400M" / "constant_72000.csv")
