@@ -547,18 +547,27 @@ def fit(
         uncertainty=error_model,
     )
     if error_model is not None and law.rival:
-        result.uncertainty = _with_rival(error_model, law.rival, curves, huber_delta, skip_warmup)
+        result.uncertainty = _with_rival(
+            error_model,
+            law.rival,
+            curves,
+            huber_delta=huber_delta,
+            skip_warmup=skip_warmup,
+            refine=refine,
+            max_iter=max_iter,
+            tol=tol,
+        )
     result.warnings.extend(diagnose(result, curves, predicted))
     _progress.clear()
     return result
 
 
-def _with_rival(error_model, rival: str, curves, huber_delta: float, skip_warmup: bool):
+def _with_rival(error_model, rival: str, curves, **settings):
     """``error_model`` with the fit of the ``rival`` law to the same curves (its own
-    conventions, the same objective), whose distance from the fit's predictions counts as error
-    (:mod:`scalefit.uncertainty`)."""
+    conventions, e.g. how warm-up counts; the same objective and minimiser ``settings``), whose
+    distance from the fit's predictions counts as error (:mod:`scalefit.uncertainty`)."""
     _progress.report(f"fit: fitting the {rival} law beside it (errors)")
-    other = fit(curves, rival, huber_delta=huber_delta, skip_warmup=skip_warmup, uncertainty=False)
+    other = fit(curves, rival, uncertainty=False, **settings)
     if not np.isfinite(other.objective):
         notes = (*error_model.notes, f"the rival {rival} law could not be fitted: no rival term")
         return dataclasses.replace(error_model, notes=notes)

@@ -118,6 +118,14 @@ def test_no_error_model_no_interval(fit_400m):
         predict(fit_400m, np.full(100, 3e-4), interval=1.5)
 
 
+def test_the_rival_is_fitted_with_the_caller_s_minimiser_settings():
+    seen = curves("400M", PAPER[:2])
+    short = fit(seen, max_iter=5, refine=2)
+    rival = fit(seen, "annealing", max_iter=5, refine=2, uncertainty=False)
+    assert short.uncertainty.rival["params"] == rival.params
+    assert rival.params != fit(seen, "annealing", uncertainty=False).params
+
+
 def test_a_rival_law_widens_the_interval_to_hold_its_prediction(fit_400m):
     # The default law, the held shape, names the annealing law as its rival: fitted to the same
     # curves, where the two part (a slow decay at three times the fitted budget) the gap counts
