@@ -211,25 +211,16 @@ def noise_delta() -> None:
             print(f"   {law:<11} delta {delta:<7.3g} Spearman {rho:.3f}", flush=True)
 
 
-def _mean_x(gamma, features):
-    """The multi-power law's x per segment (as in ``mpl.loss_drop``)."""
-    log_peak = features["log_peak"][..., None]
-    u = jnp.exp(-gamma * (features["log_eta"] + log_peak)) * (
-        1.0 + 0.5 * gamma**2 * features["var"]
-    )
-    return u * (features["s1"][..., None] - features["area"] + gamma * features["cov"])
-
-
 def log_kernel_loss(params, features):
     """L0 + A S1^-alpha - B sum_k w log(1 + C x_k); params (L0, A, alpha, B, C, gamma)."""
-    x = jnp.maximum(_mean_x(params[5], features), 0.0)
+    x = mpl.segment_x(params[5], features)
     drop = jnp.sum(features["w"] * jnp.log1p(params[4] * x), axis=-1)
     return params[0] + params[1] * _power(features["s1"], params[2]) - params[3] * drop
 
 
 def box_cox_loss(params, features):
     """The multi-power law with B beta as B: G(x) = (1 - (1 + C x)^-beta) / beta."""
-    x = jnp.maximum(_mean_x(params[6], features), 0.0)
+    x = mpl.segment_x(params[6], features)
     g = -jnp.expm1(-params[5] * jnp.log1p(params[4] * x)) / params[5]
     drop = jnp.sum(features["w"] * g, axis=-1)
     return params[0] + params[1] * _power(features["s1"], params[2]) - params[3] * drop

@@ -270,7 +270,7 @@ def rank(
         gap = float(final) - best
         choices.append(Choice(c.name, float(final), gap, gap <= tol, checks, c.lr, c.warmup_steps))
     choices.sort(key=lambda c: c.final_loss)
-    return Ranking(tuple(choices), tol, source, tuple(_budget_warnings(fit, cands)))
+    return Ranking(tuple(choices), tol, source, tuple(_reach_warnings(fit, cands)))
 
 
 def _tolerance(fit: Fit, tolerance: float | None) -> tuple[float, str]:
@@ -283,7 +283,7 @@ def _tolerance(fit: Fit, tolerance: float | None) -> tuple[float, str]:
     return 0.0, "none: the fit carries no error of its own"
 
 
-def _budget_warnings(fit: Fit, cands: Sequence[Candidate]) -> list[str]:
+def _reach_warnings(fit: Fit, cands: Sequence[Candidate]) -> list[str]:
     furthest = max(cands, key=lambda c: float(np.sum(c.lr)))
     warnings = budget_warnings(fit, furthest.lr, name=f"candidate {furthest.name}")
     for c in (max(cands, key=_peak), min(cands, key=_peak)):

@@ -18,6 +18,7 @@ from scalefit.curve import Curve
 from scalefit.errors import InputError
 from scalefit.fitting import Fit, evaluate, law_features, log_loss_and_gradient
 from scalefit.laws import get_law
+from scalefit.laws.multipower import FIXED_SHAPE_LAW, REFERENCE_LR
 from scalefit.metrics import CurveMetrics, curve_metrics
 from scalefit.schedules import Schedule
 from scalefit.uncertainty import log_sigma, z_value
@@ -27,6 +28,7 @@ __all__ = ["Prediction", "budget_warnings", "peak_warnings", "predict", "predict
 _CHUNK = 8192  # rows predicted per call
 _REACH = 2.0  # how far (in LR area) past the fitted runs a prediction goes before a warning
 _PEAK_REACH = 1.1  # how far (a ratio) a schedule's peak LR may lie outside the fitted peaks
+_UNIT_MISMATCH = 30.0  # a peak this far off is likelier a unit (a multiplier) than a choice
 
 
 @dataclass(frozen=True)
@@ -192,20 +194,40 @@ def budget_warnings(fit: Fit, lr: np.ndarray, name: str = "the schedule") -> lis
 
 def peak_warnings(fit: Fit, lr: np.ndarray, name: str = "the schedule") -> list[str]:
     """Why a prediction for the per-step LRs ``lr`` is beyond the fit's reach in peak LR, if it
-    is: its largest LR more than 10 % outside the range of the fitted runs' (fits made before
-    scalefit recorded their peaks are not checked). The laws are fitted at the peaks they saw;
-    an LR given as a multiplier of the peak where the fit saw absolute LRs (or the reverse) lands
-    here too."""
+    is: its largest LR more than 10 % outside the range of the fitted runs'. The laws are fitted
+    at the peaks they saw; an LR given as a multiplier of the peak where the fit saw absolute LRs
+    (or the reverse) lands here too. A held-shape fit made before fits recorded their peaks is
+    flagged instead: its meaning changed with them (:func:`_unscaled_held_shape`)."""
     peaks = [float(c["peak_lr"]) for c in fit.curves if "peak_lr" in c]
-    if not peaks or np.size(lr) == 0:
+    if not peaks:
+        return _unscaled_held_shape(fit)
+    if np.size(lr) == 0:
         return []
     peak, low, high = float(np.max(lr)), min(peaks), max(peaks)
     if low / _PEAK_REACH <= peak <= high * _PEAK_REACH:
         return []
     fitted = f"{low:.3g}" if low == high else f"{low:.3g} to {high:.3g}"
+    units = (
+        " (is one of them a multiplier of the peak, the other an absolute LR?)"
+        if not low / _UNIT_MISMATCH <= peak <= high * _UNIT_MISMATCH
+        else ""
+    )
     return [
         f"{name}'s peak LR is {peak:.3g}, the fitted runs' {fitted}: the laws do not transfer "
-        "across peak LRs (is one of them a multiplier of the peak, the other an absolute LR?)"
+        f"across peak LRs{units}"
+    ]
+
+
+def _unscaled_held_shape(fit: Fit) -> list[str]:
+    # Until 2026-12-01 the held shape's C was held in absolute LR units and fits did not record
+    # their runs' peaks: such a fit file now predicts as before only if its runs peaked at the
+    # reference LR.
+    if fit.law != FIXED_SHAPE_LAW.name or not fit.curves:
+        return []
+    return [
+        f"this {fit.law} fit was made by a scalefit that held C in absolute LR units (before "
+        f"2026-12-01): its predictions have changed unless its runs peaked at {REFERENCE_LR:g}; "
+        "refit to be sure"
     ]
 
 

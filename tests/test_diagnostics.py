@@ -72,8 +72,19 @@ def test_a_peak_lr_outside_the_fitted_ones_fires():
     (warning,) = predict(result, as_multiplier).warnings
     assert "peak LR is 1, the fitted runs' 0.0003" in warning and "multiplier" in warning
     assert predict(result, replace(wsd, lr=wsd.lr * 1.05)).warnings == ()  # within 10 %
+    (near,) = predict(result, replace(wsd, lr=wsd.lr * 1.5)).warnings
+    assert "peak LR is 0.00045" in near and "multiplier" not in near
     unrecorded = [{k: v for k, v in c.items() if k != "peak_lr"} for c in result.curves]
     assert predict(replace(result, curves=unrecorded), as_multiplier).warnings == ()
+
+
+def test_a_held_shape_fit_from_before_peaks_were_recorded_is_flagged():
+    result = fit(bundled("400M", PAPER[:2]), uncertainty=False)
+    wsd = bundled("400M", ["wsd_20000_24000"])[0]
+    assert predict(result, wsd).warnings == ()
+    unrecorded = [{k: v for k, v in c.items() if k != "peak_lr"} for c in result.curves]
+    (warning,) = predict(replace(result, curves=unrecorded), wsd).warnings
+    assert "held C in absolute LR units" in warning and "refit" in warning
 
 
 def test_forecast_warns_only_when_an_unseen_decay_lies_ahead():

@@ -195,15 +195,20 @@ def loss_drop(params: jax.Array, features: Features) -> jax.Array:
 
 def _loss_drop(c, beta, gamma, features: Features) -> jax.Array:
     """:func:`loss_drop` with ``c`` a scalar or one value per row."""
-    w = features["w"]
     c = jnp.asarray(c)[..., None] if jnp.ndim(c) else c
+    g = 1.0 - jnp.exp(-beta * jnp.log1p(c * segment_x(gamma, features)))
+    return jnp.sum(features["w"] * g, axis=-1)
+
+
+def segment_x(gamma: float | jax.Array, features: Features) -> jax.Array:
+    r"""Per row and segment, ``(..., r, m)``: the change-weighted mean of
+    :math:`x_k = \eta_k^{-\gamma} S_k(t)` over the segment (:func:`loss_drop`), at least 0;
+    what any kernel :math:`G` of the loss drop is applied to."""
     log_peak = features["log_peak"][..., None]
     u = jnp.exp(-gamma * (features["log_eta"] + log_peak))
     u = u * (1.0 + 0.5 * gamma**2 * features["var"])
     since = features["s1"][..., None] - features["area"]
-    mean_x = u * (since + gamma * features["cov"])
-    g = 1.0 - jnp.exp(-beta * jnp.log1p(c * jnp.maximum(mean_x, 0.0)))
-    return jnp.sum(w * g, axis=-1)
+    return jnp.maximum(u * (since + gamma * features["cov"]), 0.0)
 
 
 def loss(params: jax.Array, features: Features) -> jax.Array:
@@ -222,7 +227,7 @@ def loss(params: jax.Array, features: Features) -> jax.Array:
 
 
 def _forward(params: jax.Array, features: Features) -> jax.Array:
-    """:math:`L_0 + A S_1^{-\alpha}`."""
+    r""":math:`L_0 + A S_1^{-\alpha}`."""
     l0, a, alpha = params[0], params[1], params[2]
     tiny = jnp.finfo(features["s1"].dtype).tiny
     return l0 + a * jnp.exp(-alpha * jnp.log(jnp.maximum(features["s1"], tiny)))
@@ -273,7 +278,9 @@ REFERENCE_LR = 3e-4
 
 SHAPE = {"C": 1.0, "beta": 0.5, "gamma": 0.5}
 """The loss-drop shape the authors' fitting procedure starts from (their final AdamW stage runs
-200 steps from it, so their published fits stay near it), at a peak LR of :data:`REFERENCE_LR`."""
+200 steps from it, so their published fits stay near it), at a peak LR of :data:`REFERENCE_LR`.
+``hold(LAW, name, **SHAPE)`` holds C in absolute units instead, which is the same only for
+schedules peaking at :data:`REFERENCE_LR`; :data:`FIXED_SHAPE_LAW` scales it to the peak."""
 
 
 def peak_scale(log_peak: jax.Array, gamma: float | jax.Array) -> jax.Array:
@@ -295,11 +302,14 @@ def held_shape_loss(params: jax.Array, features: Features) -> jax.Array:
     return _forward(params, features) - params[3] * drop
 
 
-_HELD = f"beta = gamma = 1/2 held, C = (peak LR / {REFERENCE_LR:g})^(-1/2) held"
+_HELD = (
+    f"C = (peak LR / {REFERENCE_LR:g})^({SHAPE['gamma'] - 1:g}), beta = {SHAPE['beta']:g}, "
+    f"gamma = {SHAPE['gamma']:g} held"
+)
 FIXED_SHAPE_LAW = dataclasses.replace(
     hold(LAW, "multipower-fixed", **SHAPE), formula=f"{LAW.formula}; {_HELD}", loss=held_shape_loss
 )
-"""The multi-power law with the shape of its loss drop held at :data:`SHAPE`: four parameters,
+r"""The multi-power law with the shape of its loss drop held at :data:`SHAPE`: four parameters,
 :math:`L_0, A, \alpha, B`. On three curves the seven are weakly identified (fits slide along
 the flat :math:`B\beta` valley); held, the fit curves' own validation (``benchmarks/selection.py``)
 and the held-out curves both predict better. :math:`C` is held in units of the peak LR
