@@ -305,16 +305,6 @@ def kernels() -> None:
         print(f"   {column:<12} held shape {held:.5f}  annealing {anneal:.5f}  mean {mean:.5f}")
 
 
-# The authors' published 400M fit (their repository's README), for comparison.
-PUBLISHED_400M = {
-    "L0": 2.37474,
-    "A": 0.65421,
-    "alpha": 0.42879,
-    "B": 523.42,
-    "C": 2.02463,
-    "beta": 0.59350,
-    "gamma": 0.63472,
-}
 _ADAMW_LR = np.array([5e-2, 5e-2, 5e-3, 5e-2, 5e-2, 5e-3, 5e-3])  # L0 A alpha B C beta gamma
 
 
@@ -391,7 +381,7 @@ def fit_as_the_paper(curves: list[Curve], steps: int = 200) -> tuple[Fit, float]
 
 def paper_procedure() -> None:
     print("paper-procedure: the multi-power law fitted as its authors' code does")
-    published = np.array(list(PUBLISHED_400M.values()))
+    published = np.array(list(mpl.PUBLISHED_400M.values()))
     for size in ("25M", "400M"):
         start = time.perf_counter()
         curves = {

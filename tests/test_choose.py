@@ -16,15 +16,13 @@ import pytest
 from scalefit import Fit, choose
 from scalefit.cli import main
 from scalefit.errors import InputError
+from scalefit.laws.multipower import PUBLISHED_400M
 from scalefit.predict import predict
 from scalefit.schedules import parse_schedule, to_lambda_lr, to_optax
 
 # The multi-power law's authors' 400M fit (Luo et al. 2025), and an annealing-law fit of the same
 # scale: given, so no test here waits for a fit.
-MULTIPOWER = Fit.given(
-    "multipower",
-    dict(L0=2.37474, A=0.65421, alpha=0.42879, B=523.42, C=2.02463, beta=0.59350, gamma=0.63472),
-)
+MULTIPOWER = Fit.given("multipower", PUBLISHED_400M)
 ANNEALING = Fit.given("annealing", {"L0": 2.3, "A": 0.6, "alpha": 0.45, "C": 120.0})
 STEPS, PEAK, WARMUP = 24000, 3e-4, 2160  # the authors' runs
 

@@ -16,16 +16,7 @@ from scalefit.laws import multipower as mpl
 from scalefit.metrics import CurveMetrics
 from scalefit.predict import predict
 
-# Luo et al.'s parameters for their 400M runs (their repository's README).
-PUBLISHED_400M = {
-    "L0": 2.37474,
-    "A": 0.65421,
-    "alpha": 0.42879,
-    "B": 523.42,
-    "C": 2.02463,
-    "beta": 0.59350,
-    "gamma": 0.63472,
-}
+PUBLISHED_400M = mpl.PUBLISHED_400M
 HELD_OUT = io.MULTIPOWER_HELD_OUT
 
 
