@@ -25,7 +25,7 @@ import time
 
 import numpy as np
 from accuracy_124m import DATA as DATA_124M
-from accuracy_124m import FIT_ON, runs
+from accuracy_124m import FIT_ON, ranked_runs, runs
 from scipy.stats import spearmanr
 
 from scalefit import choose, fit, io
@@ -41,7 +41,7 @@ def rank_124m(law: str, warmup: str | None) -> None:
         for n in table.index
     }
     result = fit([curves[n] for n in FIT_ON], law, warmup=warmup)
-    long = table[(table.iterations == 50000) & ~table.index.str.startswith("constant")]
+    long = ranked_runs(table)
     cands = [choose.Candidate(n, curves[n].lr, curves[n].warmup_steps) for n in long.index]
     ranking = choose.rank(result, cands)
     real = long["final_val_loss_fullset"]

@@ -62,7 +62,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from accuracy import DATA, SIX, SPLITS  # noqa: E402
 from accuracy_124m import DATA as DATA_124M  # noqa: E402
 from accuracy_124m import FIT_ON as FIT_ON_124M  # noqa: E402
-from accuracy_124m import runs  # noqa: E402
+from accuracy_124m import ranked_runs, runs  # noqa: E402
 from laws import held_out_sets  # noqa: E402
 from selection import DATA as SELECTION_DATA  # noqa: E402
 from selection import FIT_ON as SELECTION_FIT_ON  # noqa: E402
@@ -198,7 +198,7 @@ def noise_delta() -> None:
         n: io.read_curve(DATA_124M / row.csv, loss_column="train_loss", name=n)
         for n, row in table.iterrows()
     }
-    long = table[(table.iterations == 50000) & ~table.index.str.startswith("constant")]
+    long = ranked_runs(table)
     real = long["final_val_loss_fullset"].to_numpy()
     print("noise-delta: train_loss fits, Spearman of the nine 50k runs (bar 0.8)")
     for law in ("annealing", "multipower"):
@@ -239,7 +239,7 @@ def log_kernel_starts(loss_rows, features):
 def _ranking_124m(law: str) -> tuple[float, float, float]:
     """Mean held-out val_loss PredE and the Spearman of the nine 50k runs (val, train fits)."""
     table = runs()
-    long = table[(table.iterations == 50000) & ~table.index.str.startswith("constant")]
+    long = ranked_runs(table)
     out = []
     for column in ("val_loss", "train_loss"):
         curves = {
