@@ -705,6 +705,9 @@ def _compare(args) -> int:
         print()
         for w in result.fit.warnings:
             print(f"warning ({law}): {w}", file=sys.stderr)
+        for prediction in result.predictions:
+            for w in prediction.warnings:
+                print(f"warning ({law}, {prediction.name}): {w}", file=sys.stderr)
         rows += [
             {
                 "law": law,

@@ -33,7 +33,8 @@ class LawComparison:
         metrics: agreement of its prediction with each held-out curve, at the rows a fit uses
             (those logged after warm-up, unless ``skip_warmup=False``), with the coverage and
             width of its interval when one was asked for.
-        predictions: its prediction for each held-out curve, at every step of the schedule.
+        predictions: its prediction for each held-out curve, at every step of the schedule, with
+            its warnings (e.g. a budget far beyond the fitted ones).
     """
 
     fit: Fit
@@ -84,6 +85,6 @@ def compare_laws(
         scored = [c.after_warmup() if fit_options.get("skip_warmup", True) else c for c in test_on]
         metrics = [predict(result, c, interval=interval).compare(c) for c in scored]
         full = [predict(result, c.lr) for c in test_on]
-        full = [Prediction(p.step, p.lr, p.loss, name=c.name) for p, c in zip(full, test_on)]
+        full = [p.renamed(c.name) for p, c in zip(full, test_on)]
         out[result.law] = LawComparison(result, metrics, full)
     return out

@@ -284,9 +284,10 @@ def test_demo_runs_on_bundled_data(tmp_path):
 
 
 def test_compare_scores_each_law_on_the_held_out_curves(tmp_path, capsys):
-    csvs = [str(MP25 / f"{n}.csv") for n in ("cosine_24000", "constant_24000", "wsdcon_9")]
+    names = ("cosine_24000", "constant_24000", "wsdcon_9", "constant_72000")
+    csvs = [str(MP25 / f"{n}.csv") for n in names]
     out = tmp_path / "compare.csv"
-    code, stdout, _ = run(
+    code, stdout, stderr = run(
         [
             "compare",
             *csvs,
@@ -304,8 +305,11 @@ def test_compare_scores_each_law_on_the_held_out_curves(tmp_path, capsys):
     assert "wsdcon_9" in stdout and "mean held-out PredE: annealing" in stdout
     assert "in band" in stdout and "in the 90% interval: annealing" in stdout
     table = pd.read_csv(out)
-    assert list(table["curve"]) == ["wsdcon_9"] and list(table["law"]) == ["annealing"]
+    assert list(table["curve"]) == ["wsdcon_9", "constant_72000"]
+    assert list(table["law"]) == ["annealing"] * 2
     assert 0 < table["pred_e"].iloc[0] < 0.01
+    (warning,) = [line for line in stderr.splitlines() if line.startswith("warning")]
+    assert warning.startswith("warning (annealing, constant_72000):") and "extrapolates" in warning
     assert 0 <= table["coverage"].iloc[0] <= 1 and 0 < table["width"].iloc[0] < 0.1
 
 
