@@ -1,13 +1,15 @@
 """Ideas measured and dropped: the figures behind README's "Tried and dropped" list (accuracy).
 
-Each idea is first judged on the fit curves, then scored once on the curves held out:
+Each idea is first judged on the fit curves, then scored once on the curves held out. "The held
+shape" in the ideas before ``drop-power`` is the default law as it was when they were measured,
+until 2026-12-02: decreases weighed on eta itself (``HELD_ON_ETA``).
 
 * ``later-rows``: fit from the 2,000th step after warm-up on (the early transient). A plain
   power law fitted to ``constant_24000`` alone, extrapolated to ``constant_72000``'s last row; then
   the laws on the multi-power-law paper's split: the fit curves' own test (fitted before step
   12,000, mean PredE of their rows from it on) and the mean held-out PredE, all rows -> later rows.
 * ``drop-scaling``: a loss drop that shrinks as training progresses, with the shape held
-  (C = 1, beta = gamma = 1/2): LD scaled by S1(t)^(-mu), mu fitted (it nests ``multipower-fixed``
+  (C = 1, beta = gamma = 1/2): LD scaled by S1(t)^(-mu), mu fitted (it nests the held shape
   at mu = 0), and the multiplicative form L0 + A S1^(-alpha) (1 - B D(t)). Both splits, both sizes.
 * ``noise-delta``: lr-scheduling-124m fitted on ``train_loss`` with a Huber delta scaled to its
   noise (1.345 x 4.4 %), Spearman of the nine 50k runs' predicted final losses against their real
@@ -30,8 +32,12 @@ Each idea is first judged on the fit curves, then scored once on the curves held
   three laws, scored as ``kernels``. ``fit`` has no option for it: the benchmark swaps the
   private function that stacks the curves.
 
+* ``drop-power``: the held shape's ``drop_power`` p fitted instead of held: its objective on the
+  fit curves (paper's split at both sizes; lr-scheduling-124m's two on either column) over a grid
+  of p, and the 124m held-out figures at each p (what choosing p on those runs would give).
+
     python benchmarks/dropped.py [later-rows | drop-scaling | noise-delta | kernels |\
-        paper-procedure | curve-weights ...]
+        paper-procedure | curve-weights | drop-power ...]
 """
 
 from __future__ import annotations
@@ -67,9 +73,13 @@ from laws import held_out_sets  # noqa: E402
 from selection import DATA as SELECTION_DATA  # noqa: E402
 from selection import FIT_ON as SELECTION_FIT_ON  # noqa: E402
 from selection import HELD_OUT as SELECTION_HELD_OUT  # noqa: E402
+from selection import drop_power as drop_power_law  # noqa: E402
 from selection import rows as rows_where  # noqa: E402
 from selection import score as internal_and_held_out  # noqa: E402
 
+# The held shape as the default was until 2026-12-02, decreases weighed on eta itself: the law the
+# ideas measured before then were compared with (README's figures), whatever the default is now.
+HELD_ON_ETA = drop_power_law(1.0).name
 SKIP = 2000  # steps after warm-up left out by ``later-rows``
 HALFWAY = 12000  # the fit curves' own test: fitted before this step, scored from it on
 
@@ -105,7 +115,7 @@ def later_rows() -> None:
             print(f"   {size:<5} from +{skip:<5} error {end / long.loss[-1] - 1:+.2%}")
     print("later-rows: the laws on the paper's split, mean PredE, all rows -> later rows")
     fit_on, _ = SPLITS["paper"]
-    for law in ("annealing", "multipower-fixed"):
+    for law in ("annealing", HELD_ON_ETA):
         for size in ("25M", "400M"):
             curves = {n: io.read_curve(DATA / size / f"{n}.csv") for n in fit_on + SIX}
             internal, held_out = [], []
@@ -173,7 +183,7 @@ def drop_scaling() -> None:
         loss=multiplicative_loss,
         starts=multiplicative_starts,
     )
-    laws = ["multipower-fixed"]
+    laws = [HELD_ON_ETA]
     for law in (scaled, multiplicative):
         laws.append(register(hold(law, f"{law.name}-fixed", **mpl.SHAPE)).name)
     print("drop-scaling: objective on the fit curves, mean held-out PredE")
@@ -275,7 +285,7 @@ def kernels() -> None:
             )
         ),
         register(hold(mpl.LAW, "multipower-c-fitted", beta=0.5, gamma=0.5)),
-        mpl.FIXED_SHAPE_LAW,
+        get_law(HELD_ON_ETA),
     ]
     print("kernels: internal / held-out PredE on the paper's split; 124m val PredE, Spearman")
     for law in variants:
@@ -295,7 +305,7 @@ def kernels() -> None:
         )
     print("kernels: the mean of the held shape's and the annealing law's predictions, held out")
     for column, (fit_on, held_out) in held_out_sets().items():
-        fits = [fit(fit_on, law, uncertainty=False) for law in ("multipower-fixed", "annealing")]
+        fits = [fit(fit_on, law, uncertainty=False) for law in (HELD_ON_ETA, "annealing")]
         scored = [c.after_warmup() for c in held_out]
         errors = []
         for curve in scored:
@@ -432,7 +442,7 @@ def _curves_weighted_alike():
 def curve_weights() -> None:
     print("curve-weights: internal / held-out PredE on the paper's split; 124m val PredE, Spearman")
     for weighting in ("rows", "curves"):
-        for law in ("multipower-fixed", "annealing", "multipower"):
+        for law in (HELD_ON_ETA, "annealing", "multipower"):
             with _curves_weighted_alike() if weighting == "curves" else contextlib.nullcontext():
                 cells = []
                 for size in ("25M", "400M"):
@@ -450,6 +460,35 @@ def curve_weights() -> None:
             )
 
 
+DROP_POWERS = (0.6, 0.7, 0.8, 0.9, 1.0, 1.1, 1.2)
+
+
+def drop_power() -> None:
+    sets = {
+        size: [io.read_curve(SELECTION_DATA / size / f"{n}.csv") for n in SELECTION_FIT_ON]
+        for size in ("25M", "400M")
+    }
+    table = runs()
+    for column in ("val_loss", "train_loss"):
+        sets[f"124m {column}"] = [
+            io.read_curve(DATA_124M / table.loc[n].csv, loss_column=column, name=n)
+            for n in FIT_ON_124M
+        ]
+    print("drop-power: the held shape's objective on the fit curves at each p (a profile of p)")
+    objective = {}
+    for p in DROP_POWERS:
+        law = drop_power_law(p)
+        objective[p] = {k: fit(c, law, uncertainty=False).objective for k, c in sets.items()}
+        cells = "   ".join(f"{k} {v:.5e}" for k, v in objective[p].items())
+        print(f"   p {p:<4} {cells}", flush=True)
+    best = {k: min(DROP_POWERS, key=lambda p, k=k: objective[p][k]) for k in sets}
+    print("   fitted p (lowest objective): " + ", ".join(f"{k} {v}" for k, v in best.items()))
+    print("drop-power: 124m held out at each p (val PredE; Spearman from val_loss / train_loss)")
+    for p in DROP_POWERS:
+        pred_e, rho_val, rho_train = _ranking_124m(drop_power_law(p).name)
+        print(f"   p {p:<4} {pred_e:.5f}  {rho_val:.3f} / {rho_train:.3f}", flush=True)
+
+
 IDEAS = {
     "later-rows": later_rows,
     "drop-scaling": drop_scaling,
@@ -457,6 +496,7 @@ IDEAS = {
     "kernels": kernels,
     "paper-procedure": paper_procedure,
     "curve-weights": curve_weights,
+    "drop-power": drop_power,
 }
 
 

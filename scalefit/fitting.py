@@ -24,7 +24,7 @@ same fit every time. Each fit also carries the error model of its predictions
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import partial
 from typing import NamedTuple
@@ -113,10 +113,10 @@ class Fit:
 
     @property
     def law_options(self) -> dict[str, object]:
-        """The law's options this fit was made with (the law's defaults for any not recorded),
-        without the objective's settings: what ``law.prepare`` takes."""
-        law = get_law(self.law)
-        return {k: self.options.get(k, default) for k, default in law.options.items()}
+        """The law's options this fit was made with (for any not recorded, the value a file made
+        before the option existed was made with, else the law's default), without the objective's
+        settings: what ``law.prepare`` takes."""
+        return recorded_options(get_law(self.law), self.options)
 
     @property
     def param_vector(self) -> np.ndarray:
@@ -191,7 +191,8 @@ class Fit:
     def __str__(self) -> str:
         law = get_law(self.law)
         lines = [f"Fit of the {law.name} law: {law.formula}"]
-        opts = ", ".join(f"{k}={v}" for k, v in self.options.items())
+        shown = {**self.law_options, **self.options}  # a file's unrecorded options as used
+        opts = ", ".join(f"{k}={v}" for k, v in shown.items())
         lines.append(f"  options: {opts}")
         lines.append(
             f"  {self.status}; objective {self.objective:.6g} after {self.n_iter} iterations "
@@ -587,6 +588,15 @@ class _Searched(NamedTuple):
     converged: bool
     features: dict[str, jax.Array]  # at every row
     search_features: dict[str, jax.Array]  # at the rows searched
+
+
+def recorded_options(law: Law, options: Mapping[str, object]) -> dict[str, object]:
+    """The law's options as a fit recorded them in ``options``: for any not recorded, the value a
+    fit file made before the option existed was made with (``Law.legacy_options``), else the
+    law's default."""
+    return {
+        k: options.get(k, law.legacy_options.get(k, default)) for k, default in law.options.items()
+    }
 
 
 def _law_options(law: Law, **given: object) -> dict[str, object]:

@@ -16,7 +16,13 @@ from numpy.typing import ArrayLike
 from scalefit.areas import leading_warmup
 from scalefit.curve import Curve
 from scalefit.errors import InputError
-from scalefit.fitting import Fit, evaluate, law_features, log_loss_and_gradient
+from scalefit.fitting import (
+    Fit,
+    evaluate,
+    law_features,
+    log_loss_and_gradient,
+    recorded_options,
+)
 from scalefit.laws import get_law
 from scalefit.laws.multipower import FIXED_SHAPE_LAW, REFERENCE_LR
 from scalefit.metrics import CurveMetrics, curve_metrics
@@ -273,6 +279,7 @@ def _predict_batched(fit, lrs, at, warmup_steps, *, batch=64, interval=None):
         if rival is not None:
             rival_law = get_law(rival["law"])
             rival_params = np.array([rival["params"][k] for k in rival_law.param_names])
+            rival_options = recorded_options(rival_law, rival["options"])
     n = max(lr.size for lr in lrs)
     r = max(np.size(a) for a in at)
     lr = np.stack(
@@ -297,7 +304,7 @@ def _predict_batched(fit, lrs, at, warmup_steps, *, batch=64, interval=None):
         gap = None
         if rival is not None:
             rival_features = law_features(
-                rival_law, lr[part], rows[part], warmup[part], rival["options"]
+                rival_law, lr[part], rows[part], warmup[part], rival_options
             )
             with np.errstate(invalid="ignore", divide="ignore"):
                 gap = np.log(evaluate(rival_law, rival_params, rival_features)) - log_loss

@@ -20,25 +20,29 @@ PUBLISHED_400M = mpl.PUBLISHED_400M
 HELD_OUT = io.MULTIPOWER_HELD_OUT
 
 
-def exact_loss(lr: np.ndarray, rows: np.ndarray, p: dict[str, float]) -> np.ndarray:
-    """The law summed term by term over every step (the authors' code, in NumPy)."""
+def exact_loss(
+    lr: np.ndarray, rows: np.ndarray, p: dict[str, float], drop_power: float = 1.0
+) -> np.ndarray:
+    """The law summed term by term over every step (the authors' code, in NumPy; decreases
+    weighed on peak * (lr / peak)^drop_power)."""
     area = np.cumsum(lr)
+    level = lr.max() * (lr / lr.max()) ** drop_power
     out = []
     for t in rows:
         k = np.arange(1, t + 1)
-        change = lr[k - 1] - lr[k]
+        change = level[k - 1] - level[k]
         since = area[t] - area[k - 1]
         g = 1 - (1 + p["C"] * np.maximum(lr[k], 1e-12) ** (-p["gamma"]) * since) ** (-p["beta"])
         out.append(p["L0"] + p["A"] * area[t] ** (-p["alpha"]) - p["B"] * np.sum(change * g))
     return np.array(out)
 
 
-def _fit(params: dict[str, float]) -> Fit:
+def _fit(params: dict[str, float], **options: object) -> Fit:
     law = get_law("multipower")
     return Fit(
         law="multipower",
         params=params,
-        options=dict(law.options),
+        options={**law.options, **options},
         curves=[],
         metrics=[],
         objective=0.0,
@@ -49,14 +53,44 @@ def _fit(params: dict[str, float]) -> Fit:
     )
 
 
-@pytest.mark.parametrize("name", ["cosine_72000", "wsdcon_3", "wsd_20000_24000"])
-def test_segmented_sum_matches_the_exact_sum(name: str) -> None:
+@pytest.mark.parametrize(
+    ("name", "drop_power"),
+    [("cosine_72000", 1.0), ("wsdcon_3", 1.0), ("wsd_20000_24000", 1.0), ("cosine_72000", 0.9)],
+)
+def test_segmented_sum_matches_the_exact_sum(name: str, drop_power: float) -> None:
     curve = io.read_curve(io.bundled_data("multipower-law") / "400M" / f"{name}.csv")
     rows = curve.step[:: max(1, curve.step.size // 40)]
-    predicted = predict(_fit(PUBLISHED_400M), curve.lr, at=rows).loss
+    predicted = predict(_fit(PUBLISHED_400M, drop_power=drop_power), curve.lr, at=rows).loss
     np.testing.assert_allclose(
-        predicted, exact_loss(curve.lr, rows, PUBLISHED_400M), rtol=0, atol=3e-5
+        predicted, exact_loss(curve.lr, rows, PUBLISHED_400M, drop_power), rtol=0, atol=3e-5
     )
+
+
+def test_a_lower_drop_power_weighs_late_decreases_more() -> None:
+    """At drop_power < 1 a decrease near the end of a decay (low LR) lowers the loss more than
+    the same decrease near the peak; the schedule gradient stays finite where the LR reaches 0
+    (``choose --optimize`` descends through it)."""
+    law = get_law("multipower")
+    p = np.array([PUBLISHED_400M[k] for k in law.param_names])
+    n = 3000
+    early, late = np.full(n, 3e-4), np.full(n, 3e-4)
+    early[1000:] = 2.5e-4  # 3e-4 -> 2.5e-4 at step 1000
+    late[1000:] = 0.5e-4
+    late[1000:1500] = 1e-4  # ... 1e-4 -> 0.5e-4 at step 1500: the same decrease, at a lower LR
+    late[2999] = 0.0
+    with jax.enable_x64(True):
+        rows = jnp.array([[n - 1]])
+
+        def drop(lr, power):
+            features = mpl.prepare(
+                jnp.asarray(lr)[None], rows, jnp.zeros(1, int), window=n, drop_power=power
+            )
+            return mpl.loss_drop(p, features)[0, 0]
+
+        ratio = {power: float(drop(late, power) / drop(early, power)) for power in (1.0, 0.9)}
+        grad = jax.grad(drop)(jnp.asarray(late), 0.9)
+    assert ratio[0.9] > ratio[1.0] * 1.05, ratio
+    assert np.all(np.isfinite(np.asarray(grad)))
 
 
 def test_published_400m_fit_reproduces_the_papers_held_out_error() -> None:
@@ -100,10 +134,16 @@ def test_held_law_is_the_full_law_at_the_held_values(peak: float) -> None:
     full, held = get_law("multipower"), get_law("multipower-fixed")
     assert held.param_names == ("L0", "A", "alpha", "B")
     assert held.annealing_params == ("B",)
+    assert held.options["drop_power"] == mpl.DROP_POWER and full.options["drop_power"] == 1.0
     curve = io.read_curve(io.bundled_data("multipower-law") / "400M" / "wsdcon_3.csv")
     lr = curve.lr * (peak / curve.lr.max())
     with jax.enable_x64(True):
-        features = mpl.prepare(jnp.asarray(lr[None]), jnp.asarray(curve.step[None]), jnp.array([0]))
+        features = mpl.prepare(
+            jnp.asarray(lr[None]),
+            jnp.asarray(curve.step[None]),
+            jnp.array([0]),
+            drop_power=mpl.DROP_POWER,
+        )
         p = np.array([2.3, 0.7, 0.42, 600.0])
         c = (peak / 3e-4) ** -0.5
         expected = full.loss(np.concatenate([p, [c, 0.5, 0.5]]), features)
@@ -149,3 +189,23 @@ def test_held_shape_fit_predicts_the_25m_held_out_curves() -> None:
     metrics = [predict(result, c).compare(c) for c in held_out]
     assert len(metrics) == 4
     assert max(m.pred_e for m in metrics) < 0.0011, CurveMetrics.table(metrics, mean=True)
+
+
+def test_a_held_shape_fit_file_without_drop_power_predicts_as_it_was_made() -> None:
+    """Fit files made before the held shape weighed decreases on eta^0.9 record no drop_power:
+    they keep the linear weights they were fitted with."""
+    folder = io.bundled_data("multipower-law") / "400M"
+    curves = [io.read_curve(folder / f"{n}.csv") for n in ("cosine_24000", "constant_24000")]
+    result = fit(
+        [dataclasses.replace(c, step=c.step[::6], loss=c.loss[::6]) for c in curves],
+        uncertainty=False,
+    )
+    assert result.law == "multipower-fixed" and result.options["drop_power"] == mpl.DROP_POWER
+    saved = result.to_dict()
+    del saved["options"]["drop_power"]
+    old = Fit.from_dict(saved)
+    assert old.law_options["drop_power"] == 1.0 and "drop_power=1.0" in str(old)
+    target = io.read_curve(folder / "wsd_20000_24000.csv")
+    linear = dataclasses.replace(result, options={**result.options, "drop_power": 1.0})
+    np.testing.assert_allclose(predict(old, target).loss, predict(linear, target).loss, rtol=1e-12)
+    assert np.max(np.abs(predict(old, target).loss / predict(result, target).loss - 1)) > 1e-4

@@ -47,6 +47,8 @@ class Law:
         rival: the registered name of a law of another family, fitted beside this one for the
             error model: where the two predict apart, the gap counts as error
             (:mod:`scalefit.uncertainty`). Empty: none.
+        legacy_options: for options added to the law after fit files were saved, the value such
+            a file (which records none) was made with, so that it predicts as it did.
     """
 
     name: str
@@ -63,6 +65,7 @@ class Law:
     search_rows: int = 256
     finish: Callable[[Features], Features] | None = None
     rival: str = ""
+    legacy_options: Mapping[str, object] = field(default_factory=dict)
 
     @property
     def n_params(self) -> int:
