@@ -9,6 +9,13 @@ on: the function, its static arguments, the shapes and dtypes of its arguments, 
 jax, jaxlib, optax, optimistix and equinox, the backend, and a hash of scalefit's own source
 files (so an edited checkout never runs a stale program). Without a store, :func:`call` is a
 plain call.
+
+Loading a program takes up to 0.2 s (its object code is linked again) and a fit loads about ten,
+so background threads do it ahead of need (deserialising releases the GIL): the store also
+remembers, for the first program a process calls, which programs that process called next
+(``<key>.next``), and a later process that starts with the same program loads those while it
+computes. A wrong guess costs idle background work, never a wrong result: a program is still
+found by its key.
 """
 
 from __future__ import annotations
@@ -17,7 +24,9 @@ import functools
 import hashlib
 import os
 import pickle
+import re
 import tempfile
+from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 
 import jax
@@ -26,13 +35,22 @@ import numpy as np
 _store: Path | None = None
 _loaded: dict[str, object] = {}
 _source_hash: str | None = None
+_called: list[str] = []  # the keys this process has called, in the order first called
+_followers: list[str] = []  # the keys a process called after _called[0], as last recorded
+_pending: dict[str, Future] = {}  # programs loading on the background thread
+_kernels: Future | None = None  # the LAPACK kernels' registration (see _register_kernels)
+_loader: ThreadPoolExecutor | None = None
 
 
 def use_store(path: str | os.PathLike | None) -> None:
     """Keep compiled programs under ``path`` (``None``: keep nothing, the default)."""
-    global _store
+    global _store, _kernels
     _store = Path(path) if path else None
     _loaded.clear()
+    _called.clear()
+    _followers.clear()
+    _pending.clear()
+    _kernels = None
 
 
 def call(fn, *args, **static):
@@ -43,11 +61,14 @@ def call(fn, *args, **static):
     if _store is None or not all(map(_nameable, (fn, *static.values()))):
         return fn(*args, **static)
     key = _key(fn, args, static)
-    program = _loaded.get(key) or _load(key)
+    _follow(key)
+    program = _loaded.get(key) or _loaded_ahead(key) or _load(_store / f"{key}.pkl")
     if program is None:
         program = _compile(fn, args, static)
         _save(key, program)
     _loaded[key] = program
+    if _kernels is not None:
+        _kernels.result()
     return program(*args)
 
 
@@ -120,20 +141,57 @@ def _sources() -> str:
 @functools.cache
 def _register_kernels() -> None:
     """Make JAX register its CPU LAPACK kernels, as it does only when it first lowers a linear
-    algebra operation: a loaded program that calls one (the minimiser's QR) would crash the
-    process otherwise. Lowering a 2 × 2 QR takes milliseconds and compiles nothing."""
+    algebra operation: running a loaded program that calls one (the minimiser's QR) would crash
+    the process otherwise (loading it is safe). Lowering a 2 × 2 QR compiles nothing, but the
+    kernels come from SciPy, whose import takes about 0.2 s: a background thread does it."""
     import jax.numpy as jnp
 
     jax.jit(jnp.linalg.qr).lower(np.eye(2))
 
 
-def _load(key: str):
+def _background(job, *args) -> Future:
+    # Two threads: the kernels' registration (mostly Python: it holds the GIL) need not delay the
+    # first loads (which release it).
+    global _loader
+    if _loader is None:
+        _loader = ThreadPoolExecutor(2, thread_name_prefix="scalefit-programs")
+    return _loader.submit(job, *args)
+
+
+def _follow(key: str) -> None:
+    """Record that this process calls ``key``. On its first call, start (in the background)
+    registering the LAPACK kernels, then loading the programs that followed it last time; when
+    the calls depart from that record, rewrite it."""
+    global _kernels
+    if key in _called:
+        return
+    _called.append(key)
+    if len(_called) == 1:
+        _kernels = _background(_register_kernels)
+        try:
+            recorded = (_store / f"{key}.next").read_text().split()
+        except OSError:
+            return
+        _followers[:] = [k for k in recorded if re.fullmatch("[0-9a-f]{32}", k)]
+        for k in _followers:
+            path = _store / f"{k}.pkl"
+            if k not in _loaded and k not in _pending and path.exists():
+                _pending[k] = _background(_load, path)
+    elif _called[1:] != _followers[: len(_called) - 1]:
+        _followers[:] = _called[1:]
+        _write_atomically(_store / f"{_called[0]}.next", "\n".join(_followers).encode())
+
+
+def _loaded_ahead(key: str):
+    future = _pending.pop(key, None)
+    return future.result() if future is not None else None
+
+
+def _load(path: Path):
     from jax.experimental.serialize_executable import deserialize_and_load
 
-    path = _store / f"{key}.pkl"
     if not path.exists():
         return None
-    _register_kernels()
     try:
         with path.open("rb") as f:
             payload, in_tree, out_tree = pickle.load(f)
@@ -148,24 +206,42 @@ _MAX_PROGRAMS = 200
 
 
 def _prune() -> None:
-    """Keep the store bounded: drop the least recently written programs beyond the limit."""
+    """Keep the store bounded: drop the least recently written programs beyond the limit, and
+    the records of what followed programs no longer kept."""
     files = sorted(_store.glob("*.pkl"), key=lambda p: p.stat().st_mtime)
     for path in files[: max(0, len(files) - _MAX_PROGRAMS)]:
         path.unlink(missing_ok=True)
+    for path in _store.glob("*.next"):
+        if not path.with_suffix(".pkl").exists():
+            path.unlink(missing_ok=True)
 
 
 def _save(key: str, program) -> None:
     from jax.experimental.serialize_executable import serialize
 
     try:
-        _store.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=_store, prefix=f".{key}.", suffix=".tmp")
-        with os.fdopen(fd, "wb") as f:
-            pickle.dump(serialize(program), f)
-        os.replace(tmp, _store / f"{key}.pkl")
+        data = pickle.dumps(serialize(program))
+    except Exception:  # a program that does not serialise is compiled again next time
+        return
+    if _write_atomically(_store / f"{key}.pkl", data):
         _prune()
-    except Exception:  # a read-only or full disk costs a recompilation next time, nothing more
-        try:
-            os.unlink(tmp)
-        except (OSError, UnboundLocalError):
-            pass
+
+
+def _write_atomically(path: Path, data: bytes) -> bool:
+    """Write ``data`` to ``path`` whole or not at all. A read-only or full disk costs a
+    recompilation next time, nothing more: it returns False."""
+    tmp = None
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+        with os.fdopen(fd, "wb") as f:
+            f.write(data)
+        os.replace(tmp, path)
+        return True
+    except Exception:
+        if tmp is not None:
+            try:
+                os.unlink(tmp)
+            except OSError:
+                pass
+        return False

@@ -283,6 +283,27 @@ def test_demo_runs_on_bundled_data(tmp_path):
     assert (tmp_path / "demo.png").stat().st_size > 10_000
 
 
+def test_a_process_with_stored_programs_fits_as_the_first_one_did(tmp_path):
+    """The second process loads every program from the store, some ahead of need on background
+    threads (scalefit._programs): the same fit, byte for byte, and nothing compiled again."""
+    env = {**os.environ, "SCALEFIT_CACHE_DIR": str(tmp_path / "cache")}
+    csvs = [str(MP25 / f"{n}.csv") for n in ("cosine_24000", "constant_24000")]
+    stored = []
+    for out in ("first.json", "second.json"):
+        result = subprocess.run(
+            [sys.executable, "-m", "scalefit.cli", "fit", *csvs, "--law", "annealing"]
+            + ["--out", str(tmp_path / out)],
+            capture_output=True,
+            text=True,
+            env=env,
+            timeout=300,
+        )
+        assert result.returncode == 0, result.stderr
+        stored.append(sorted(p.name for p in (tmp_path / "cache").iterdir()))
+    assert (tmp_path / "first.json").read_bytes() == (tmp_path / "second.json").read_bytes()
+    assert stored[1] == stored[0] and any(name.endswith(".next") for name in stored[0])
+
+
 def test_compare_scores_each_law_on_the_held_out_curves(tmp_path, capsys):
     names = ("cosine_24000", "constant_24000", "wsdcon_9", "constant_72000")
     csvs = [str(MP25 / f"{n}.csv") for n in names]

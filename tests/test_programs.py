@@ -65,17 +65,22 @@ def _qr_diagonal(x):
     return jnp.abs(jnp.diag(jnp.linalg.qr(x)[1]))
 
 
-def test_stored_program_with_linear_algebra_runs_in_a_new_process(store: Path) -> None:
+@pytest.mark.parametrize("first", [True, False], ids=["loaded-first", "loaded-ahead"])
+def test_stored_program_with_linear_algebra_runs_in_a_new_process(store: Path, first: bool) -> None:
     """JAX registers its CPU LAPACK kernels only when it lowers a linear algebra operation: a
     stored program that calls one (the fit's minimiser) must still run in a process that loads
-    it without lowering anything (it crashed the process before)."""
+    it without lowering anything (it crashed the process before), whether it is the process's
+    first program or one loaded ahead on a background thread."""
     x = np.array([[3.0, 1.0], [4.0, 2.0]])
+    calls = "" if first else "_programs.call(_scaled_sum, x, 1.0, power=2);"
+    if not first:
+        _programs.call(_scaled_sum, x, 1.0, power=2)
     expected = np.asarray(_programs.call(_qr_diagonal, x))
     script = (
         "import sys, numpy as np; sys.path.insert(0, sys.argv[2]);"
-        "from scalefit import _programs; from test_programs import _qr_diagonal;"
+        "from scalefit import _programs; from test_programs import _qr_diagonal, _scaled_sum;"
         "_programs.use_store(sys.argv[1]);"
-        "x = np.array([[3.0, 1.0], [4.0, 2.0]]);"
+        f"x = np.array([[3.0, 1.0], [4.0, 2.0]]); {calls}"
         "print(np.asarray(_programs.call(_qr_diagonal, x)).tolist())"
     )
     before = sorted(store.glob("*.pkl"))
@@ -88,6 +93,39 @@ def test_stored_program_with_linear_algebra_runs_in_a_new_process(store: Path) -
     assert proc.returncode == 0, proc.stderr[-2000:]
     np.testing.assert_allclose(eval(proc.stdout.strip()), expected)
     assert sorted(store.glob("*.pkl")) == before  # loaded, not compiled again
+
+
+def _key(fn, *args, **static) -> str:
+    return _programs._key(fn, args, static)
+
+
+def test_programs_that_followed_the_first_one_last_time_are_loaded_ahead(store: Path) -> None:
+    x, y = np.arange(5.0), np.arange(6.0)
+    first, then = _key(_scaled_sum, x, 1.0, power=2), _key(_scaled_sum, y, 1.0, power=1)
+    _programs.call(_scaled_sum, x, 1.0, power=2)
+    _programs.call(_scaled_sum, y, 1.0, power=1)
+    assert (store / f"{first}.next").read_text().split() == [then]
+
+    _programs.use_store(store)  # a new process's state
+    assert float(_programs.call(_scaled_sum, x, 2.0, power=2)) == 60.0
+    assert then in _programs._pending  # loading on the background thread
+    assert float(_programs.call(_scaled_sum, y, 2.0, power=1)) == 30.0
+    assert then in _programs._loaded and not _programs._pending
+    assert len(list(store.glob("*.pkl"))) == 2
+
+
+def test_a_wrong_record_of_what_follows_is_harmless_and_rewritten(store: Path) -> None:
+    x, y = np.arange(5.0), np.arange(6.0)
+    first, then = _key(_scaled_sum, x, 1.0, power=2), _key(_scaled_sum, y, 1.0, power=3)
+    _programs.call(_scaled_sum, x, 1.0, power=2)
+    missing = "0" * 32
+    (store / f"{first}.next").write_text(f"../{first}\n{missing}\nnot a key\n")
+
+    _programs.use_store(store)
+    assert float(_programs.call(_scaled_sum, x, 1.0, power=2)) == 30.0
+    assert not _programs._pending  # nothing stored under those names
+    assert float(_programs.call(_scaled_sum, y, 1.0, power=3)) == 225.0
+    assert (store / f"{first}.next").read_text().split() == [then]
 
 
 @partial(jax.jit, static_argnames="transform")
