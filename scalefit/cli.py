@@ -104,7 +104,15 @@ def _add_law(parser: argparse.ArgumentParser, *, forecast: bool = False) -> None
 
 
 class _Formatter(argparse.RawDescriptionHelpFormatter, argparse.ArgumentDefaultsHelpFormatter):
-    pass
+    """Shows an option's default where it says something: not for a default of None, False or
+    [] (an option left out, a flag not given, a repeatable option not repeated), nor where the
+    help states its default in words."""
+
+    def _get_help_string(self, action: argparse.Action) -> str | None:
+        unsaid = action.default is None or action.default is False or action.default == []
+        if unsaid or "default" in (action.help or ""):
+            return action.help
+        return super()._get_help_string(action)
 
 
 def _parser() -> argparse.ArgumentParser:

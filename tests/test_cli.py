@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -266,6 +267,17 @@ def test_help_teaches_the_grammar():
         check=True,
     )
     assert "wsd" in result.stdout and "FAMILY:key=value" in result.stdout
+
+
+@pytest.mark.parametrize("command", ["fit", "predict", "forecast", "compare", "choose"])
+def test_help_shows_only_defaults_that_say_something(command, capsys):
+    with pytest.raises(SystemExit) as done:
+        main([command, "--help"])
+    assert done.value.code == 0
+    text = " ".join(capsys.readouterr().out.split())  # the help wraps its lines
+    assert "(default: None)" not in text and "(default: False)" not in text
+    assert "(default: [])" not in text
+    assert not re.search(r"\(default[^()]*\) \(default:", text)  # said in words, then again
 
 
 def test_demo_runs_on_bundled_data(tmp_path):
