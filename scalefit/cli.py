@@ -778,12 +778,10 @@ def _demo(args) -> int:
     print(
         CurveMetrics.table([p.compare(curves[n]) for p, n in zip(predictions, held_out)], mean=True)
     )
-    full = [predict(result, curves[n].lr) for n in held_out]
-    full = [p.renamed(n) for p, n in zip(full, held_out)]
     _guard_outputs([], [args.plot])
     io.save_figure(
         plot_predictions(
-            full,
+            predictions,
             [curves[n] for n in held_out],
             title=f"{args.size}: fitted on {' + '.join(fit_on)}",
         ),

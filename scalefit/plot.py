@@ -54,7 +54,8 @@ def plot_predictions(
     logged_until: int | None = None,
 ):
     """Predicted trajectories (lines, with their intervals as bands), observed losses where known
-    (dots), and the schedules.
+    (dots), and the schedules (at every step where an observed curve holds the whole schedule,
+    else at the steps predicted).
 
     Args:
         predictions: trajectories to draw.
@@ -84,7 +85,10 @@ def plot_predictions(
                 lw=0,
                 label=f"{pred.level:.0%} interval",
             )
-        bottom.plot(pred.step, pred.lr, "-", lw=1.1, color=color)
+        if curve is not None and pred.step.size and curve.n_steps > pred.step.max():
+            bottom.plot(np.arange(curve.n_steps), curve.lr, "-", lw=1.1, color=color)
+        else:  # no curve, or one that is not the whole schedule (a run in flight)
+            bottom.plot(pred.step, pred.lr, "-", lw=1.1, color=color)
     if logged_until is not None:
         for ax in (top, bottom):
             ax.axvline(logged_until, color="0.4", ls="--", lw=0.9)
