@@ -32,12 +32,13 @@ from pathlib import Path
 import jax
 import numpy as np
 
+_KEY_LENGTH = 32  # hexadecimal digits of a program's key
 _store: Path | None = None
 _loaded: dict[str, object] = {}
 _source_hash: str | None = None
 _called: list[str] = []  # the keys this process has called, in the order first called
 _followers: list[str] = []  # the keys a process called after _called[0], as last recorded
-_pending: dict[str, Future] = {}  # programs loading on the background thread
+_pending: dict[str, Future] = {}  # programs loading (or queued) on the background threads
 _kernels: Future | None = None  # the LAPACK kernels' registration (see _register_kernels)
 _loader: ThreadPoolExecutor | None = None
 
@@ -49,6 +50,8 @@ def use_store(path: str | os.PathLike | None) -> None:
     _loaded.clear()
     _called.clear()
     _followers.clear()
+    for future in _pending.values():  # those not started yet need not delay the next store
+        future.cancel()
     _pending.clear()
     _kernels = None
 
@@ -100,7 +103,7 @@ def _key(fn, args, static) -> str:
         str(jax.config.read("jax_enable_x64")),
         _sources(),
     ]
-    return hashlib.sha256("\n".join(parts).encode()).hexdigest()[:32]
+    return hashlib.sha256("\n".join(parts).encode()).hexdigest()[:_KEY_LENGTH]
 
 
 def _nameable(value) -> bool:
@@ -169,10 +172,10 @@ def _follow(key: str) -> None:
     if len(_called) == 1:
         _kernels = _background(_register_kernels)
         try:
-            recorded = (_store / f"{key}.next").read_text().split()
-        except OSError:
+            recorded = (_store / f"{key}.next").read_text(encoding="ascii").split()
+        except (OSError, ValueError):  # none yet, or damaged: it is rewritten below
             return
-        _followers[:] = [k for k in recorded if re.fullmatch("[0-9a-f]{32}", k)]
+        _followers[:] = [k for k in recorded if re.fullmatch(f"[0-9a-f]{{{_KEY_LENGTH}}}", k)]
         for k in _followers:
             path = _store / f"{k}.pkl"
             if k not in _loaded and k not in _pending and path.exists():
@@ -184,7 +187,9 @@ def _follow(key: str) -> None:
 
 def _loaded_ahead(key: str):
     future = _pending.pop(key, None)
-    return future.result() if future is not None else None
+    if future is None or future.cancel():  # not loading yet: the caller loads it at once
+        return None
+    return future.result()
 
 
 def _load(path: Path):
@@ -208,12 +213,15 @@ _MAX_PROGRAMS = 200
 def _prune() -> None:
     """Keep the store bounded: drop the least recently written programs beyond the limit, and
     the records of what followed programs no longer kept."""
-    files = sorted(_store.glob("*.pkl"), key=lambda p: p.stat().st_mtime)
-    for path in files[: max(0, len(files) - _MAX_PROGRAMS)]:
-        path.unlink(missing_ok=True)
-    for path in _store.glob("*.next"):
-        if not path.with_suffix(".pkl").exists():
+    try:
+        files = sorted(_store.glob("*.pkl"), key=lambda p: p.stat().st_mtime)
+        for path in files[: max(0, len(files) - _MAX_PROGRAMS)]:
             path.unlink(missing_ok=True)
+        for path in _store.glob("*.next"):
+            if not path.with_suffix(".pkl").exists():
+                path.unlink(missing_ok=True)
+    except OSError:  # another process pruning the same store, or a read-only one
+        pass
 
 
 def _save(key: str, program) -> None:
@@ -228,8 +236,8 @@ def _save(key: str, program) -> None:
 
 
 def _write_atomically(path: Path, data: bytes) -> bool:
-    """Write ``data`` to ``path`` whole or not at all. A read-only or full disk costs a
-    recompilation next time, nothing more: it returns False."""
+    """Write ``data`` to ``path`` whole or not at all; False if it could not (a read-only or
+    full disk costs a recompilation, or a load not made ahead, next time: nothing more)."""
     tmp = None
     try:
         path.parent.mkdir(parents=True, exist_ok=True)

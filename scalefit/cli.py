@@ -105,12 +105,12 @@ def _add_law(parser: argparse.ArgumentParser, *, forecast: bool = False) -> None
 
 class _Formatter(argparse.RawDescriptionHelpFormatter, argparse.ArgumentDefaultsHelpFormatter):
     """Shows an option's default where it says something: not for a default of None, False or
-    [] (an option left out, a flag not given, a repeatable option not repeated), nor where the
-    help states its default in words."""
+    [] (an option left out, a flag not given, a repeatable option not repeated; an option whose
+    default needs words says them in its help)."""
 
     def _get_help_string(self, action: argparse.Action) -> str | None:
-        unsaid = action.default is None or action.default is False or action.default == []
-        if unsaid or "default" in (action.help or ""):
+        default = action.default
+        if default is None or default is False or (isinstance(default, list) and not default):
             return action.help
         return super()._get_help_string(action)
 

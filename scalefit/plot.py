@@ -85,9 +85,9 @@ def plot_predictions(
                 lw=0,
                 label=f"{pred.level:.0%} interval",
             )
-        if curve is not None and pred.step.size and curve.n_steps > pred.step.max():
+        if _holds_schedule(curve, pred):
             bottom.plot(np.arange(curve.n_steps), curve.lr, "-", lw=1.1, color=color)
-        else:  # no curve, or one that is not the whole schedule (a run in flight)
+        else:  # no curve, or one that is not the whole schedule predicted (a run in flight)
             bottom.plot(pred.step, pred.lr, "-", lw=1.1, color=color)
     if logged_until is not None:
         for ax in (top, bottom):
@@ -134,6 +134,13 @@ def plot_comparison(
     fig.suptitle(title or "held-out curves: observed (dots), predicted by each law (lines)")
     fig.tight_layout()
     return fig
+
+
+def _holds_schedule(curve: Curve | None, pred: Prediction) -> bool:
+    """Whether ``curve``'s per-step LRs are the schedule ``pred`` was made for, to its end."""
+    if curve is None or pred.step.size == 0 or curve.n_steps <= pred.step.max():
+        return False
+    return np.array_equal(curve.lr[pred.step], pred.lr)
 
 
 def _limit_to_tail(ax, losses: Sequence[np.ndarray]) -> None:

@@ -32,3 +32,11 @@ def test_a_run_in_flight_shows_the_planned_schedule_predicted() -> None:
     logged = np.arange(100, 500, 50)
     run = Curve("run", LR[:500], logged, np.linspace(4.1, 3.5, logged.size), 100)
     np.testing.assert_array_equal(_lr_panel(prediction, run), planned)
+
+
+def test_a_curve_whose_lrs_are_not_the_schedule_predicted_does_not_stand_for_it() -> None:
+    planned = np.arange(0, 1000, 10)
+    prediction = Prediction(planned, LR[planned], np.linspace(4, 3, planned.size), "plan")
+    logged = np.arange(100, 500, 50)
+    other = Curve("run", LR / 2, logged, np.linspace(4.1, 3.5, logged.size), 100)  # whole length
+    np.testing.assert_array_equal(_lr_panel(prediction, other), planned)

@@ -76,14 +76,16 @@ def test_stored_program_with_linear_algebra_runs_in_a_new_process(store: Path, f
     if not first:
         _programs.call(_scaled_sum, x, 1.0, power=2)
     expected = np.asarray(_programs.call(_qr_diagonal, x))
+    qr = _key(_qr_diagonal, x)
     script = (
         "import sys, numpy as np; sys.path.insert(0, sys.argv[2]);"
         "from scalefit import _programs; from test_programs import _qr_diagonal, _scaled_sum;"
         "_programs.use_store(sys.argv[1]);"
         f"x = np.array([[3.0, 1.0], [4.0, 2.0]]); {calls}"
+        f"print('{qr}' in _programs._pending);"
         "print(np.asarray(_programs.call(_qr_diagonal, x)).tolist())"
     )
-    before = sorted(store.glob("*.pkl"))
+    before = _written(store)
     proc = subprocess.run(
         [sys.executable, "-c", script, str(store), str(Path(__file__).parent)],
         capture_output=True,
@@ -91,12 +93,19 @@ def test_stored_program_with_linear_algebra_runs_in_a_new_process(store: Path, f
         timeout=120,
     )
     assert proc.returncode == 0, proc.stderr[-2000:]
-    np.testing.assert_allclose(eval(proc.stdout.strip()), expected)
-    assert sorted(store.glob("*.pkl")) == before  # loaded, not compiled again
+    ahead, result = proc.stdout.split("\n")[:2]
+    assert ahead == str(not first)
+    np.testing.assert_allclose(eval(result), expected)
+    assert _written(store) == before  # loaded, not compiled again
 
 
 def _key(fn, *args, **static) -> str:
     return _programs._key(fn, args, static)
+
+
+def _written(store: Path) -> dict[str, int]:
+    """Each stored program and when it was written: a program compiled again is written again."""
+    return {p.name: p.stat().st_mtime_ns for p in store.glob("*.pkl")}
 
 
 def test_programs_that_followed_the_first_one_last_time_are_loaded_ahead(store: Path) -> None:
@@ -106,26 +115,44 @@ def test_programs_that_followed_the_first_one_last_time_are_loaded_ahead(store: 
     _programs.call(_scaled_sum, y, 1.0, power=1)
     assert (store / f"{first}.next").read_text().split() == [then]
 
+    written = _written(store)
     _programs.use_store(store)  # a new process's state
     assert float(_programs.call(_scaled_sum, x, 2.0, power=2)) == 60.0
-    assert then in _programs._pending  # loading on the background thread
+    assert _programs._pending[then].result() is not None  # loaded on a background thread
     assert float(_programs.call(_scaled_sum, y, 2.0, power=1)) == 30.0
     assert then in _programs._loaded and not _programs._pending
-    assert len(list(store.glob("*.pkl"))) == 2
+    assert _written(store) == written
 
 
 def test_a_wrong_record_of_what_follows_is_harmless_and_rewritten(store: Path) -> None:
     x, y = np.arange(5.0), np.arange(6.0)
     first, then = _key(_scaled_sum, x, 1.0, power=2), _key(_scaled_sum, y, 1.0, power=3)
     _programs.call(_scaled_sum, x, 1.0, power=2)
+    outside = store / "outside"  # a real program, named so that a path would reach it
+    outside.mkdir()
+    (outside / f"{then}.pkl").write_bytes((store / f"{first}.pkl").read_bytes())
     missing = "0" * 32
-    (store / f"{first}.next").write_text(f"../{first}\n{missing}\nnot a key\n")
+    (store / f"{first}.next").write_text(f"outside/{then}\n{missing}\nnot a key\n")
 
     _programs.use_store(store)
     assert float(_programs.call(_scaled_sum, x, 1.0, power=2)) == 30.0
-    assert not _programs._pending  # nothing stored under those names
+    assert not _programs._pending  # nothing stored under those names in the store
     assert float(_programs.call(_scaled_sum, y, 1.0, power=3)) == 225.0
     assert (store / f"{first}.next").read_text().split() == [then]
+
+    (store / f"{first}.next").write_bytes(b"\xff\xfe not text")  # damaged: ignored, rewritten
+    _programs.use_store(store)
+    assert float(_programs.call(_scaled_sum, x, 1.0, power=2)) == 30.0
+    assert float(_programs.call(_scaled_sum, y, 1.0, power=3)) == 225.0
+    assert (store / f"{first}.next").read_text().split() == [then]
+
+
+def test_a_store_pruned_under_a_fit_does_not_fail_it(store: Path) -> None:
+    """Another process may delete a program between this one's listing and its reading of the
+    file's time: a dangling name stands for that race."""
+    (store / f"{'f' * 32}.pkl").symlink_to(store / "gone")
+    assert float(_programs.call(_scaled_sum, np.arange(3.0), 1.0, power=1)) == 3.0
+    assert len(list(store.glob("*.pkl"))) == 2
 
 
 @partial(jax.jit, static_argnames="transform")
