@@ -1,13 +1,19 @@
 """Can the fitted curves alone say which variant of the multi-power law will predict best?
 
     python benchmarks/selection.py [--sizes 400M 25M] [--gammas 0.3 0.4 0.5 0.6 0.7 0.8]
-        [--drop-powers 0.5 0.7 0.8 0.9 1.0 1.1 1.3]
+        [--drop-powers 0.5 0.7 0.8 0.9 1.0 1.1 1.3] [--held-shapes]
+
+(``--gammas --drop-powers --held-shapes``, the lists empty: the free law, the held shape and the
+held shape's constants only.)
 
 On three curves the multi-power law's seven parameters are weakly identified, so a smaller law
 is a candidate fix: gamma held at one value, or the whole shape of the loss drop held where the
 authors' procedure starts (``C = 1, beta = gamma = 1/2``: ``--law multipower-fixed``), with LR
 decreases weighed on eta^p (``drop_power``; the published law has p = 1, ``multipower-fixed``
-holds the p that the internal score below picks, averaged over the sizes). Choosing a variant
+holds the p that the internal score below picks, averaged over the sizes); with
+``--held-shapes``, the held shape with one of its constants held elsewhere (C, beta, gamma, one at
+a time, p as the default's), to see whether the values held are the ones the same score would
+pick. Choosing a variant
 must not look at the held-out curves. This script scores each variant twice, on the
 multipower-law paper's split (fit on ``cosine_24000, constant_24000, wsdcon_9``):
 
@@ -26,6 +32,7 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
+import functools
 import time
 from pathlib import Path
 
@@ -34,7 +41,7 @@ import numpy as np
 from scalefit import fit, io
 from scalefit.curve import Curve
 from scalefit.laws import LAWS, Law, get_law, hold, register
-from scalefit.laws.multipower import FIXED_SHAPE_LAW
+from scalefit.laws.multipower import FIXED_SHAPE_LAW, SHAPE, held_shape_loss
 from scalefit.predict import predict
 
 DATA = Path(__file__).resolve().parents[1] / "data" / "multipower-law"
@@ -60,6 +67,25 @@ def drop_power(p: float) -> Law:
     return register(dataclasses.replace(FIXED_SHAPE_LAW, name=name, options=options))
 
 
+HELD_SHAPE_GRID = {
+    "C": (0.3, 0.5, 1.0, 2.0, 3.0),
+    "beta": (0.3, 0.4, 0.5, 0.6, 0.8),
+    "gamma": (0.3, 0.4, 0.5, 0.6, 0.7),
+}
+
+
+def held_elsewhere(constant: str, value: float) -> Law:
+    """The held shape (the default law) with one of C, beta, gamma held at ``value``,
+    registered."""
+    if value == SHAPE[constant]:
+        return FIXED_SHAPE_LAW
+    name = f"multipower-fixed-{constant}{value}"
+    if name in LAWS:
+        return LAWS[name]
+    loss = functools.partial(held_shape_loss, **{constant: value})
+    return register(dataclasses.replace(FIXED_SHAPE_LAW, name=name, loss=loss))
+
+
 def rows(curve: Curve, keep: np.ndarray) -> Curve:
     return dataclasses.replace(curve, step=curve.step[keep], loss=curve.loss[keep])
 
@@ -83,22 +109,31 @@ def score(law: Law, curves: dict[str, Curve]) -> tuple[float, float]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sizes", nargs="+", default=["400M", "25M"])
-    parser.add_argument("--gammas", nargs="+", type=float, default=[0.3, 0.4, 0.5, 0.6, 0.7, 0.8])
+    parser.add_argument("--gammas", nargs="*", type=float, default=[0.3, 0.4, 0.5, 0.6, 0.7, 0.8])
     parser.add_argument(
-        "--drop-powers", nargs="+", type=float, default=[0.5, 0.7, 0.8, 0.9, 1.0, 1.1, 1.3]
+        "--drop-powers", nargs="*", type=float, default=[0.5, 0.7, 0.8, 0.9, 1.0, 1.1, 1.3]
+    )
+    parser.add_argument(
+        "--held-shapes", action="store_true", help="also the held shape's constants, one at a time"
     )
     args = parser.parse_args()
+    shapes = {
+        f"held {k} {v}": held_elsewhere(k, v)
+        for k, values in (HELD_SHAPE_GRID.items() if args.held_shapes else ())
+        for v in values
+    }
     variants = {
         "free": get_law("multipower"),
         "shape held": get_law("multipower-fixed"),  # C = 1, beta = gamma = 1/2
         **{f"gamma {g}": gamma_fixed(g) for g in args.gammas},
         **{f"p {p}": drop_power(p) for p in args.drop_powers},
+        **shapes,
     }
     by_size = {}
     for size in args.sizes:
         curves = {n: io.read_curve(DATA / size / f"{n}.csv") for n in FIT_ON + HELD_OUT}
         print(f"\n== {size} (bar: held-out PredE <= {BARS[size]})")
-        print(f"{'variant':<12}{'internal':>10}{'held out':>10}{'seconds':>9}")
+        print(f"{'variant':<16}{'internal':>10}{'held out':>10}{'seconds':>9}")
         scores = {}
         done = {}
         for name, law in variants.items():
@@ -107,7 +142,7 @@ def main() -> None:
                 done[law.name] = score(law, curves)
             scores[name] = done[law.name]
             seconds = time.perf_counter() - start
-            print(f"{name:<12}{scores[name][0]:>10.5f}{scores[name][1]:>10.5f}{seconds:>9.1f}")
+            print(f"{name:<16}{scores[name][0]:>10.5f}{scores[name][1]:>10.5f}{seconds:>9.1f}")
         pick = min(scores, key=lambda n: scores[n][0])
         best = min(scores, key=lambda n: scores[n][1])
         internal = [s[0] for s in scores.values()]
@@ -124,6 +159,13 @@ def main() -> None:
         print("\ndrop power, internal score averaged over the sizes:")
         print("  ".join(f"{n} {v:.5f}" for n, v in mean.items()))
         print(f"picked: {min(mean, key=mean.get)}")
+    for constant in HELD_SHAPE_GRID if args.held_shapes else ():
+        names = [n for n in shapes if n.startswith(f"held {constant} ")]
+        mean = {n: np.mean([by_size[s][n][0] for s in args.sizes]) for n in names}
+        print(f"\nheld shape, {constant} held elsewhere, internal score averaged over the sizes:")
+        print("  ".join(f"{n.split()[-1]} {v:.5f}" for n, v in mean.items()))
+        pick = min(mean, key=mean.get).split()[-1]
+        print(f"picked: {constant} = {pick} (held: {SHAPE[constant]})")
 
 
 if __name__ == "__main__":
