@@ -331,7 +331,7 @@ def held_shape_loss(
     params: jax.Array,
     features: Features,
     *,
-    C: float = SHAPE["C"],  # noqa: N803 (the law's own name for it)
+    C: float = SHAPE["C"],
     beta: float = SHAPE["beta"],
     gamma: float = SHAPE["gamma"],
 ) -> jax.Array:
