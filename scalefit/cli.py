@@ -684,9 +684,7 @@ def _compare(args) -> int:
         wanted = [Path(n).stem if n.lower().endswith(".csv") else n for n in names]
         for name in wanted:
             if name not in curves:
-                raise InputError(
-                    f"{option} {name}: not among the curves given ({', '.join(curves)})"
-                )
+                raise InputError(f"{option} {name}: {_not_among(name, list(curves))}")
         return [curves[n] for n in wanted]
 
     fit_on = pick(args.fit_on, "--fit-on")
@@ -747,6 +745,24 @@ def _compare(args) -> int:
         io.save_figure(plot_comparison(predictions, test_on), args.plot)
         print(f"wrote {args.plot}", file=sys.stderr)
     return 0
+
+
+def _not_among(name: str, names: list[str]) -> str:
+    """Why ``name`` is not one of ``names``, with the likeliest ones meant (the closest names,
+    or those containing it), at most a few: one line, however many curves were given."""
+    import difflib
+
+    close = [n for n in names if name.lower() in n.lower()] or difflib.get_close_matches(
+        name, names, n=3, cutoff=0.5
+    )
+    shown = close[:3] or names[:3]
+    more = len(names) - len(shown)
+    label = "did you mean" if close else "they include"
+    tail = f" and {more} more" if more > 0 and not close else ""
+    return (
+        f"not among the {len(names)} curves given (names are the files' names without .csv; "
+        f"{label}: {', '.join(shown)}{tail})"
+    )
 
 
 def _demo(args) -> int:

@@ -350,7 +350,9 @@ def test_compare_scores_each_law_on_the_held_out_curves(tmp_path, capsys):
 @pytest.mark.parametrize(
     "extra, problem",
     [
-        (["--fit-on", "nosuch"], "--fit-on nosuch: not among the curves"),
+        (["--fit-on", "nosuch"], "--fit-on nosuch: not among the 2 curves given"),
+        (["--fit-on", "wsdcon9"], "did you mean: wsdcon_9"),
+        (["--fit-on", "wsdcon_9", "--test-on", "con_3"], "did you mean: wsdcon_3)"),
         (["--fit-on", "wsdcon_9", "--test-on", "wsdcon_9"], "both fitted on and held out"),
         (["--fit-on", "wsdcon_9", "--laws", "nosuch"], "unknown law 'nosuch'"),
         (["--fit-on", "wsdcon_9", "--interval", "90"], "--interval: an interval's level"),
