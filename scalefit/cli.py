@@ -774,7 +774,7 @@ def _demo(args) -> int:
     from scalefit.laws import DEFAULT_LAW
     from scalefit.metrics import CurveMetrics
     from scalefit.plot import plot_predictions
-    from scalefit.predict import predict
+    from scalefit.predict import predict_curves
 
     start = time.perf_counter()
     folder = io.bundled_data("multipower-law") / args.size
@@ -789,7 +789,7 @@ def _demo(args) -> int:
     )
     result = fit([curves[n] for n in fit_on])
     print(result)
-    predictions = [predict(result, curves[n]) for n in held_out]
+    predictions = predict_curves(result, [curves[n] for n in held_out])
     print(f"\nPredicting the {len(held_out)} schedules the fit never saw:\n")
     print(
         CurveMetrics.table([p.compare(curves[n]) for p, n in zip(predictions, held_out)], mean=True)

@@ -19,7 +19,7 @@ from scalefit.errors import InputError
 from scalefit.fitting import Fit, fit
 from scalefit.laws import LAWS
 from scalefit.metrics import CurveMetrics
-from scalefit.predict import Prediction, predict
+from scalefit.predict import Prediction, predict_curves
 
 __all__ = ["LawComparison", "compare_laws"]
 
@@ -85,7 +85,7 @@ def compare_laws(
         options = {"uncertainty": interval is not None, **fit_options}
         result = fit(list(fit_on), law, **options)
         scored = [c.after_warmup() if fit_options.get("skip_warmup", True) else c for c in test_on]
-        predictions = [predict(result, c, interval=interval) for c in scored]
+        predictions = predict_curves(result, scored, interval=interval)
         metrics = [p.compare(c) for p, c in zip(predictions, scored)]
         out[result.law] = LawComparison(result, metrics, predictions)
     return out

@@ -29,7 +29,14 @@ from scalefit.metrics import CurveMetrics, curve_metrics
 from scalefit.schedules import Schedule
 from scalefit.uncertainty import log_sigma, z_value
 
-__all__ = ["Prediction", "budget_warnings", "peak_warnings", "predict", "predicted_losses"]
+__all__ = [
+    "Prediction",
+    "budget_warnings",
+    "peak_warnings",
+    "predict",
+    "predict_curves",
+    "predicted_losses",
+]
 
 _CHUNK = 8192  # rows predicted per call
 _REACH = 2.0  # how far (in LR area) past the fitted runs a prediction goes before a warning
@@ -164,6 +171,66 @@ def predict(
         None if parts[0][i] is None else np.concatenate([p[i][0] for p in parts])[: at.size]
         for i in range(3)
     )
+    return _prediction(fit, lr, at, name, loss, lower, upper, interval)
+
+
+def predict_curves(
+    fit: Fit, curves: Sequence[Curve], *, interval: float | None = None
+) -> list[Prediction]:
+    """:func:`predict` of each logged run at its logged steps, the runs evaluated together.
+
+    The same predictions as one :func:`predict` per curve (to rounding), from one compiled
+    program for all of them instead of one per length of run: comparing laws on a sweep of runs
+    of several budgets compiles a few programs, not a few per budget. Runs logged at more than
+    8192 steps are predicted one at a time (in chunks, for memory).
+
+    Args:
+        fit: a fit from :func:`scalefit.fit` (or loaded from JSON).
+        curves: logged runs (:class:`~scalefit.curve.Curve`), predicted at their logged steps.
+        interval: also give prediction intervals at this level, as :func:`predict` does.
+
+    Returns:
+        One :class:`Prediction` per curve, in order.
+
+    Examples:
+        >>> from scalefit import fit, io
+        >>> from scalefit.predict import predict, predict_curves
+        >>> folder = io.bundled_data("multipower-law") / "25M"
+        >>> runs = [io.read_curve(folder / f"{n}.csv") for n in ("wsdcon_3", "constant_72000")]
+        >>> result = fit([io.read_curve(folder / "cosine_24000.csv")], "annealing")
+        >>> together = predict_curves(result, runs)
+        >>> bool(abs(together[1].loss - predict(result, runs[1]).loss).max() < 1e-12)
+        True
+    """
+    curves = list(curves)
+    rows = max((c.step.size for c in curves), default=0)
+    if rows > _CHUNK or len(curves) < 2:
+        return [predict(fit, c, interval=interval) for c in curves]
+    batch = min(len(curves), max(1, _CHUNK // rows))
+    losses, lowers, uppers = _predict_batched(
+        fit,
+        [c.lr for c in curves],
+        [c.step for c in curves],
+        [c.warmup_steps for c in curves],
+        batch=batch,
+        interval=interval,
+    )
+    return [
+        _prediction(
+            fit,
+            c.lr,
+            c.step,
+            c.name,
+            losses[i],
+            None if lowers is None else lowers[i],
+            None if uppers is None else uppers[i],
+            interval,
+        )
+        for i, c in enumerate(curves)
+    ]
+
+
+def _prediction(fit, lr, at, name, loss, lower, upper, interval) -> Prediction:
     return Prediction(
         step=at,
         lr=lr[at],

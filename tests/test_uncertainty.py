@@ -48,6 +48,21 @@ def test_intervals_on_held_out_curves_are_calibrated(which, request):
     assert 0.8 <= np.mean(coverage) <= 0.99
 
 
+def test_curves_predicted_together_are_predicted_as_one_at_a_time(fit_400m):
+    """One compiled program for runs of several lengths (24k and 72k steps, 109 to 546 rows),
+    interval and rival term included: the same as each curve alone."""
+    from scalefit.predict import predict_curves
+
+    held = [c.after_warmup() for c in curves("400M", io.MULTIPOWER_HELD_OUT)]
+    together = predict_curves(fit_400m, held, interval=0.9)
+    for curve, both in zip(held, together):
+        alone = predict(fit_400m, curve, interval=0.9)
+        assert both.name == alone.name and both.warnings == alone.warnings
+        np.testing.assert_array_equal(both.step, alone.step)
+        for a, b in ((both.loss, alone.loss), (both.lower, alone.lower), (both.upper, alone.upper)):
+            np.testing.assert_allclose(a, b, rtol=1e-12)
+
+
 def test_metrics_carry_an_interval_only_when_there_is_one(fit_400m):
     from scalefit.metrics import CurveMetrics
 
