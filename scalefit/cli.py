@@ -215,10 +215,14 @@ def _parser() -> argparse.ArgumentParser:
         nargs="+",
         required=True,
         metavar="NAME",
-        help="curves to fit on: file names without .csv (or paths)",
+        help="curves to fit on: file names without .csv, paths, or the start of one name "
+        "(stable-124m for stable-124m_slimpajama_...)",
     )
     comp.add_argument(
-        "--test-on", nargs="+", metavar="NAME", help="held-out curves (default: every other one)"
+        "--test-on",
+        nargs="+",
+        metavar="NAME",
+        help="held-out curves, named as for --fit-on (default: every other one)",
     )
     comp.add_argument(
         "--laws", default=",".join(_law_names()), help="comma-separated laws to compare"
@@ -681,11 +685,7 @@ def _compare(args) -> int:
         curves[curve.name] = curve
 
     def pick(names: list[str], option: str) -> list:
-        wanted = [Path(n).stem if n.lower().endswith(".csv") else n for n in names]
-        for name in wanted:
-            if name not in curves:
-                raise InputError(f"{option} {name}: {_not_among(name, list(curves))}")
-        return [curves[n] for n in wanted]
+        return [curves[_curve_named(n, list(curves), option)] for n in names]
 
     fit_on = pick(args.fit_on, "--fit-on")
     test_on = (
@@ -745,6 +745,23 @@ def _compare(args) -> int:
         io.save_figure(plot_comparison(predictions, test_on), args.plot)
         print(f"wrote {args.plot}", file=sys.stderr)
     return 0
+
+
+def _curve_named(given: str, names: list[str], option: str) -> str:
+    """The curve ``given`` names: a file name without .csv (or a path), or the one name it
+    begins (``stable-124m`` for a long run name); an input error otherwise."""
+    from scalefit.errors import InputError
+
+    name = Path(given).stem if given.lower().endswith(".csv") else given
+    if name in names:
+        return name
+    begun = [n for n in names if n.startswith(name)]
+    if len(begun) == 1:
+        return begun[0]
+    if begun:
+        shown = ", ".join(begun[:3]) + (f" and {len(begun) - 3} more" if len(begun) > 3 else "")
+        raise InputError(f"{option} {name}: begins {len(begun)} curves' names ({shown})")
+    raise InputError(f"{option} {name}: {_not_among(name, names)}")
 
 
 def _not_among(name: str, names: list[str]) -> str:

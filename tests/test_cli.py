@@ -347,12 +347,22 @@ def test_compare_scores_each_law_on_the_held_out_curves(tmp_path, capsys):
     assert 0 <= table["coverage"].iloc[0] <= 1 and 0 < table["width"].iloc[0] < 0.1
 
 
+def test_compare_takes_the_one_name_a_prefix_begins(tmp_path, capsys):
+    csvs = [str(MP25 / f"{n}.csv") for n in ("cosine_24000", "constant_24000", "wsdcon_3")]
+    out = tmp_path / "compare.csv"
+    args = ["compare", *csvs, "--fit-on", "cosine", "constant_2", "--laws", "annealing"]
+    code, _, stderr = run([*args, "--out", str(out)], capsys)
+    assert code == 0, stderr
+    assert list(pd.read_csv(out)["curve"]) == ["wsdcon_3"]
+
+
 @pytest.mark.parametrize(
     "extra, problem",
     [
         (["--fit-on", "nosuch"], "--fit-on nosuch: not among the 2 curves given"),
         (["--fit-on", "wsdcon9"], "did you mean: wsdcon_9"),
         (["--fit-on", "wsdcon_9", "--test-on", "con_3"], "did you mean: wsdcon_3)"),
+        (["--fit-on", "wsdcon"], "--fit-on wsdcon: begins 2 curves' names (wsdcon_9, wsdcon_3)"),
         (["--fit-on", "wsdcon_9", "--test-on", "wsdcon_9"], "both fitted on and held out"),
         (["--fit-on", "wsdcon_9", "--laws", "nosuch"], "unknown law 'nosuch'"),
         (["--fit-on", "wsdcon_9", "--interval", "90"], "--interval: an interval's level"),
