@@ -194,11 +194,15 @@ def finish(features: Features) -> Features:
     empty = out["w"] == 0
     if empty.size == 0:  # no rows asked for
         return out
+    width = empty.shape[-1]
     keep = max(1, int((~empty).sum(axis=-1).max()))
-    keep = min(empty.shape[-1], -(-keep // 8) * 8)
+    keep = min(width, -(-keep // 8) * 8)
     order = np.argsort(empty, axis=-1, kind="stable")[..., :keep]
+    # one flat index for every feature: half the time of take_along_axis on each
+    rows = np.arange(order.size // keep).reshape(order.shape[:-1] + (1,))
+    flat = (order + rows * width).ravel()
     for name in _SEGMENT_FEATURES:
-        out[name] = np.take_along_axis(out[name], order, axis=-1)
+        out[name] = np.take(out[name].reshape(-1), flat).reshape(order.shape)
     return out
 
 
