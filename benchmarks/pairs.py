@@ -10,11 +10,12 @@ for instance (the loading-ahead change of 2026-12-02, measured against the commi
         --law multipower --out /tmp/fit.json
 
 This development machine's speed drifts by half within an hour, more than most changes README
-reports, so a change is judged on pairs: ``scalefit COMMAND ARGS`` as a process of REV (checked
-out in a temporary git worktree and put first on ``PYTHONPATH``), then one of the working tree,
-``--pairs`` times, each side with a program store of its own: warm (each store filled by two runs
-first) unless ``--cold`` (each run with an empty store). Prints every pair, the medians and
-ranges, and in how many pairs the working tree was the faster.
+reports, so a change is judged on pairs: ``python -P -m scalefit.cli COMMAND ARGS`` as a process
+of REV (checked out in a temporary git worktree, put first on ``PYTHONPATH``) and one of this
+checkout's working tree (put first likewise), back to back, the order alternating, ``--pairs``
+times, each side with a program store of its own: warm (each store filled by two runs first)
+unless ``--cold`` (each run with an empty store). Prints every pair, the medians and ranges, and
+in how many pairs the working tree was the faster. Python 3.11 or later (``-P``).
 """
 
 from __future__ import annotations
@@ -33,10 +34,7 @@ from speed import machine, timed_process  # benchmarks/speed.py
 ROOT = Path(__file__).resolve().parents[1]
 
 
-def command() -> list[str]:
-    """``scalefit`` without the current folder on the module path (it would shadow REV)."""
-    exe = shutil.which("scalefit")
-    return [exe] if exe else [sys.executable, "-P", "-m", "scalefit.cli"]
+COMMAND = [sys.executable, "-P", "-m", "scalefit.cli"]  # -P: the current folder would shadow REV
 
 
 def imported_from(env: dict[str, str]) -> Path:
@@ -57,28 +55,34 @@ def main() -> None:
     given = args.args[1:] if args.args[:1] == ["--"] else args.args
     if not given:
         parser.error("give the scalefit command to time after --")
+    if args.pairs < 1:
+        parser.error("--pairs must be at least 1")
+    if sys.version_info < (3, 11):
+        parser.error("needs Python 3.11 or later (python -P)")
     print(machine())
     with tempfile.TemporaryDirectory(prefix="scalefit-pairs-") as tmp:
         before = Path(tmp) / "before"
-        subprocess.run(
-            ["git", "-C", str(ROOT), "worktree", "add", "--detach", str(before), args.against],
-            check=True,
-            capture_output=True,
+        git = ["git", "-C", str(ROOT), "worktree"]
+        added = subprocess.run(
+            [*git, "add", "--detach", str(before), args.against], capture_output=True, text=True
         )
+        if added.returncode != 0:
+            parser.error(f"--against {args.against}: {added.stderr.strip()}")
         try:
-            path = os.pathsep.join(filter(None, [str(before), os.environ.get("PYTHONPATH")]))
-            sides = {
-                args.against: {**os.environ, "PYTHONPATH": path},
-                "working tree": dict(os.environ),
-            }
-            for name, env in sides.items():
-                print(f"{name}: scalefit from {imported_from(env)}")
-            times = run_pairs(sides, [*command(), *given], Path(tmp), args.pairs, args.cold)
+            sides = {args.against: before, "working tree": ROOT}
+            envs = {}
+            for name, source in sides.items():
+                path = os.pathsep.join(filter(None, [str(source), os.environ.get("PYTHONPATH")]))
+                envs[name] = {**os.environ, "PYTHONPATH": path}
+                found = imported_from(envs[name])
+                if found.resolve() != source.resolve():
+                    sys.exit(f"{name}: scalefit imports from {found}, not {source}")
+                print(f"{name}: scalefit from {found}")
+            times = run_pairs(envs, [*COMMAND, *given], Path(tmp), args.pairs, args.cold)
         finally:
-            subprocess.run(
-                ["git", "-C", str(ROOT), "worktree", "remove", "--force", str(before)],
-                capture_output=True,
-            )
+            removed = subprocess.run([*git, "remove", "--force", str(before)], capture_output=True)
+            if removed.returncode != 0:
+                subprocess.run([*git, "prune"], capture_output=True)
     old, new = times.values()
     faster = sum(b < a for a, b in zip(old, new))
     for name, values in times.items():
@@ -98,11 +102,12 @@ def run_pairs(sides, cmd, tmp: Path, pairs: int, cold: bool) -> dict[str, list[f
     times = {name: [] for name in sides}
     print(f"{'pair':>4}" + "".join(f"{name:>16}" for name in sides))
     for k in range(pairs):
-        for name, env in sides.items():
+        order = list(sides) if k % 2 == 0 else list(sides)[::-1]  # neither side always first
+        for name in order:
             if cold:
                 shutil.rmtree(stores[name], ignore_errors=True)
-            seconds, _ = timed_process(cmd, {**env, "SCALEFIT_CACHE_DIR": str(stores[name])})
-            times[name].append(seconds)
+            env = {**sides[name], "SCALEFIT_CACHE_DIR": str(stores[name])}
+            times[name].append(timed_process(cmd, env)[0])
         print(f"{k + 1:>4}" + "".join(f"{times[name][-1]:>16.2f}" for name in sides), flush=True)
     return times
 

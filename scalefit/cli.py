@@ -684,8 +684,12 @@ def _compare(args) -> int:
             raise InputError(f"{path}: a curve named {curve.name!r} was given twice")
         curves[curve.name] = curve
 
-    def pick(names: list[str], option: str) -> list:
-        return [curves[_curve_named(n, list(curves), option)] for n in names]
+    def pick(given: list[str], option: str) -> list:
+        names = [_curve_named(n, list(curves), option) for n in given]
+        twice = sorted({n for n in names if names.count(n) > 1})
+        if twice:
+            raise InputError(f"{option}: {', '.join(twice)} named more than once")
+        return [curves[n] for n in names]
 
     fit_on = pick(args.fit_on, "--fit-on")
     test_on = (
@@ -748,20 +752,25 @@ def _compare(args) -> int:
 
 
 def _curve_named(given: str, names: list[str], option: str) -> str:
-    """The curve ``given`` names: a file name without .csv (or a path), or the one name it
-    begins (``stable-124m`` for a long run name); an input error otherwise."""
+    """The curve ``given`` names: a file's name without .csv (exactly, when given as a file or a
+    path), or the start of exactly one name (``stable-124m`` for a long run name)."""
+    from scalefit import io
     from scalefit.errors import InputError
 
-    name = Path(given).stem if given.lower().endswith(".csv") else given
+    path = Path(given)
+    as_file = len(path.parts) > 1 or ".csv" in given.lower()
+    name = io._default_name(path) if as_file else given
     if name in names:
         return name
-    begun = [n for n in names if n.startswith(name)]
+    begun = [] if as_file or not name else [n for n in names if n.startswith(name)]
     if len(begun) == 1:
         return begun[0]
     if begun:
-        shown = ", ".join(begun[:3]) + (f" and {len(begun) - 3} more" if len(begun) > 3 else "")
-        raise InputError(f"{option} {name}: begins {len(begun)} curves' names ({shown})")
-    raise InputError(f"{option} {name}: {_not_among(name, names)}")
+        raise InputError(
+            f"{option} {name}: is the start of {len(begun)} curves' names; give more of it "
+            f"({_some(begun)})"
+        )
+    raise InputError(f"{option} {given}: {_not_among(name, names)}")
 
 
 def _not_among(name: str, names: list[str]) -> str:
@@ -769,17 +778,18 @@ def _not_among(name: str, names: list[str]) -> str:
     or those containing it), at most a few: one line, however many curves were given."""
     import difflib
 
-    close = [n for n in names if name.lower() in n.lower()] or difflib.get_close_matches(
-        name, names, n=3, cutoff=0.5
-    )
-    shown = close[:3] or names[:3]
-    more = len(names) - len(shown)
+    close = [n for n in names if name and name.lower() in n.lower()]
+    close = close or difflib.get_close_matches(name, names, n=3, cutoff=0.5)
     label = "did you mean" if close else "they include"
-    tail = f" and {more} more" if more > 0 and not close else ""
     return (
         f"not among the {len(names)} curves given (names are the files' names without .csv; "
-        f"{label}: {', '.join(shown)}{tail})"
+        f"{label}: {_some(close or names)})"
     )
+
+
+def _some(names: list[str], most: int = 3) -> str:
+    more = f" and {len(names) - most} more" if len(names) > most else ""
+    return ", ".join(names[:most]) + more
 
 
 def _demo(args) -> int:

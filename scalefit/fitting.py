@@ -321,8 +321,9 @@ def _take_rows(
 
 
 def _stack(curves: Sequence[Curve]) -> _Stack:
-    # Padding the LR with its last value leaves every earlier area unchanged (they are causal), so
-    # all curves share one compiled feature computation; padded rows get weight 0.
+    # Padding the LR with its last value leaves every earlier feature unchanged (they depend on
+    # the LRs up to their step, and on the peak, which the last LR does not exceed), so all curves
+    # share one compiled feature computation; padded rows get weight 0.
     n = max(c.n_steps for c in curves)
     r = _round_up(max(c.loss.size for c in curves), 64)  # similar fits share compiled programs
     lr = np.stack([np.pad(c.lr, (0, n - c.n_steps), mode="edge") for c in curves])
@@ -342,7 +343,7 @@ def law_features(
 ) -> dict[str, jax.Array]:
     """The law's features at ``rows`` of per-step LRs ``lr`` (both with a leading curve axis),
     in float64."""
-    # Padding the LR with its last value leaves every earlier feature unchanged (they are causal);
+    # Padding the LR with its last value leaves every earlier feature unchanged (see _stack);
     # rounded-up lengths let schedules of similar budgets share one compiled program.
     lr = np.asarray(lr, dtype=np.float64)
     lr = np.pad(lr, [(0, 0), (0, _round_up(lr.shape[-1], 1024) - lr.shape[-1])], mode="edge")

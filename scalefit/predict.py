@@ -39,6 +39,7 @@ __all__ = [
 ]
 
 _CHUNK = 8192  # rows predicted per call
+_STEPS_PER_CALL = 2**20  # schedules' steps per call of predict_curves (their features' memory)
 _REACH = 2.0  # how far (in LR area) past the fitted runs a prediction goes before a warning
 _PEAK_REACH = 1.1  # how far (a ratio) a schedule's peak LR may lie outside the fitted peaks
 _UNIT_MISMATCH = 30.0  # a peak this far off is likelier a unit (a multiplier) than a choice
@@ -171,7 +172,7 @@ def predict(
         None if parts[0][i] is None else np.concatenate([p[i][0] for p in parts])[: at.size]
         for i in range(3)
     )
-    return _prediction(fit, lr, at, name, loss, lower, upper, interval)
+    return _prediction(fit, lr, at, name=name, loss=loss, lower=lower, upper=upper, level=interval)
 
 
 def predict_curves(
@@ -181,8 +182,9 @@ def predict_curves(
 
     The same predictions as one :func:`predict` per curve (to rounding), from one compiled
     program for all of them instead of one per length of run: comparing laws on a sweep of runs
-    of several budgets compiles a few programs, not a few per budget. Runs logged at more than
-    8192 steps are predicted one at a time (in chunks, for memory).
+    of several budgets compiles a few programs, not a few per budget. Runs go through it a few
+    at a time, as many as bound its memory (rows times steps); if any run was logged at more
+    than 8192 steps, or at none, each is predicted alone (:func:`predict` chunks its rows).
 
     Args:
         fit: a fit from :func:`scalefit.fit` (or loaded from JSON).
@@ -203,10 +205,11 @@ def predict_curves(
         True
     """
     curves = list(curves)
-    rows = max((c.step.size for c in curves), default=0)
-    if rows > _CHUNK or len(curves) < 2:
+    counts = [c.step.size for c in curves]
+    if len(curves) < 2 or min(counts) == 0 or max(counts) > _CHUNK:
         return [predict(fit, c, interval=interval) for c in curves]
-    batch = min(len(curves), max(1, _CHUNK // rows))
+    steps = max(c.n_steps for c in curves)
+    batch = max(1, min(len(curves), _CHUNK // max(counts), _STEPS_PER_CALL // steps))
     losses, lowers, uppers = _predict_batched(
         fit,
         [c.lr for c in curves],
@@ -220,17 +223,27 @@ def predict_curves(
             fit,
             c.lr,
             c.step,
-            c.name,
-            losses[i],
-            None if lowers is None else lowers[i],
-            None if uppers is None else uppers[i],
-            interval,
+            name=c.name,
+            loss=losses[i],
+            lower=None if lowers is None else lowers[i],
+            upper=None if uppers is None else uppers[i],
+            level=interval,
         )
         for i, c in enumerate(curves)
     ]
 
 
-def _prediction(fit, lr, at, name, loss, lower, upper, interval) -> Prediction:
+def _prediction(
+    fit: Fit,
+    lr: np.ndarray,
+    at: np.ndarray,
+    *,
+    name: str,
+    loss: np.ndarray,
+    lower: np.ndarray | None,
+    upper: np.ndarray | None,
+    level: float | None,
+) -> Prediction:
     return Prediction(
         step=at,
         lr=lr[at],
@@ -238,7 +251,7 @@ def _prediction(fit, lr, at, name, loss, lower, upper, interval) -> Prediction:
         name=name,
         lower=lower,
         upper=upper,
-        level=interval,
+        level=level,
         warnings=tuple(
             budget_warnings(fit, lr[: int(at.max()) + 1] if at.size else lr)
             + peak_warnings(fit, lr)
@@ -314,8 +327,10 @@ def predicted_losses(
 ) -> list[np.ndarray]:
     """The fit's predicted loss for several schedules at once, each at its own steps.
 
-    Schedules of different lengths are padded with their last LR (no law looks ahead of a step),
-    so one compiled program evaluates them all, ``batch`` schedules per call.
+    Schedules of different lengths are padded with their last LR, which changes no feature at
+    an earlier step (each depends on the LRs up to its step, and the multi-power law's on the
+    peak LR, which the last LR does not exceed), so one compiled program evaluates them all,
+    ``batch`` schedules per call.
 
     Args:
         fit: the fit to predict with.

@@ -349,11 +349,22 @@ def test_compare_scores_each_law_on_the_held_out_curves(tmp_path, capsys):
 
 def test_compare_takes_the_one_name_a_prefix_begins(tmp_path, capsys):
     csvs = [str(MP25 / f"{n}.csv") for n in ("cosine_24000", "constant_24000", "wsdcon_3")]
+    longer = tmp_path / "wsdcon_3_again.csv"  # wsdcon_3 is a name and the start of this one
+    longer.write_bytes((MP25 / "wsdcon_3.csv").read_bytes())
     out = tmp_path / "compare.csv"
-    args = ["compare", *csvs, "--fit-on", "cosine", "constant_2", "--laws", "annealing"]
-    code, _, stderr = run([*args, "--out", str(out)], capsys)
+    args = ["compare", *csvs, str(longer), "--fit-on", "cosine", "constant_2", "wsdcon_3"]
+    code, _, stderr = run([*args, "--laws", "annealing", "--out", str(out)], capsys)
     assert code == 0, stderr
-    assert list(pd.read_csv(out)["curve"]) == ["wsdcon_3"]
+    assert list(pd.read_csv(out)["curve"]) == ["wsdcon_3_again"]
+
+
+def test_a_name_not_given_is_told_with_a_few_names_only():
+    from scalefit.cli import _not_among
+
+    names = [f"run_{k}" for k in range(40)]
+    assert _not_among("zzz", names).endswith("they include: run_0, run_1, run_2 and 37 more)")
+    close = _not_among("run_1", names[10:19])
+    assert "did you mean: run_10, run_11, run_12 and 6 more" in close
 
 
 @pytest.mark.parametrize(
@@ -362,7 +373,10 @@ def test_compare_takes_the_one_name_a_prefix_begins(tmp_path, capsys):
         (["--fit-on", "nosuch"], "--fit-on nosuch: not among the 2 curves given"),
         (["--fit-on", "wsdcon9"], "did you mean: wsdcon_9"),
         (["--fit-on", "wsdcon_9", "--test-on", "con_3"], "did you mean: wsdcon_3)"),
-        (["--fit-on", "wsdcon"], "--fit-on wsdcon: begins 2 curves' names (wsdcon_9, wsdcon_3)"),
+        (["--fit-on", "wsdcon"], "wsdcon: is the start of 2 curves' names; give more of it"),
+        (["--fit-on", "wsdcon_9", "wsdcon_9.csv"], "--fit-on: wsdcon_9 named more than once"),
+        (["--fit-on", "other/wsdcon.csv"], "other/wsdcon.csv: not among the 2 curves"),
+        (["--fit-on", ""], ": not among the 2 curves given"),
         (["--fit-on", "wsdcon_9", "--test-on", "wsdcon_9"], "both fitted on and held out"),
         (["--fit-on", "wsdcon_9", "--laws", "nosuch"], "unknown law 'nosuch'"),
         (["--fit-on", "wsdcon_9", "--interval", "90"], "--interval: an interval's level"),

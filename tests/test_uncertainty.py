@@ -48,19 +48,37 @@ def test_intervals_on_held_out_curves_are_calibrated(which, request):
     assert 0.8 <= np.mean(coverage) <= 0.99
 
 
-def test_curves_predicted_together_are_predicted_as_one_at_a_time(fit_400m):
-    """One compiled program for runs of several lengths (24k and 72k steps, 109 to 546 rows),
-    interval and rival term included: the same as each curve alone."""
+def test_curves_predicted_together_are_predicted_as_one_at_a_time(fit_400m, monkeypatch):
+    """Runs of several lengths (24k and 72k steps, 1 to 546 rows) and peaks, several per call:
+    interval and rival term included, the same as each run alone."""
+    from scalefit import predict as predict_module
     from scalefit.predict import predict_curves
 
     held = [c.after_warmup() for c in curves("400M", io.MULTIPOWER_HELD_OUT)]
-    together = predict_curves(fit_400m, held, interval=0.9)
-    for curve, both in zip(held, together):
+    last = held[2]
+    one_row = dataclasses.replace(last, step=last.step[-1:], loss=last.loss[-1:], name="one row")
+    half_peak = dataclasses.replace(held[4], lr=held[4].lr / 2, name="half peak")
+    runs = [*held, one_row, half_peak]
+    batches = []
+    batched = predict_module._predict_batched
+
+    def spy(*args, **kwargs):
+        batches.append(kwargs.get("batch"))
+        return batched(*args, **kwargs)
+
+    monkeypatch.setattr(predict_module, "_predict_batched", spy)
+    monkeypatch.setattr(predict_module, "_CHUNK", 1200)  # 546 rows at most: two runs per call
+    together = predict_curves(fit_400m, runs, interval=0.9)
+    assert batches == [2]  # one call, four batches of two
+    for curve, both in zip(runs, together):
         alone = predict(fit_400m, curve, interval=0.9)
         assert both.name == alone.name and both.warnings == alone.warnings
         np.testing.assert_array_equal(both.step, alone.step)
         for a, b in ((both.loss, alone.loss), (both.lower, alone.lower), (both.upper, alone.upper)):
             np.testing.assert_allclose(a, b, rtol=1e-12)
+    assert any("peak" in w for w in together[-1].warnings)
+    empty = dataclasses.replace(last, step=last.step[:0], loss=last.loss[:0], name="no rows")
+    assert [p.loss.size for p in predict_curves(fit_400m, [last, empty])] == [last.step.size, 0]
 
 
 def test_metrics_carry_an_interval_only_when_there_is_one(fit_400m):
