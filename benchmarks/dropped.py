@@ -35,9 +35,14 @@ until 2026-12-02: decreases weighed on eta itself (``HELD_ON_ETA``).
 * ``drop-power``: the held shape's ``drop_power`` p fitted instead of held: its objective on the
   fit curves (paper's split at both sizes; lr-scheduling-124m's two on either column) over a grid
   of p, and the 124m held-out figures at each p (what choosing p on those runs would give).
+* ``annealing-kernels``: the annealing law's momentum kernel, as the accuracy issue suggests: its
+  decay lambda fitted (``fit_decay=True``, a profile over ``DECAY_GRID``), and a power-law kernel
+  K(x) = tau (1 - (1 + (x + 1) / (beta tau))^(-beta)) in place of (1 - lambda^(x+1)) / (1 - lambda),
+  x the steps since a decrease (tau and beta fitted; the exponential kernel as beta -> inf).
+  Scored as ``kernels``; the kernel's segments are first checked against the term-by-term sum.
 
     python benchmarks/dropped.py [later-rows | drop-scaling | noise-delta | kernels |\
-        paper-procedure | curve-weights | drop-power ...]
+        paper-procedure | curve-weights | drop-power | annealing-kernels ...]
 """
 
 from __future__ import annotations
@@ -45,6 +50,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import dataclasses
+import functools
 import itertools
 import sys
 import time
@@ -58,9 +64,10 @@ from scipy.optimize import least_squares, minimize
 from scipy.stats import linregress, spearmanr
 
 from scalefit import fit, fitting, io
+from scalefit.areas import warmup_as_peak
 from scalefit.curve import Curve
 from scalefit.fitting import HUBER_DELTA, Fit, law_features
-from scalefit.laws import get_law, hold, register
+from scalefit.laws import Law, get_law, hold, register
 from scalefit.laws import multipower as mpl
 from scalefit.predict import predict
 
@@ -246,8 +253,9 @@ def log_kernel_starts(loss_rows, features):
     return np.unique(np.delete(box_cox_starts(loss_rows, features), 5, axis=1), axis=0)
 
 
-def _ranking_124m(law: str) -> tuple[float, float, float]:
-    """Mean held-out val_loss PredE and the Spearman of the nine 50k runs (val, train fits)."""
+def _ranking_124m(law: str, **options: object) -> tuple[float, float, float]:
+    """Mean held-out val_loss PredE and the Spearman of the nine 50k runs (val, train fits), the
+    law fitted with ``options`` (:func:`scalefit.fit`'s keywords)."""
     table = runs()
     long = ranked_runs(table)
     out = []
@@ -256,7 +264,7 @@ def _ranking_124m(law: str) -> tuple[float, float, float]:
             n: io.read_curve(DATA_124M / row.csv, loss_column=column, name=n)
             for n, row in table.iterrows()
         }
-        result = fit([curves[n] for n in FIT_ON_124M], law, uncertainty=False)
+        result = fit([curves[n] for n in FIT_ON_124M], law, uncertainty=False, **options)
         if column == "val_loss":
             held = [curves[n] for n in table.index if n not in FIT_ON_124M]
             out.append(_held_out_pred_e(result, held))
@@ -489,6 +497,120 @@ def drop_power() -> None:
         print(f"   p {p:<4} {pred_e:.5f}  {rho_val:.3f} / {rho_train:.3f}", flush=True)
 
 
+# The annealing law with a power-law kernel: each LR decrease's loss drop saturates as a power of
+# the steps since, not exponentially (``annealing-kernels``).
+POWER_WINDOW = 64  # the last steps before a row, one by one
+POWER_RESOLUTION = 0.05  # then segments 5 % of their distance wide
+
+
+@functools.partial(jax.jit, static_argnames=("warmup",))
+def power_kernel_prepare(lr, rows, warmup_steps, *, warmup="peak"):
+    """``log_s1`` as the annealing law's, and per row the LR changes before it in segments by
+    distance (``w``: their sum; ``dist``: their mean distance in steps, weighted by size)."""
+    features = get_law("annealing").prepare(lr, rows, warmup_steps, warmup=warmup)
+    flat = warmup_as_peak(lr, warmup_steps) if warmup == "peak" else lr
+    zero = jnp.zeros(lr.shape[:-1] + (1,), lr.dtype)
+    change = jnp.concatenate([zero, flat[..., :-1] - flat[..., 1:]], axis=-1)  # η_{k-1} - η_k
+    offsets = jnp.asarray(mpl._offsets(lr.shape[-1], POWER_WINDOW, POWER_RESOLUTION))
+    edges = jnp.clip(rows[..., None] + 1 - offsets, 0, None)  # descending
+    size = jnp.abs(change)
+    w = mpl._segment_sums(change, edges)
+    total = mpl._segment_sums(size, edges)
+    at = mpl._segment_sums(size * jnp.arange(lr.shape[-1]), edges)
+    mean_step = at / jnp.where(total > 0, total, 1.0)
+    features["w"] = w
+    features["dist"] = jnp.where(total > 0, rows[..., None] - mean_step, 0.0)
+    return features
+
+
+def power_kernel_loss(params, features):
+    r""":math:`L_0 + A S_1^{-\alpha} - C \sum_k (\eta_{k-1} - \eta_k) K(t - k)`, with
+    :math:`K(x) = \tau (1 - (1 + (x + 1) / (\beta\tau))^{-\beta})`: the annealing law's
+    momentum kernel :math:`(1 - \lambda^{x+1}) / (1 - \lambda)` as :math:`\beta \to \infty`,
+    :math:`\lambda = e^{-1/\tau}`; a power-law saturation for finite :math:`\beta`."""
+    l0, a, alpha, c, tau, beta = (params[i] for i in range(6))
+    x = (features["dist"] + 1.0) / (beta * tau)
+    kernel = tau * (1.0 - jnp.exp(-beta * jnp.log1p(x)))
+    drop = jnp.sum(features["w"] * kernel, axis=-1)
+    return l0 + a * jnp.exp(-alpha * features["log_s1"]) - c * drop
+
+
+def power_kernel_starts(loss_rows, features):
+    base = get_law("annealing").starts(loss_rows, features)
+    shapes = itertools.product((300.0, 1000.0), (0.5, 3.0))  # tau, beta
+    return np.array([(*p, tau, beta) for p in base for tau, beta in shapes])
+
+
+POWER_KERNEL_LAW = Law(
+    name="annealing-power-kernel",
+    formula="L(s) = L0 + A*S1^(-alpha) "
+    "- C*sum_k (eta_{k-1}-eta_k)*tau*(1-(1+(s-k+1)/(beta*tau))^(-beta))",
+    param_names=("L0", "A", "alpha", "C", "tau", "beta"),
+    lower=(0.0,) * 6,
+    upper=(np.inf,) * 6,
+    prepare=power_kernel_prepare,
+    loss=power_kernel_loss,
+    starts=power_kernel_starts,
+    options={"warmup": "peak"},
+    annealing_params=("C", "tau", "beta"),
+)
+
+
+def _exact_power_drop(lr, warmup_steps, rows, tau, beta):
+    """The power kernel's drop sum term by term (NumPy), to check the segments."""
+    flat = np.asarray(warmup_as_peak(lr, warmup_steps))
+    change = np.concatenate([[0.0], flat[:-1] - flat[1:]])
+    out = []
+    for t in rows:
+        k = np.arange(t + 1)
+        x = (t - k + 1) / (beta * tau)
+        out.append(np.sum(change[: t + 1] * tau * (1 - (1 + x) ** -beta)))
+    return np.array(out)
+
+
+def annealing_kernels() -> None:
+    law = register(POWER_KERNEL_LAW)
+    curve = io.read_curve(SELECTION_DATA / "400M" / "cosine_72000.csv")
+    rows = curve.step[curve.step >= curve.warmup_steps]
+    with jax.enable_x64(True):
+        f = power_kernel_prepare(
+            jnp.asarray(curve.lr), jnp.asarray(rows), jnp.asarray(curve.warmup_steps)
+        )
+        for tau, beta in ((300.0, 0.5), (1000.0, 3.0), (3000.0, 1.0)):
+            exact = _exact_power_drop(curve.lr, curve.warmup_steps, rows, tau, beta)
+            p = jnp.array([0.0, 0.0, 0.0, -1.0, tau, beta])
+            segmented = np.asarray(power_kernel_loss(p, f))
+            print(
+                "annealing-kernels: segments against the exact sum (400M cosine_72000, "
+                f"tau {tau:g}, beta {beta:g}): largest relative difference "
+                f"{np.max(np.abs(segmented - exact)) / np.max(np.abs(exact)):.1e}"
+            )
+    variants = {
+        "annealing (lambda 0.999)": ("annealing", {}),
+        "annealing, lambda fitted": ("annealing", {"fit_decay": True}),
+        "annealing, power-law kernel": (law.name, {}),
+    }
+    print(
+        "annealing-kernels: internal / held-out PredE on the paper's split; "
+        "124m val PredE, Spearman"
+    )
+    for label, (name, options) in variants.items():
+        cells = []
+        for size in ("25M", "400M"):
+            curves = {
+                n: io.read_curve(SELECTION_DATA / size / f"{n}.csv")
+                for n in SELECTION_FIT_ON + SELECTION_HELD_OUT
+            }
+            internal, held = internal_and_held_out(get_law(name), curves, **options)
+            cells.append(f"{size} {internal:.5f} / {held:.5f}")
+        pred_e, rho_val, rho_train = _ranking_124m(name, **options)
+        print(
+            f"   {label:<30}{'   '.join(cells)}   124m {pred_e:.5f}, Spearman val "
+            f"{rho_val:.3f} train {rho_train:.3f}",
+            flush=True,
+        )
+
+
 IDEAS = {
     "later-rows": later_rows,
     "drop-scaling": drop_scaling,
@@ -497,6 +619,7 @@ IDEAS = {
     "paper-procedure": paper_procedure,
     "curve-weights": curve_weights,
     "drop-power": drop_power,
+    "annealing-kernels": annealing_kernels,
 }
 
 

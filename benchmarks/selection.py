@@ -90,19 +90,26 @@ def rows(curve: Curve, keep: np.ndarray) -> Curve:
     return dataclasses.replace(curve, step=curve.step[keep], loss=curve.loss[keep])
 
 
-def pred_e(law: Law, fit_on: list[Curve], test_on: list[Curve]) -> float:
-    result = fit(fit_on, law, uncertainty=False)
+def pred_e(law: Law, fit_on: list[Curve], test_on: list[Curve], **options: object) -> float:
+    result = fit(fit_on, law, uncertainty=False, **options)
     return float(np.mean([predict(result, c).compare(c).pred_e for c in test_on]))
 
 
-def score(law: Law, curves: dict[str, Curve]) -> tuple[float, float]:
+def score(law: Law, curves: dict[str, Curve], **options: object) -> tuple[float, float]:
+    """The internal and held-out scores of ``law`` fitted with ``options`` (:func:`scalefit.fit`'s
+    keywords, e.g. ``fit_decay=True``)."""
     seen = [curves[n].after_warmup() for n in FIT_ON]
     budget = pred_e(
-        law, [rows(c, c.step <= CUT) for c in seen], [rows(c, c.step > CUT) for c in seen]
+        law,
+        [rows(c, c.step <= CUT) for c in seen],
+        [rows(c, c.step > CUT) for c in seen],
+        **options,
     )
-    leave_out = np.mean([pred_e(law, [c for c in seen if c is not left], [left]) for left in seen])
+    leave_out = np.mean(
+        [pred_e(law, [c for c in seen if c is not left], [left], **options) for left in seen]
+    )
     internal = (budget + leave_out) / 2
-    held = pred_e(law, [curves[n] for n in FIT_ON], [curves[n] for n in HELD_OUT])
+    held = pred_e(law, [curves[n] for n in FIT_ON], [curves[n] for n in HELD_OUT], **options)
     return float(internal), held
 
 
