@@ -387,7 +387,8 @@ def fit(
             :func:`scalefit.laws.register`).
         decay: the momentum decay :math:`\\lambda` for laws that have one.
         fit_decay: profile :math:`\\lambda` over :data:`DECAY_GRID` (plus ``decay``) and keep the
-            best, instead of holding it fixed.
+            best, instead of holding it fixed (a warning says when the best is the grid's
+            first or last value).
         warmup: ``"peak"`` or ``"actual"``: how warm-up steps count (default: the law's own
             convention; ``"peak"`` for the annealing law, as its paper does).
         huber_delta: :math:`\\delta` of the Huber loss on log residuals.
@@ -560,8 +561,22 @@ def fit(
             tol=tol,
         )
     result.warnings.extend(diagnose(result, curves, predicted))
+    if fit_decay and options["decay"] in (decays[0], decays[-1]):
+        result.warnings.append(_decay_at_grid_end(options["decay"], decays))
     _progress.clear()
     return result
+
+
+def _decay_at_grid_end(decay: float, grid: Sequence[float]) -> str:
+    """The warning of a profiled momentum decay that ends on its grid's edge."""
+    faster = decay == grid[0]
+    return (
+        f"the fitted momentum decay lambda = {decay:g} sits at the "
+        f"{'lower' if faster else 'upper'} end of the values tried ({grid[0]:g}-{grid[-1]:g}): "
+        f"the curves want a loss drop that saturates {'faster' if faster else 'slower'} than "
+        "any of them gives, and the other parameters make up for it; a law whose drop saturates "
+        "as a power of the LR area may suit them better (--law multipower-fixed)"
+    )
 
 
 def _with_rival(error_model, rival: str, curves, **settings):

@@ -16,12 +16,12 @@ from scalefit.schedules import parse_schedule
 TRUE = {"L0": 2.6, "A": 0.6, "alpha": 0.55, "C": 0.8}
 
 
-def synthetic(spec: str, params=TRUE, noise=0.0, every=64, seed=0, name=None) -> Curve:
+def synthetic(spec: str, params=TRUE, noise=0.0, every=64, seed=0, name=None, decay=0.999) -> Curve:
     """A curve drawn from the annealing law itself, logged every ``every`` steps."""
     schedule = parse_schedule(spec)
     lr = schedule.lr()
     law = get_law("annealing")
-    truth = Fit.given("annealing", params, decay=0.999, warmup="peak")
+    truth = Fit.given("annealing", params, decay=decay, warmup="peak")
     at = np.arange(schedule.warmup + every, lr.size, every)
     loss = predict(truth, schedule, at=at).loss
     rng = np.random.default_rng(seed)
@@ -79,6 +79,15 @@ def test_fitted_decay_is_profiled():
     curves = [synthetic(COSINE), synthetic(CONSTANT)]
     result = fit(curves, "annealing", fit_decay=True)
     assert result.options["decay"] == 0.999 and result.options["fit_decay"] is True
+    assert not any("momentum decay" in w for w in result.warnings)
+
+
+def test_a_fitted_decay_on_the_grids_edge_is_flagged():
+    # drawn with lambda 0.97, faster than any value tried: the profile stops at 0.99
+    curves = [synthetic(spec, decay=0.97) for spec in (COSINE, CONSTANT)]
+    result = fit(curves, "annealing", fit_decay=True)
+    assert result.options["decay"] == 0.99
+    assert any("lambda = 0.99 sits at the lower end" in w for w in result.warnings)
 
 
 def test_fit_round_trips_through_json_and_prints():
