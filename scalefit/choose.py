@@ -400,7 +400,10 @@ def _logit(p: float) -> float:
 
 
 def _spec(family: str, steps: int, peak: float, warmup: int, **settings: object) -> str:
-    body = ",".join(f"{k}={v}" for k, v in settings.items())
+    # 12 significant digits: a grid's 0.03 * 3e-4 reads 9e-06, not 8.999999999999999e-06
+    body = ",".join(
+        f"{k}={v:.12g}" if isinstance(v, float) else f"{k}={v}" for k, v in settings.items()
+    )
     return f"{family}:peak={peak!r},steps={steps},warmup={warmup},{body}"
 
 

@@ -35,15 +35,17 @@ examples:
       --steps 72000 --out long.csv
   scalefit predict fit.json --schedule-csv other_run.csv --out pred.csv
 
-schedule spec grammar:  FAMILY:key=value,key=value,...
-  constant   peak, steps, warmup
-  cosine     peak, steps, warmup, final
-  linear     peak, steps, warmup, final
-  wsd        peak, steps, warmup, decay (cooldown fraction of steps), shape, final
-             shape: linear | cosine | sqrt (1-sqrt) | exp
-  multistep  peak, steps, warmup, milestones (e.g. 8000/16000), gamma
-  twostage   peak, steps, warmup, switch, second
-Every family warms up linearly from 0 to peak over `warmup` steps.
+schedule spec grammar:  FAMILY:key=value,key=value,...  (defaults in brackets)
+  constant   peak, steps, warmup [0]
+  cosine     peak, steps, warmup [0], final [0]: cosine from peak to final at steps
+  linear     peak, steps, warmup [0], final [0]
+  wsd        peak, steps, warmup [0], decay [0.2] (cooldown fraction of steps),
+             shape [linear] (linear | cosine | sqrt = 1-sqrt | exp), final [0]
+  multistep  peak, steps, milestones (e.g. 8000/16000), gamma [0.1] (LR multiplied by gamma
+             at each milestone), warmup [0]
+  twostage   peak, steps, switch, second, warmup [0]: peak until step switch, then second
+peak and steps are always required. Every family warms up linearly from 0 to peak over
+`warmup` steps; a schedule has at most 10,000,000 steps.
 """
 
 
@@ -170,7 +172,7 @@ def _parser() -> argparse.ArgumentParser:
         pred, "schedule spec (grammar below)", "CSV with step and lr columns: predict at its steps"
     )
     pred.add_argument("--steps", type=int, help="budget to predict for a spec (overrides steps=)")
-    pred.add_argument("--every", type=int, default=1, help="for a spec, write every K-th step")
+    pred.add_argument("--every", type=int, help="for a spec, write every K-th step (default 1)")
     pred.add_argument("--step-column", help="step column of --schedule-csv")
     pred.add_argument("--lr-column", help="LR column of --schedule-csv")
     pred.add_argument("--warmup-steps", type=int, help="warm-up length of --schedule-csv")
@@ -281,7 +283,10 @@ def _parser() -> argparse.ArgumentParser:
     )
     choose.add_argument("--iterations", type=int, default=1000, help="Adam steps of --optimize")
     choose.add_argument(
-        "--at", help="also report the predicted loss at these steps (comma-separated)"
+        "--at",
+        action="append",
+        default=[],
+        help="also report the predicted loss at these steps (comma-separated; repeat)",
     )
     choose.add_argument(
         "--tolerance",
@@ -297,9 +302,10 @@ def _parser() -> argparse.ArgumentParser:
     demo = sub.add_parser(
         "demo",
         help="fit two bundled real curves and predict seven held-out ones",
-        description="Fit the default law to two real 25M-parameter curves bundled with "
-        "scalefit (cosine_24000, constant_24000), predict the seven other schedules of the same "
-        "runs, print how close the predictions are, and draw them.",
+        description="Fit the default law to two real curves bundled with scalefit "
+        "(cosine_24000, constant_24000 of the 25M- or 400M-parameter runs of Luo et al.), predict "
+        "the seven other schedules of the same model, print how close the predictions are, and "
+        "draw them.",
         formatter_class=_Formatter,
     )
     demo.add_argument("--size", choices=("25M", "400M"), default="25M", help="model size")
@@ -346,7 +352,8 @@ def _read_logs(args, paths: list[Path] | None = None) -> list:
 
     if args.warmup_steps is not None and args.warmup_steps < 0:
         raise InputError(f"--warmup-steps must be >= 0, not {args.warmup_steps}")
-    return [
+    paths = args.csv if paths is None else paths
+    curves = [
         io.read_curve(
             path,
             step_column=args.step_column,
@@ -354,8 +361,22 @@ def _read_logs(args, paths: list[Path] | None = None) -> list:
             loss_column=args.loss_column,
             warmup_steps=args.warmup_steps,
         )
-        for path in (args.csv if paths is None else paths)
+        for path in paths
     ]
+    if args.loss_column is None:  # say which loss was taken where a log holds several
+        choices = {}
+        for path in paths:
+            chosen, others = io.other_loss_columns(path)
+            if others:
+                choices.setdefault((chosen, tuple(others)), []).append(path)
+        for (chosen, others), where in choices.items():
+            files = str(where[0]) + (f" and {len(where) - 1} more" if len(where) > 1 else "")
+            print(
+                f"note: {files}: loss from column {chosen!r}; also there: {', '.join(others)} "
+                "(--loss-column to fit another)",
+                file=sys.stderr,
+            )
+    return curves
 
 
 def _version() -> str:
@@ -413,25 +434,49 @@ def _use_compilation_cache() -> None:
         _programs.use_store(path)
 
 
-def _guard_outputs(inputs: list[Path], outputs: list[Path | None]) -> None:
+def _guard_outputs(
+    inputs: list[Path], outputs: list[Path | None], figure: Path | None = None
+) -> None:
+    """Refuse, before any work, outputs that could not be written or would clobber something:
+    an input, another output, a folder, a missing folder, or a figure in no format matplotlib
+    writes."""
     from scalefit.errors import InputError
 
-    for out in outputs:
+    written: dict[Path, Path] = {}
+    for out in [*outputs, figure]:
         if out is None:
             continue
         for src in inputs:
             if out.resolve() == src.resolve():
                 raise InputError(f"{out}: is also an input; refusing to overwrite it")
+        if out.resolve() in written:
+            raise InputError(f"{out}: named for two outputs ({written[out.resolve()]} too)")
+        written[out.resolve()] = out
+        if out.is_dir():
+            raise InputError(f"{out}: is a folder; give a file name")
         if not out.parent.exists():
             raise InputError(f"{out}: folder {out.parent} does not exist")
+    if figure is not None:
+        from scalefit import io
+
+        io.check_figure_path(figure)
 
 
 def _fit(args) -> int:
+    import numpy as np
+
     from scalefit import io
+    from scalefit.errors import InputError
     from scalefit.fitting import fit
     from scalefit.predict import predict
 
-    _guard_outputs(list(args.csv), [args.out, args.plot])
+    _guard_outputs(list(args.csv), [args.out], args.plot)
+    if not 0 < args.decay < 1:
+        raise InputError(f"--lambda must lie strictly between 0 and 1, not {args.decay}")
+    given = [p.resolve() for p in args.csv]
+    twice = [p for i, p in enumerate(args.csv) if given[i] in given[:i]]
+    if twice:
+        raise InputError(f"{twice[0]}: given twice (each log is one curve of the fit)")
     curves = _read_logs(args)
     result = fit(
         curves,
@@ -441,8 +486,10 @@ def _fit(args) -> int:
         warmup=args.warmup,
         skip_warmup=not args.include_warmup,
     )
+    if not np.isfinite(result.objective):
+        raise InputError(f"{args.csv[0]}: the fit failed ({result.status}); nothing written")
+    io.save_fit(result, args.out)  # first: a reader that closes stdout early loses no fit
     print(result)
-    io.save_fit(result, args.out)
     print(f"wrote {args.out}", file=sys.stderr)
     for w in result.warnings:
         print(f"warning: {w}", file=sys.stderr)
@@ -462,8 +509,15 @@ def _predict(args) -> int:
     from scalefit.schedules import parse_schedule
 
     inputs = [args.fit] + ([args.schedule_csv] if args.schedule_csv else [])
-    _guard_outputs(inputs, [args.out, args.plot])
-    if args.every < 1:
+    _guard_outputs(inputs, [args.out], args.plot)
+    if args.schedule_csv is not None:
+        for option, value in (("--every", args.every), ("--steps", args.steps)):
+            if value is not None:
+                raise InputError(
+                    f"{option}: only with --schedule (a --schedule-csv is predicted at its steps)"
+                )
+    every = 1 if args.every is None else args.every
+    if every < 1:
         raise InputError(f"--every must be >= 1, not {args.every}")
     if args.steps is not None and args.steps < 1:
         raise InputError(f"--steps must be >= 1, not {args.steps}")
@@ -477,7 +531,7 @@ def _predict(args) -> int:
         if args.steps is not None and args.steps != schedule.steps:
             schedule = schedule.with_steps(args.steps)
         total = schedule.steps + 1
-        at = sorted(set(range(0, total, args.every)) | {total - 1})
+        at = sorted(set(range(0, total, every)) | {total - 1})
         prediction = predict(result, schedule, at=at, interval=args.interval)
     else:
         lr_curve = io.read_schedule(
@@ -522,7 +576,7 @@ def _choose(args) -> int:
     from scalefit import choose, io
     from scalefit.errors import InputError
 
-    _guard_outputs([args.fit, *args.candidate_csv], [args.out, args.schedule_out, args.plot])
+    _guard_outputs([args.fit, *args.candidate_csv], [args.out, args.schedule_out], args.plot)
     designing = bool(args.family or args.optimize)
     if not (args.candidate or args.candidate_csv or designing):
         raise InputError(
@@ -530,7 +584,14 @@ def _choose(args) -> int:
         )
     if designing and (args.steps is None or args.peak_lr is None):
         raise InputError("--family and --optimize need --steps and --peak-lr")
-    at = _parse_steps(args.at) if args.at else []
+    if designing and not (args.steps >= 1 and args.peak_lr > 0 and args.warmup >= 0):
+        raise InputError(
+            "--steps must be >= 1, --peak-lr > 0 and --warmup >= 0, not "
+            f"{args.steps}, {args.peak_lr} and {args.warmup}"
+        )
+    if args.optimize and args.iterations < 1:
+        raise InputError(f"--iterations must be >= 1, not {args.iterations}")
+    at = sorted({step for text in args.at for step in _parse_steps(text)})
     result = io.load_fit(args.fit)
     candidates: list = list(args.candidate)
     for path in args.candidate_csv:
@@ -613,7 +674,7 @@ def _forecast(args) -> int:
     from scalefit.schedules import parse_schedule
 
     inputs = [args.csv] + ([args.schedule_csv] if args.schedule_csv else [])
-    _guard_outputs(inputs, [args.out, args.fit_out, args.plot])
+    _guard_outputs(inputs, [args.out, args.fit_out], args.plot)
     _check_level(args.interval)
     if args.every < 1:
         raise InputError(f"--every must be >= 1, not {args.every}")
@@ -675,7 +736,10 @@ def _compare(args) -> int:
     from scalefit.errors import InputError
     from scalefit.metrics import CurveMetrics
 
-    _guard_outputs(list(args.csv), [args.out, args.plot])
+    _guard_outputs(list(args.csv), [args.out], args.plot)
+    laws = [law.strip() for law in args.laws.split(",") if law.strip()]
+    if not laws:
+        raise InputError(f"--laws: no law named (known: {', '.join(_law_names())})")
     if args.interval:
         _check_level(args.interval)
     curves = {}
@@ -699,7 +763,6 @@ def _compare(args) -> int:
     )
     if any(c is f for c in test_on for f in fit_on):
         raise InputError("--test-on: a curve cannot be both fitted on and held out")
-    laws = [law.strip() for law in args.laws.split(",") if law.strip()]
     results = compare_laws(
         fit_on,
         test_on,
@@ -804,6 +867,7 @@ def _demo(args) -> int:
     from scalefit.predict import predict_curves
 
     start = time.perf_counter()
+    _guard_outputs([], [], args.plot)
     folder = io.bundled_data("multipower-law") / args.size
     if not folder.is_dir():
         raise InputError(f"{folder}: bundled curves not found")
@@ -821,7 +885,6 @@ def _demo(args) -> int:
     print(
         CurveMetrics.table([p.compare(curves[n]) for p, n in zip(predictions, held_out)], mean=True)
     )
-    _guard_outputs([], [args.plot])
     io.save_figure(
         plot_predictions(
             predictions,

@@ -146,7 +146,7 @@ class Fit:
     def to_dict(self) -> dict[str, object]:
         """A JSON-ready dict (see :meth:`from_dict`)."""
         return {
-            "scalefit_fit": 1,
+            "scalefit_fit": FORMAT,
             "version": self.version,
             "law": self.law,
             "formula": get_law(self.law).formula,
@@ -165,14 +165,43 @@ class Fit:
 
     @classmethod
     def from_dict(cls, data: dict[str, object]) -> Fit:
-        """Rebuild a :class:`Fit` from :meth:`to_dict`'s output (``KeyError``: a key is missing)."""
+        """Rebuild a :class:`Fit` from :meth:`to_dict`'s output.
+
+        Raises:
+            KeyError: a key is missing.
+            ValueError: a value cannot be what a fit holds (a parameter that is not a finite
+                number, a law option of the wrong kind, an error model of the wrong shape).
+            InputError: the file's format is one this scalefit cannot read (a newer one).
+        """
+        version = data.get("scalefit_fit", FORMAT)
+        if version != FORMAT:
+            raise InputError(
+                f"format {version!r}, which this scalefit ({_version()}) cannot read: it reads "
+                f"format {FORMAT}"
+            )
         law = get_law(str(data["law"]))
-        params = {name: float(data["params"][name]) for name in law.param_names}
+        params = {name: _finite(data["params"][name], name) for name in law.param_names}
+        options = dict(data["options"])
+        _check_options(law, options)
+        curves = [dict(c) for c in data["curves"]]
+        for c in curves:
+            if "peak_lr" in c and not _finite(c["peak_lr"], "a curve's peak_lr") > 0:
+                raise ValueError(f"a curve's peak_lr must be positive, not {c['peak_lr']}")
+        uncertainty = (
+            None
+            if data.get("uncertainty") is None
+            else _uncertainty.Uncertainty.from_dict(data["uncertainty"])
+        )
+        if uncertainty is not None and np.shape(uncertainty.covariance) != (law.n_params,) * 2:
+            raise ValueError(
+                f"the error model's covariance is {np.shape(uncertainty.covariance)}, not "
+                f"{law.n_params} x {law.n_params} (one row and column per parameter)"
+            )
         return cls(
             law=law.name,
             params=params,
-            options=dict(data["options"]),
-            curves=[dict(c) for c in data["curves"]],
+            options=options,
+            curves=curves,
             metrics=[CurveMetrics.from_dict(m) for m in data.get("metrics", [])],
             objective=float(data["objective"]),
             n_starts=int(data["n_starts"]),
@@ -181,11 +210,7 @@ class Fit:
             status=str(data["status"]),
             warnings=[str(w) for w in data.get("warnings", [])],
             version=str(data.get("version", "")),
-            uncertainty=(
-                None
-                if data.get("uncertainty") is None
-                else _uncertainty.Uncertainty.from_dict(data["uncertainty"])
-            ),
+            uncertainty=uncertainty,
         )
 
     def __str__(self) -> str:
@@ -230,6 +255,42 @@ class Fit:
         return "\n".join(lines)
 
     __repr__ = __str__
+
+
+FORMAT = 1
+"""The version of the fit file's layout (its ``scalefit_fit`` key)."""
+
+
+def _version() -> str:
+    from scalefit import __version__
+
+    return __version__
+
+
+def _finite(value: object, what: str) -> float:
+    """``value`` as a finite float (``ValueError`` otherwise, naming ``what``)."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not np.isfinite(value):
+        raise ValueError(f"{what} must be a finite number, not {value!r}")
+    return float(value)
+
+
+def _check_options(law: Law, options: Mapping[str, object]) -> None:
+    """``ValueError`` unless each of the law's options in ``options`` is of its default's kind:
+    a positive number (a momentum decay below 1), or a warm-up convention."""
+    for name, default in law.options.items():
+        if name not in options:
+            continue
+        value = options[name]
+        if isinstance(default, str):
+            if name == "warmup" and value not in ("peak", "actual"):
+                raise ValueError(f"option warmup must be 'peak' or 'actual', not {value!r}")
+            continue
+        number = _finite(value, f"option {name}")
+        if number <= 0 or (name == "decay" and number >= 1):
+            bounds = "between 0 and 1" if name == "decay" else "positive"
+            raise ValueError(f"option {name} must be {bounds}, not {value!r}")
+        if isinstance(default, int) and number != int(number):
+            raise ValueError(f"option {name} must be a whole number, not {value!r}")
 
 
 # ---------------------------------------------------------------------------------- evaluation

@@ -223,6 +223,20 @@ def find_column(
     )
 
 
+def other_loss_columns(path: str | os.PathLike[str]) -> tuple[str, list[str]]:
+    """The loss column :func:`read_curve` takes from ``path`` by default, and the other columns
+    whose names are loss aliases too (e.g. ``val_loss`` beside ``train_loss``): a choice the user
+    may not know was made.
+
+    Raises:
+        InputError: as :func:`read_curve`, for an unreadable file or no loss column.
+    """
+    columns = [str(c) for c in _read_csv(path, nrows=0, dtype=str).columns]
+    chosen = find_column(columns, "loss", path=path)
+    aliases = {a.casefold() for a in ALIASES["loss"]}
+    return chosen, [c for c in columns if c != chosen and c.strip().casefold() in aliases]
+
+
 def _jumps(steps: np.ndarray, values: np.ndarray) -> np.ndarray:
     """Which intervals between consecutive logged LRs are jumps (see :func:`rebuild_lr`)."""
     change = np.abs(np.diff(values))
@@ -576,6 +590,23 @@ def write_csv_atomic(df: pd.DataFrame, path: str | os.PathLike[str]) -> None:
     write_text_atomic(df.to_csv(index=False, lineterminator="\n"), path)
 
 
+def check_figure_path(path: str | os.PathLike[str]) -> str:
+    """The format a figure saved to ``path`` will have (from its suffix, PNG without one).
+
+    Raises:
+        InputError: matplotlib writes no such format; the message starts with ``path``.
+    """
+    from matplotlib.backend_bases import FigureCanvasBase
+
+    suffix = Path(path).suffix.lstrip(".").lower() or "png"
+    formats = FigureCanvasBase.get_supported_filetypes()
+    if suffix not in formats:
+        raise _fail(
+            path, f"cannot save a figure as .{suffix} (formats: {', '.join(sorted(formats))})"
+        )
+    return suffix
+
+
 def save_figure(figure, path: str | os.PathLike[str], dpi: int = 120) -> None:
     """Save a matplotlib figure atomically (format from the suffix, PNG by default) and close it."""
     import io as _io
@@ -610,6 +641,8 @@ def load_fit(path: str | os.PathLike[str]):
 
     from scalefit.fitting import Fit
 
+    if Path(path).is_dir():
+        raise _fail(path, "is a directory, not a fit file")
     try:
         data = json.loads(Path(path).read_text(encoding="utf-8"))
     except FileNotFoundError:
@@ -624,8 +657,10 @@ def load_fit(path: str | os.PathLike[str]):
         return Fit.from_dict(data)
     except InputError as exc:
         raise _fail(path, str(exc)) from None
-    except (KeyError, TypeError, ValueError) as exc:
-        raise _fail(path, f"malformed fit ({type(exc).__name__}: {exc})") from None
+    except KeyError as exc:
+        raise _fail(path, f"malformed fit: {exc.args[0]!r} is missing") from None
+    except (TypeError, ValueError) as exc:
+        raise _fail(path, f"malformed fit: {exc}") from None
 
 
 MULTIPOWER_HELD_OUT = (

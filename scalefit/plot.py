@@ -92,10 +92,11 @@ def plot_predictions(
     if logged_until is not None:
         for ax in (top, bottom):
             ax.axvline(logged_until, color="0.4", ls="--", lw=0.9)
-    _limit_to_tail(top, [p.loss for p in predictions])
+    _limit_to_tail(top, [p.loss for p in predictions], [p.lower for p in predictions])
     top.set_ylabel("loss")
     top.legend(fontsize=7)
-    top.set_title(title or "predicted loss (lines), observed (dots)")
+    drawn = any(curve is not None for curve in observed)
+    top.set_title(title or "predicted loss (lines)" + (", observed (dots)" if drawn else ""))
     bottom.set_ylabel("learning rate")
     bottom.set_xlabel("step")
     fig.tight_layout()
@@ -143,10 +144,17 @@ def _holds_schedule(curve: Curve | None, pred: Prediction) -> bool:
     return np.array_equal(curve.lr[pred.step], pred.lr)
 
 
-def _limit_to_tail(ax, losses: Sequence[np.ndarray]) -> None:
-    # The first steps' losses are far above the rest; zoom on where schedules differ.
+def _limit_to_tail(
+    ax, losses: Sequence[np.ndarray], lower: Sequence[np.ndarray | None] = ()
+) -> None:
+    # The first steps' losses are far above the rest; zoom on where schedules differ, keeping
+    # the lowest loss and interval bound in view.
     values = np.concatenate([np.asarray(v) for v in losses if len(v)])
     if values.size:
         lo, hi = np.percentile(values, [0, 90])
+        for loss, bound in zip(losses, lower):  # the bounds where the loss is in view
+            tail = np.asarray(loss) <= hi
+            if bound is not None and tail.any():
+                lo = min(lo, float(np.nanmin(np.asarray(bound)[tail])))
         pad = 0.05 * (hi - lo) if hi > lo else 0.05 * abs(hi)
         ax.set_ylim(lo - pad, hi + pad)

@@ -58,6 +58,8 @@ class Prediction:
             (see :mod:`scalefit.uncertainty`).
         level: the interval's coverage level, or ``None``.
         warnings: what makes this prediction doubtful (e.g. a budget far beyond the fitted ones).
+        warmup_steps: the schedule's warm-up length: no law describes the loss before it (fits
+            leave those rows out), so :meth:`to_frame` leaves it empty there.
     """
 
     step: np.ndarray
@@ -68,6 +70,7 @@ class Prediction:
     upper: np.ndarray | None = None
     level: float | None = None
     warnings: tuple[str, ...] = ()
+    warmup_steps: int = 0
 
     @property
     def final_loss(self) -> float:
@@ -75,13 +78,18 @@ class Prediction:
         return float(self.loss[-1])
 
     def to_frame(self):
-        """A ``pandas.DataFrame`` with columns ``step, lr, loss``."""
+        """A ``pandas.DataFrame`` with columns ``step, lr, loss`` (and ``loss_lo, loss_hi`` with
+        an interval); the loss is NaN (an empty cell in a CSV) at steps inside the warm-up,
+        where the law's values mean nothing (at step 0 a power of an LR area of 0)."""
         import pandas as pd
 
-        frame = pd.DataFrame({"step": self.step, "lr": self.lr, "loss": self.loss})
+        inside = self.step < self.warmup_steps
+        columns = {"loss": self.loss}
         if self.lower is not None:
-            frame["loss_lo"] = self.lower
-            frame["loss_hi"] = self.upper
+            columns.update(loss_lo=self.lower, loss_hi=self.upper)
+        frame = pd.DataFrame({"step": self.step, "lr": self.lr})
+        for name, values in columns.items():
+            frame[name] = np.where(inside, np.nan, values)
         return frame
 
     def renamed(self, name: str) -> Prediction:
@@ -172,7 +180,17 @@ def predict(
         None if parts[0][i] is None else np.concatenate([p[i][0] for p in parts])[: at.size]
         for i in range(3)
     )
-    return _prediction(fit, lr, at, name=name, loss=loss, lower=lower, upper=upper, level=interval)
+    return _prediction(
+        fit,
+        lr,
+        at,
+        name=name,
+        loss=loss,
+        lower=lower,
+        upper=upper,
+        level=interval,
+        warmup_steps=warmup_steps,
+    )
 
 
 def predict_curves(
@@ -228,6 +246,7 @@ def predict_curves(
             lower=None if lowers is None else lowers[i],
             upper=None if uppers is None else uppers[i],
             level=interval,
+            warmup_steps=c.warmup_steps,
         )
         for i, c in enumerate(curves)
     ]
@@ -243,6 +262,7 @@ def _prediction(
     lower: np.ndarray | None,
     upper: np.ndarray | None,
     level: float | None,
+    warmup_steps: int,
 ) -> Prediction:
     return Prediction(
         step=at,
@@ -256,6 +276,7 @@ def _prediction(
             budget_warnings(fit, lr[: int(at.max()) + 1] if at.size else lr)
             + peak_warnings(fit, lr)
         ),
+        warmup_steps=int(warmup_steps),
     )
 
 

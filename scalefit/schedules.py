@@ -50,7 +50,9 @@ family         aliases              required keys              optional keys (de
 (alias ``exponential``). Constraints: learning rates (``peak``, ``final``, ``second``) are finite
 and :math:`\ge 0`; ``final`` :math:`\le` ``peak``; ``steps`` :math:`> 0`;
 :math:`0 \le` ``warmup`` :math:`<` ``steps``; ``decay`` in :math:`(0, 1]`; milestones strictly
-increasing and after the warmup; ``switch`` after the warmup; ``gamma`` :math:`\ge 0`. A
+increasing and after the warmup (one beyond ``steps`` never comes: :meth:`Schedule.with_steps`
+keeps them where they are); ``switch`` after the warmup; ``steps`` at most :data:`MAX_STEPS`;
+``gamma`` :math:`\ge 0`. A
 malformed spec raises :class:`~scalefit.errors.InputError` with a one-line message that quotes
 the spec. :func:`parse_schedule` returns a :class:`Schedule` whose ``spec`` is the canonical
 form of the string (every key written, in a fixed order), which parses back to an equal
@@ -137,8 +139,15 @@ def _check_int(name: str, value: int, minimum: int) -> int:
     return value
 
 
+MAX_STEPS = 10_000_000
+"""The longest budget a schedule may have: ten million steps, several times the longest
+pretraining runs published, and about 80 MB per float64 array of its LRs."""
+
+
 def _check_steps_warmup(steps: int, warmup: int) -> tuple[int, int]:
     steps = _check_int("steps", steps, 1)
+    if steps > MAX_STEPS:
+        raise InputError(f"steps must be at most {MAX_STEPS:,}, got {steps:,}")
     warmup = _check_int("warmup", warmup, 0)
     if warmup >= steps:
         raise InputError(f"warmup must be smaller than steps, got warmup={warmup}, steps={steps}")
@@ -533,6 +542,8 @@ def lr_array(fn: ScheduleFn, steps: int) -> np.ndarray:
         [1.0, 0.75, 0.5, 0.25, 0.0]
     """
     steps = _check_int("steps", steps, 0)
+    if steps > MAX_STEPS:
+        raise InputError(f"steps must be at most {MAX_STEPS:,}, got {steps:,}")
     t = np.arange(steps + 1, dtype=np.int64)
     out = fn(t)
     if isinstance(out, jax.Array):

@@ -90,13 +90,22 @@ class Uncertainty:
 
     @classmethod
     def from_dict(cls, data: dict[str, object]) -> Uncertainty:
+        """Rebuild from :meth:`to_dict`'s output (``ValueError``: a value no error model holds,
+        ``KeyError``: one missing)."""
+        covariance = np.asarray(data["covariance"], dtype=np.float64)
+        if covariance.ndim != 2 or not np.all(np.isfinite(covariance)):
+            raise ValueError("the error model's covariance is not a matrix of finite numbers")
+        scalars = {}
+        for name in ("transfer_variance", "horizon_variance", "fitted_area"):
+            value = float(data[name])
+            if not (np.isfinite(value) and value >= 0):
+                raise ValueError(f"the error model's {name} must be >= 0, not {data[name]!r}")
+            scalars[name] = value
         return cls(
-            covariance=np.asarray(data["covariance"], dtype=np.float64),
-            transfer_variance=float(data["transfer_variance"]),
-            horizon_variance=float(data["horizon_variance"]),
-            fitted_area=float(data["fitted_area"]),
+            covariance=covariance,
             notes=tuple(str(n) for n in data.get("notes", [])),
             rival=_rival_from(data.get("rival")),
+            **scalars,
         )
 
 

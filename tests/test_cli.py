@@ -396,7 +396,10 @@ def test_predict_with_an_interval(fit_json, tmp_path, capsys):
     assert code == 0 and "90% interval" in stdout
     frame = pd.read_csv(out)
     assert list(frame.columns) == ["step", "lr", "loss", "loss_lo", "loss_hi"]
-    assert (frame.loss_lo < frame.loss).all() and (frame.loss < frame.loss_hi).all()
+    # inside the warm-up (steps 0, 1000, 2000) no law says anything: empty cells
+    inside, after = frame[frame.step < 2160], frame[frame.step >= 2160]
+    assert len(inside) == 3 and inside[["loss", "loss_lo", "loss_hi"]].isna().all().all()
+    assert (after.loss_lo < after.loss).all() and (after.loss < after.loss_hi).all()
     code, _, err = run([*args, "--interval", "0", "--out", str(out)], capsys)
     assert code == 2 and len(err.strip().splitlines()) == 1
 
@@ -446,3 +449,114 @@ def test_a_malformed_rival_in_a_fit_file_is_one_line(fit_json, tmp_path, capsys)
     code, _, err = run(args, capsys)
     assert code == 2 and "bad.json" in err and "lacks C" in err and not out.exists()
     assert len(err.strip().splitlines()) == 1
+
+
+SPEC = "wsd:peak=3e-4,warmup=2160,steps=24000,decay=0.2"
+
+
+def _one_line_error(code: int, err: str, *words: str) -> None:
+    assert code == 2 and len(err.strip().splitlines()) == 1, err
+    for word in words:
+        assert word in err, (word, err)
+
+
+@pytest.mark.parametrize(
+    "outputs",
+    [
+        ["--out", "{d}/p.png", "--plot", "{d}/p.png"],  # two outputs, one file
+        ["--out", "{d}/p.csv", "--plot", "{d}/p.txt"],  # no such figure format
+        ["--out", "{d}", "--plot", "{d}/p.png"],  # a folder
+    ],
+)
+def test_predict_refuses_bad_outputs_before_writing_anything(fit_json, tmp_path, outputs, capsys):
+    args = [a.format(d=tmp_path) for a in outputs]
+    code, _, err = run(["predict", str(fit_json), "--schedule", SPEC, *args], capsys)
+    _one_line_error(code, err)
+    assert sorted(p.name for p in tmp_path.iterdir()) == []
+
+
+def test_fit_checks_its_outputs_and_options_before_fitting(tmp_path, capsys):
+    csv = str(MP25 / "cosine_24000.csv")
+    out = tmp_path / "f.json"
+    cases = [
+        (["--plot", str(tmp_path / "f.txt")], "formats: "),
+        (["--law", "annealing", "--lambda", "1.5"], "--lambda"),
+        ([csv], "given twice"),
+    ]
+    for extra, word in cases:
+        code, stdout, err = run(["fit", csv, *extra, "--out", str(out)], capsys)
+        _one_line_error(code, err, word)
+        assert stdout == "" and not out.exists()  # refused before any fitting
+
+
+def _broken(fit_json: Path, tmp_path: Path, edit) -> Path:
+    data = json.loads(fit_json.read_text())
+    edit(data)
+    bad = tmp_path / "bad.json"
+    bad.write_text(json.dumps(data))
+    return bad
+
+
+@pytest.mark.parametrize(
+    ("edit", "word"),
+    [
+        (lambda d: d["options"].update(drop_power="x"), "drop_power"),
+        (lambda d: d["options"].update(warmup="half"), "warmup"),
+        (lambda d: d["curves"][0].update(peak_lr=None), "peak_lr"),
+        (lambda d: d["params"].update(L0=float("nan")), "L0"),
+        (lambda d: d["uncertainty"].update(covariance=[[1.0]]), "covariance"),
+        (lambda d: d["uncertainty"].update(transfer_variance=-1.0), "transfer_variance"),
+        (lambda d: d.update(scalefit_fit=2), "format 2"),
+        (lambda d: d["params"].pop("B"), "'B' is missing"),
+    ],
+)
+def test_a_fit_file_with_impossible_values_is_one_line(fit_json, tmp_path, edit, word, capsys):
+    bad = _broken(fit_json, tmp_path, edit)
+    out = tmp_path / "p.csv"
+    args = ["predict", str(bad), "--schedule", SPEC, "--interval", "0.9", "--out", str(out)]
+    code, _, err = run(args, capsys)
+    _one_line_error(code, err, "bad.json", word)
+    assert not out.exists()
+
+
+def test_options_that_would_be_ignored_or_fail_late_are_refused(fit_json, tmp_path, capsys):
+    schedule = tmp_path / "s.csv"
+    pd.DataFrame({"step": [0, 100, 200], "lr": [3e-4, 3e-4, 1e-4]}).to_csv(schedule, index=False)
+    out = str(tmp_path / "o.csv")
+    design = ["choose", str(fit_json), "--steps", "2400", "--peak-lr"]
+    cases = [
+        (["predict", str(fit_json), "--schedule-csv", str(schedule), "--every", "10"], "--every"),
+        (["predict", str(fit_json), "--schedule", SPEC.replace("24000", "1e9")], "at most"),
+        ([*design, "0", "--family", "cosine"], "--peak-lr > 0"),
+        ([*design, "3e-4", "--optimize", "--iterations", "0"], "--iterations"),
+        (["compare", str(MP25 / "wsdcon_9.csv"), "--fit-on", "wsdcon_9", "--laws", ","], "--laws"),
+    ]
+    for args, word in cases:
+        code, stdout, err = run([*args, "--out", out], capsys)
+        _one_line_error(code, err, word)
+        assert "searched" not in err and not Path(out).exists()
+
+
+def test_choose_reports_every_at_checkpoint(fit_json, tmp_path, capsys):
+    out = tmp_path / "r.csv"
+    args = ["choose", str(fit_json), "--candidate", SPEC, "--at", "1000", "--at", "2000,3000"]
+    code, _, err = run([*args, "--out", str(out)], capsys)
+    assert code == 0, err
+    columns = list(pd.read_csv(out).columns)
+    assert [c for c in columns if c.startswith("loss_at_")] == [
+        "loss_at_1000",
+        "loss_at_2000",
+        "loss_at_3000",
+    ]
+
+
+def test_fit_says_which_loss_column_it_took(tmp_path, capsys):
+    log = tmp_path / "run.csv"
+    frame = pd.read_csv(MP25 / "cosine_24000.csv")
+    frame["val_loss"] = frame["loss"] * 1.01
+    frame.to_csv(log, index=False)
+    code, _, err = run(["fit", str(log), "--out", str(tmp_path / "f.json")], capsys)
+    assert code == 0 and "loss from column 'loss'; also there: val_loss" in err
+    args = ["fit", str(log), "--loss-column", "val_loss", "--out", str(tmp_path / "g.json")]
+    code, _, err = run(args, capsys)
+    assert code == 0 and "also there" not in err
