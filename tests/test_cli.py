@@ -560,3 +560,11 @@ def test_fit_says_which_loss_column_it_took(tmp_path, capsys):
     args = ["fit", str(log), "--loss-column", "val_loss", "--out", str(tmp_path / "g.json")]
     code, _, err = run(args, capsys)
     assert code == 0 and "also there" not in err
+
+
+def test_a_usage_error_is_one_line(capsys):
+    with pytest.raises(SystemExit) as stop:
+        main(["fit", "run.csv"])
+    err = capsys.readouterr().err
+    assert stop.value.code == 2 and err.count("\n") == 1
+    assert "--out" in err and "scalefit fit --help" in err
