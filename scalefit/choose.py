@@ -270,7 +270,15 @@ def rank(
         gap = float(final) - best
         choices.append(Choice(c.name, float(final), gap, gap <= tol, checks, c.lr, c.warmup_steps))
     choices.sort(key=lambda c: c.final_loss)
-    return Ranking(tuple(choices), tol, source, tuple(_reach_warnings(fit, cands)))
+    warnings = _reach_warnings(fit, cands)
+    for step in checkpoints:
+        short = sum(c.steps < step for c in cands)
+        if short:
+            warnings.append(
+                f"checkpoint {step} lies beyond the budget of {short} candidate(s): no loss "
+                "there (nan)"
+            )
+    return Ranking(tuple(choices), tol, source, tuple(warnings))
 
 
 def _tolerance(fit: Fit, tolerance: float | None) -> tuple[float, str]:

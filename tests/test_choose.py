@@ -56,6 +56,10 @@ def test_rank_orders_by_predicted_final_loss_and_keeps_names_as_given():
         assert c.gap == pytest.approx(c.final_loss - ranking.best.final_loss)
         assert [c.at[12000], c.at[20000]] == pytest.approx(prediction.loss[:2], abs=1e-9)
         assert math.isnan(c.at[30000]) == (c.lr.size <= 30000)  # past a 24k budget
+    beyond = [w for w in ranking.warnings if "checkpoint" in w]
+    assert beyond == [
+        "checkpoint 30000 lies beyond the budget of 3 candidate(s): no loss there (nan)"
+    ]
 
 
 def test_a_candidate_at_another_peak_lr_than_the_fitted_runs_is_warned_of():
