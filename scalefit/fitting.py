@@ -469,7 +469,7 @@ def fit(
         A :class:`Fit`.
 
     Raises:
-        InputError: no curve, or a curve without rows.
+        InputError: no curve, a curve without rows, or fewer rows than the law has parameters.
     """
     from scalefit import __version__
 
@@ -487,6 +487,13 @@ def fit(
         if np.any(~np.isfinite(c.loss)) or np.any(c.loss <= 0):
             raise InputError(f"{c.source or c.name}: losses must be finite and positive")
     law = get_law(law)
+    rows = sum(c.loss.size for c in curves)
+    if rows < law.n_params:
+        where = ", ".join(c.source or c.name for c in curves)
+        raise InputError(
+            f"{where}: {rows} observed loss(es){' after warm-up' if skip_warmup else ''} for the "
+            f"{law.name} law's {law.n_params} parameters: log more of the run"
+        )
     if LAWS.get(law.name.lower()) is not law:
         raise ValueError(
             f"the law {law.name!r} is not the one registered under that name: pass it to "

@@ -106,6 +106,9 @@ def test_bad_curves_are_input_errors():
         fit([Curve("empty", np.full(10, 1e-3), np.array([], int), np.array([]))])
     with pytest.raises(InputError):
         fit([Curve("neg", np.full(10, 1e-3), np.array([1, 2]), np.array([3.0, -1.0]))])
+    few = Curve("few", np.full(10, 1e-3), np.array([1, 2, 3]), np.array([3.0, 2.9, 2.8]))
+    with pytest.raises(InputError, match="3 observed loss"):
+        fit([few], "annealing")  # four parameters
 
 
 def test_minimum_is_one_scipy_cannot_improve_on():
