@@ -45,7 +45,7 @@ schedule spec grammar:  FAMILY:key=value,key=value,...  (defaults in brackets)
              at each milestone), warmup [0]
   twostage   peak, steps, switch, second, warmup [0]: peak until step switch, then second
 peak and steps are always required. Every family warms up linearly from 0 to peak over
-`warmup` steps; a schedule has at most 10,000,000 steps.
+`warmup` steps; a spec has at most 10,000,000 steps.
 """
 
 
@@ -442,32 +442,31 @@ def _use_compilation_cache() -> None:
         _programs.use_store(path)
 
 
-def _guard_outputs(
-    inputs: list[Path], outputs: list[Path | None], figure: Path | None = None
-) -> None:
-    """Refuse, before any work, outputs that could not be written or would clobber something:
-    an input, another output, a folder, a missing folder, or a figure in no format matplotlib
-    writes."""
+def _guard_outputs(inputs: list[Path], args, *options: str) -> None:
+    """Refuse, before any work, the outputs that ``args`` gives for ``options`` (e.g. ``--out``;
+    ``--plot`` is a figure) if they could not be written or would clobber something: an input,
+    another output, a folder, a missing folder, or a figure in no format matplotlib writes."""
     from scalefit.errors import InputError
 
-    written: dict[Path, Path] = {}
-    for out in [*outputs, figure]:
+    written: dict[Path, str] = {}
+    for option in options:
+        out = getattr(args, option.lstrip("-").replace("-", "_"))
         if out is None:
             continue
         for src in inputs:
             if out.resolve() == src.resolve():
                 raise InputError(f"{out}: is also an input; refusing to overwrite it")
         if out.resolve() in written:
-            raise InputError(f"{out}: named for two outputs ({written[out.resolve()]} too)")
-        written[out.resolve()] = out
+            raise InputError(f"{out}: given to both {written[out.resolve()]} and {option}")
+        written[out.resolve()] = option
         if out.is_dir():
             raise InputError(f"{out}: is a folder; give a file name")
         if not out.parent.exists():
             raise InputError(f"{out}: folder {out.parent} does not exist")
-    if figure is not None:
-        from scalefit import io
+        if option == "--plot":
+            from scalefit import io
 
-        io.check_figure_path(figure)
+            io.check_figure_path(out)
 
 
 def _fit(args) -> int:
@@ -478,7 +477,7 @@ def _fit(args) -> int:
     from scalefit.fitting import fit
     from scalefit.predict import predict
 
-    _guard_outputs(list(args.csv), [args.out], args.plot)
+    _guard_outputs(list(args.csv), args, "--out", "--plot")
     if not 0 < args.decay < 1:
         raise InputError(f"--lambda must lie strictly between 0 and 1, not {args.decay}")
     given = [p.resolve() for p in args.csv]
@@ -517,13 +516,17 @@ def _predict(args) -> int:
     from scalefit.schedules import parse_schedule
 
     inputs = [args.fit] + ([args.schedule_csv] if args.schedule_csv else [])
-    _guard_outputs(inputs, [args.out], args.plot)
+    _guard_outputs(inputs, args, "--out", "--plot")
     if args.schedule_csv is not None:
         for option, value in (("--every", args.every), ("--steps", args.steps)):
             if value is not None:
                 raise InputError(
                     f"{option}: only with --schedule (a --schedule-csv is predicted at its steps)"
                 )
+    else:
+        for option in ("--step-column", "--lr-column", "--warmup-steps"):
+            if getattr(args, option[2:].replace("-", "_")) is not None:
+                raise InputError(f"{option}: only with --schedule-csv (it reads that file)")
     every = 1 if args.every is None else args.every
     if every < 1:
         raise InputError(f"--every must be >= 1, not {args.every}")
@@ -533,7 +536,12 @@ def _predict(args) -> int:
         _check_level(args.interval)
     result = io.load_fit(args.fit)
     if args.interval is not None and result.uncertainty is None:  # name the file
-        raise InputError(f"{args.fit}: this fit has no error model for intervals; refit it")
+        unusable = [w for w in result.warnings if w.startswith("the file's error model")]
+        raise InputError(
+            f"{args.fit}: "
+            + (unusable[0] if unusable else "this fit has no error model")
+            + "; refit it for intervals"
+        )
     if args.schedule is not None:
         schedule = parse_schedule(args.schedule)
         if args.steps is not None and args.steps != schedule.steps:
@@ -584,7 +592,7 @@ def _choose(args) -> int:
     from scalefit import choose, io
     from scalefit.errors import InputError
 
-    _guard_outputs([args.fit, *args.candidate_csv], [args.out, args.schedule_out], args.plot)
+    _guard_outputs([args.fit, *args.candidate_csv], args, "--out", "--schedule-out", "--plot")
     designing = bool(args.family or args.optimize)
     if not (args.candidate or args.candidate_csv or designing):
         raise InputError(
@@ -682,7 +690,7 @@ def _forecast(args) -> int:
     from scalefit.schedules import parse_schedule
 
     inputs = [args.csv] + ([args.schedule_csv] if args.schedule_csv else [])
-    _guard_outputs(inputs, [args.out, args.fit_out], args.plot)
+    _guard_outputs(inputs, args, "--out", "--fit-out", "--plot")
     _check_level(args.interval)
     if args.every < 1:
         raise InputError(f"--every must be >= 1, not {args.every}")
@@ -744,7 +752,7 @@ def _compare(args) -> int:
     from scalefit.errors import InputError
     from scalefit.metrics import CurveMetrics
 
-    _guard_outputs(list(args.csv), [args.out], args.plot)
+    _guard_outputs(list(args.csv), args, "--out", "--plot")
     laws = [law.strip() for law in args.laws.split(",") if law.strip()]
     if not laws:
         raise InputError(f"--laws: no law named (known: {', '.join(_law_names())})")
@@ -875,7 +883,7 @@ def _demo(args) -> int:
     from scalefit.predict import predict_curves
 
     start = time.perf_counter()
-    _guard_outputs([], [], args.plot)
+    _guard_outputs([], args, "--plot")
     folder = io.bundled_data("multipower-law") / args.size
     if not folder.is_dir():
         raise InputError(f"{folder}: bundled curves not found")

@@ -24,6 +24,7 @@ same fit every time. Each fit also carries the error model of its predictions
 from __future__ import annotations
 
 import dataclasses
+import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import partial
@@ -167,10 +168,13 @@ class Fit:
     def from_dict(cls, data: dict[str, object]) -> Fit:
         """Rebuild a :class:`Fit` from :meth:`to_dict`'s output.
 
+        An error model that cannot be read (a value no error model holds, the wrong shape) is
+        dropped with a warning: the fit still predicts, without intervals.
+
         Raises:
             KeyError: a key is missing.
             ValueError: a value cannot be what a fit holds (a parameter that is not a finite
-                number, a law option of the wrong kind, an error model of the wrong shape).
+                number, a law option of the wrong kind or out of its range).
             InputError: the file's format is one this scalefit cannot read (a newer one).
         """
         version = data.get("scalefit_fit", FORMAT)
@@ -181,22 +185,26 @@ class Fit:
             )
         law = get_law(str(data["law"]))
         params = {name: _finite(data["params"][name], name) for name in law.param_names}
-        options = dict(data["options"])
-        _check_options(law, options)
+        options = _checked_options(law, dict(data["options"]))
         curves = [dict(c) for c in data["curves"]]
         for c in curves:
             if "peak_lr" in c and not _finite(c["peak_lr"], "a curve's peak_lr") > 0:
                 raise ValueError(f"a curve's peak_lr must be positive, not {c['peak_lr']}")
-        uncertainty = (
-            None
-            if data.get("uncertainty") is None
-            else _uncertainty.Uncertainty.from_dict(data["uncertainty"])
-        )
-        if uncertainty is not None and np.shape(uncertainty.covariance) != (law.n_params,) * 2:
-            raise ValueError(
-                f"the error model's covariance is {np.shape(uncertainty.covariance)}, not "
-                f"{law.n_params} x {law.n_params} (one row and column per parameter)"
-            )
+        warnings = [str(w) for w in data.get("warnings", [])]
+        uncertainty = None
+        if data.get("uncertainty") is not None:
+            try:
+                uncertainty = _uncertainty.Uncertainty.from_dict(data["uncertainty"])
+                shape = np.shape(uncertainty.covariance)
+                if shape != (law.n_params,) * 2:
+                    raise ValueError(
+                        f"its covariance is {shape[0]} x {shape[-1]}, not {law.n_params} x "
+                        f"{law.n_params} (one row and column per parameter)"
+                    )
+            except (KeyError, TypeError, ValueError) as err:  # the point predictions still hold
+                uncertainty = None
+                problem = f"{err.args[0]!r} is missing" if isinstance(err, KeyError) else err
+                warnings.append(f"the file's error model is unusable: {problem}")
         return cls(
             law=law.name,
             params=params,
@@ -208,7 +216,7 @@ class Fit:
             n_iter=int(data["n_iter"]),
             converged=bool(data["converged"]),
             status=str(data["status"]),
-            warnings=[str(w) for w in data.get("warnings", [])],
+            warnings=warnings,
             version=str(data.get("version", "")),
             uncertainty=uncertainty,
         )
@@ -274,23 +282,40 @@ def _finite(value: object, what: str) -> float:
     return float(value)
 
 
-def _check_options(law: Law, options: Mapping[str, object]) -> None:
-    """``ValueError`` unless each of the law's options in ``options`` is of its default's kind:
-    a positive number (a momentum decay below 1), or a warm-up convention."""
+# The built-in laws' options and the values they may take (a registered law's own options are
+# only checked to be of their default's kind).
+_OPTION_RANGES = {
+    "decay": (0.0, 1.0, "between 0 and 1"),  # the annealing law's momentum decay
+    "window": (0.0, math.inf, "positive"),  # the multi-power laws' exact steps, segments' width
+    "resolution": (0.0, math.inf, "positive"),
+    "drop_power": (0.0, math.inf, "positive"),
+}
+
+
+def _checked_options(law: Law, options: Mapping[str, object]) -> dict[str, object]:
+    """``options`` with each of the law's own of its default's kind (a whole number as an
+    ``int``, a warm-up convention, a built-in option within its range); ``ValueError`` else."""
+    out = dict(options)
     for name, default in law.options.items():
-        if name not in options:
+        if name not in out:
             continue
-        value = options[name]
-        if isinstance(default, str):
-            if name == "warmup" and value not in ("peak", "actual"):
-                raise ValueError(f"option warmup must be 'peak' or 'actual', not {value!r}")
+        value = out[name]
+        if name == "warmup" and value not in ("peak", "actual"):
+            raise ValueError(f"option warmup must be 'peak' or 'actual', not {value!r}")
+        if isinstance(default, bool) or not isinstance(default, (int, float)):
+            if type(value) is not type(default):
+                kind = type(default).__name__
+                raise ValueError(f"option {name} must be a {kind}, not {value!r}")
             continue
         number = _finite(value, f"option {name}")
-        if number <= 0 or (name == "decay" and number >= 1):
-            bounds = "between 0 and 1" if name == "decay" else "positive"
-            raise ValueError(f"option {name} must be {bounds}, not {value!r}")
-        if isinstance(default, int) and number != int(number):
-            raise ValueError(f"option {name} must be a whole number, not {value!r}")
+        low, high, words = _OPTION_RANGES.get(name, (-math.inf, math.inf, ""))
+        if not low < number < high:
+            raise ValueError(f"option {name} must be {words}, not {value!r}")
+        if isinstance(default, int):
+            if number != int(number):
+                raise ValueError(f"option {name} must be a whole number, not {value!r}")
+            out[name] = int(number)
+    return out
 
 
 # ---------------------------------------------------------------------------------- evaluation
@@ -643,7 +668,7 @@ def _decay_at_grid_end(decay: float, grid: Sequence[float]) -> str:
         f"{'lower' if faster else 'upper'} end of the values tried ({grid[0]:g}-{grid[-1]:g}): "
         f"the curves want a loss drop that saturates {'faster' if faster else 'slower'} than "
         "any of them gives, and the other parameters make up for it; a law whose drop saturates "
-        "as a power of the LR area may suit them better (--law multipower-fixed)"
+        "as a power of the LR area may suit them better (the multipower-fixed law)"
     )
 
 

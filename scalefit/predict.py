@@ -58,8 +58,9 @@ class Prediction:
             (see :mod:`scalefit.uncertainty`).
         level: the interval's coverage level, or ``None``.
         warnings: what makes this prediction doubtful (e.g. a budget far beyond the fitted ones).
-        warmup_steps: the schedule's warm-up length: no law describes the loss before it (fits
-            leave those rows out), so :meth:`to_frame` leaves it empty there.
+        warmup_steps: the steps at the start that no law describes: the schedule's warm-up,
+            whose losses the fit left out (0 for a fit made on them, ``skip_warmup=False``);
+            :meth:`to_frame` leaves the loss empty there.
     """
 
     step: np.ndarray
@@ -79,8 +80,9 @@ class Prediction:
 
     def to_frame(self):
         """A ``pandas.DataFrame`` with columns ``step, lr, loss`` (and ``loss_lo, loss_hi`` with
-        an interval); the loss is NaN (an empty cell in a CSV) at steps inside the warm-up,
-        where the law's values mean nothing (at step 0 a power of an LR area of 0)."""
+        an interval); the loss is NaN (an empty cell in a CSV) at steps before
+        ``warmup_steps``, inside a warm-up the fit left out, where the law's values mean nothing
+        (at step 0 a power of an LR area of 0)."""
         import pandas as pd
 
         inside = self.step < self.warmup_steps
@@ -276,7 +278,7 @@ def _prediction(
             budget_warnings(fit, lr[: int(at.max()) + 1] if at.size else lr)
             + peak_warnings(fit, lr)
         ),
-        warmup_steps=int(warmup_steps),
+        warmup_steps=int(warmup_steps) if fit.options.get("skip_warmup", True) else 0,
     )
 
 

@@ -94,12 +94,15 @@ class Uncertainty:
         ``KeyError``: one missing)."""
         covariance = np.asarray(data["covariance"], dtype=np.float64)
         if covariance.ndim != 2 or not np.all(np.isfinite(covariance)):
-            raise ValueError("the error model's covariance is not a matrix of finite numbers")
+            raise ValueError("its covariance is not a matrix of finite numbers")
         scalars = {}
         for name in ("transfer_variance", "horizon_variance", "fitted_area"):
-            value = float(data[name])
-            if not (np.isfinite(value) and value >= 0):
-                raise ValueError(f"the error model's {name} must be >= 0, not {data[name]!r}")
+            value = data[name]
+            if isinstance(value, bool) or not isinstance(value, (int, float)):
+                raise ValueError(f"its {name} must be a number >= 0, not {value!r}")
+            if not (np.isfinite(value) and (value > 0 if name == "fitted_area" else value >= 0)):
+                raise ValueError(f"its {name} must be a number >= 0, not {value!r}")
+            value = float(value)
             scalars[name] = value
         return cls(
             covariance=covariance,

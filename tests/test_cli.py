@@ -463,7 +463,7 @@ def _one_line_error(code: int, err: str, *words: str) -> None:
 @pytest.mark.parametrize(
     "outputs",
     [
-        ["--out", "{d}/p.png", "--plot", "{d}/p.png"],  # two outputs, one file
+        ["--out", "{d}/p.png", "--plot", "{d}/./p.png"],  # two outputs, one file
         ["--out", "{d}/p.csv", "--plot", "{d}/p.txt"],  # no such figure format
         ["--out", "{d}", "--plot", "{d}/p.png"],  # a folder
     ],
@@ -472,6 +472,8 @@ def test_predict_refuses_bad_outputs_before_writing_anything(fit_json, tmp_path,
     args = [a.format(d=tmp_path) for a in outputs]
     code, _, err = run(["predict", str(fit_json), "--schedule", SPEC, *args], capsys)
     _one_line_error(code, err)
+    if outputs[3].endswith("./p.png"):
+        assert "given to both --out and --plot" in err
     assert sorted(p.name for p in tmp_path.iterdir()) == []
 
 
@@ -480,6 +482,7 @@ def test_fit_checks_its_outputs_and_options_before_fitting(tmp_path, capsys):
     out = tmp_path / "f.json"
     cases = [
         (["--plot", str(tmp_path / "f.txt")], "formats: "),
+        (["--plot", str(tmp_path)], "is a folder"),
         (["--law", "annealing", "--lambda", "1.5"], "--lambda"),
         ([csv], "given twice"),
     ]
@@ -504,8 +507,7 @@ def _broken(fit_json: Path, tmp_path: Path, edit) -> Path:
         (lambda d: d["options"].update(warmup="half"), "warmup"),
         (lambda d: d["curves"][0].update(peak_lr=None), "peak_lr"),
         (lambda d: d["params"].update(L0=float("nan")), "L0"),
-        (lambda d: d["uncertainty"].update(covariance=[[1.0]]), "covariance"),
-        (lambda d: d["uncertainty"].update(transfer_variance=-1.0), "transfer_variance"),
+        (lambda d: d["options"].update(window=0), "window"),
         (lambda d: d.update(scalefit_fit=2), "format 2"),
         (lambda d: d["params"].pop("B"), "'B' is missing"),
     ],
@@ -519,6 +521,26 @@ def test_a_fit_file_with_impossible_values_is_one_line(fit_json, tmp_path, edit,
     assert not out.exists()
 
 
+@pytest.mark.parametrize(
+    "edit",
+    [
+        lambda u: u.update(covariance=[[1.0]]),
+        lambda u: u.update(transfer_variance=-1.0),
+        lambda u: u.update(horizon_variance=None),
+    ],
+)
+def test_a_broken_error_model_still_predicts_but_gives_no_interval(
+    fit_json, tmp_path, edit, capsys
+):
+    bad = _broken(fit_json, tmp_path, lambda d: edit(d["uncertainty"]))
+    out = tmp_path / "p.csv"
+    args = ["predict", str(bad), "--schedule", SPEC, "--every", "1000", "--out", str(out)]
+    code, stdout, err = run(args, capsys)
+    assert code == 0 and "predicted loss" in stdout and out.exists(), err
+    code, _, err = run([*args, "--interval", "0.9"], capsys)
+    _one_line_error(code, err, "bad.json", "error model is unusable", "refit it")
+
+
 def test_options_that_would_be_ignored_or_fail_late_are_refused(fit_json, tmp_path, capsys):
     schedule = tmp_path / "s.csv"
     pd.DataFrame({"step": [0, 100, 200], "lr": [3e-4, 3e-4, 1e-4]}).to_csv(schedule, index=False)
@@ -526,6 +548,7 @@ def test_options_that_would_be_ignored_or_fail_late_are_refused(fit_json, tmp_pa
     design = ["choose", str(fit_json), "--steps", "2400", "--peak-lr"]
     cases = [
         (["predict", str(fit_json), "--schedule-csv", str(schedule), "--every", "10"], "--every"),
+        (["predict", str(fit_json), "--schedule", SPEC, "--lr-column", "lr"], "--lr-column"),
         (["predict", str(fit_json), "--schedule", SPEC.replace("24000", "1e9")], "at most"),
         ([*design, "0", "--family", "cosine"], "--peak-lr > 0"),
         ([*design, "3e-4", "--optimize", "--iterations", "0"], "--iterations"),

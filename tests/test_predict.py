@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 import numpy as np
 
 from scalefit import predict as predict_module
@@ -20,3 +22,35 @@ def test_long_trajectory_in_chunks_equals_the_rows_asked_alone() -> None:
     assert whole.loss.size == schedule.steps + 1
     np.testing.assert_allclose(whole.loss[some], alone.loss, rtol=1e-14)
     assert np.all(np.diff(whole.loss[500:]) < 0)  # a cosine run's loss only falls after warm-up
+
+
+def test_a_table_leaves_the_warm_up_empty_unless_the_fit_was_made_on_it() -> None:
+    fit = Fit.given("annealing", {"L0": 2.5, "A": 0.6, "alpha": 0.5, "C": 0.7})
+    schedule = parse_schedule("cosine:peak=3e-4,steps=2000,warmup=500,final=3e-5")
+    at = [0, 499, 500, 2000]
+    frame = predict(fit, schedule, at=at).to_frame()
+    assert frame.loss.isna().tolist() == [True, True, False, False]
+    on_warmup = dataclasses.replace(fit, options={**fit.options, "skip_warmup": False})
+    assert predict(on_warmup, schedule, at=at).to_frame().loss.notna().all()
+
+
+def test_saved_options_of_a_registered_law_keep_their_kind(tmp_path) -> None:
+    from scalefit import io
+    from scalefit.laws import get_law, register
+
+    law = register(
+        dataclasses.replace(
+            get_law("annealing"),
+            name="annealing-with-extras",
+            options={**get_law("annealing").options, "shift": 0.0, "flag": False},
+        )
+    )
+    fit = Fit.given(law, {"L0": 2.5, "A": 0.6, "alpha": 0.5, "C": 0.7}, shift=-1.5, flag=True)
+    io.save_fit(fit, tmp_path / "f.json")
+    again = io.load_fit(tmp_path / "f.json")
+    assert again.options["shift"] == -1.5 and again.options["flag"] is True
+    multipower = Fit.given("multipower-fixed", {"L0": 2.5, "A": 0.6, "alpha": 0.5, "B": 400.0})
+    data = multipower.to_dict()
+    data["options"]["window"] = 16.0  # a whole number written as a float: read as an int
+    assert Fit.from_dict(data).options["window"] == 16
+    assert isinstance(Fit.from_dict(data).options["window"], int)
