@@ -14,8 +14,10 @@ Loading a program takes up to 0.2 s (its object code is linked again) and a fit 
 so background threads do it ahead of need (deserialising releases the GIL): the store also
 remembers, for the first program a process calls, which programs that process called next
 (``<key>.next``), and a later process that starts with the same program loads those while it
-computes. A wrong guess costs idle background work, never a wrong result: a program is still
-found by its key.
+computes; and, for a process that says what kind it is (:func:`use_store`'s ``kind``: the
+command and the law), every program the last process of that kind called (``<hash>.ahead``),
+which then load while it imports pandas and reads its input. A wrong guess costs idle
+background work, never a wrong result: a program is still found by its key.
 """
 
 from __future__ import annotations
@@ -41,11 +43,17 @@ _followers: list[str] = []  # the keys a process called after _called[0], as las
 _pending: dict[str, Future] = {}  # programs loading (or queued) on the background threads
 _kernels: Future | None = None  # the LAPACK kernels' registration (see _register_kernels)
 _loader: ThreadPoolExecutor | None = None
+_ahead: Path | None = None  # the record of what the last process of this kind called
+_ahead_keys: list[str] = []  # ... as last read or written
 
 
-def use_store(path: str | os.PathLike | None) -> None:
-    """Keep compiled programs under ``path`` (``None``: keep nothing, the default)."""
-    global _store, _kernels
+def use_store(path: str | os.PathLike | None, kind: str = "") -> None:
+    """Keep compiled programs under ``path`` (``None``: keep nothing, the default).
+
+    ``kind`` names what the process is about to do (e.g. ``"fit multipower"``): the programs the
+    last process of that kind called start loading at once, in the background, while this one
+    reads its input, instead of only from its first call."""
+    global _store, _kernels, _ahead
     _store = Path(path) if path else None
     _loaded.clear()
     _called.clear()
@@ -54,6 +62,12 @@ def use_store(path: str | os.PathLike | None) -> None:
         future.cancel()
     _pending.clear()
     _kernels = None
+    _ahead = None
+    _ahead_keys.clear()
+    if _store is not None and kind:
+        _ahead = _store / f"{hashlib.sha256(kind.encode()).hexdigest()[:16]}.ahead"
+        _ahead_keys[:] = _read_keys(_ahead)
+        _load_ahead(_ahead_keys)  # the LAPACK set-up waits for the first call: it holds the GIL
 
 
 def call(fn, *args, **static):
@@ -169,20 +183,34 @@ def _follow(key: str) -> None:
     if key in _called:
         return
     _called.append(key)
+    if _ahead is not None and _called != _ahead_keys[: len(_called)]:
+        _ahead_keys[:] = _called
+        _write_atomically(_ahead, "\n".join(_called).encode())
     if len(_called) == 1:
-        _kernels = _background(_register_kernels)
-        try:
-            recorded = (_store / f"{key}.next").read_text(encoding="ascii").split()
-        except (OSError, ValueError):  # none yet, or damaged: it is rewritten below
-            return
-        _followers[:] = [k for k in recorded if re.fullmatch(f"[0-9a-f]{{{_KEY_LENGTH}}}", k)]
-        for k in _followers:
-            path = _store / f"{k}.pkl"
-            if k not in _loaded and k not in _pending and path.exists():
-                _pending[k] = _background(_load, path)
+        if _kernels is None:
+            _kernels = _background(_register_kernels)
+        _followers[:] = _read_keys(_store / f"{key}.next")
+        _load_ahead(_followers)
     elif _called[1:] != _followers[: len(_called) - 1]:
         _followers[:] = _called[1:]
         _write_atomically(_store / f"{_called[0]}.next", "\n".join(_followers).encode())
+
+
+def _read_keys(path: Path) -> list[str]:
+    """The program keys a record lists (none if it is missing or damaged)."""
+    try:
+        recorded = path.read_text(encoding="ascii").split()
+    except (OSError, ValueError):
+        return []
+    return [k for k in recorded if re.fullmatch(f"[0-9a-f]{{{_KEY_LENGTH}}}", k)]
+
+
+def _load_ahead(keys: list[str]) -> None:
+    """Start loading the stored programs ``keys`` on the background threads, in order."""
+    for k in keys:
+        path = _store / f"{k}.pkl"
+        if k not in _loaded and k not in _pending and path.exists():
+            _pending[k] = _background(_load, path)
 
 
 def _loaded_ahead(key: str):

@@ -399,7 +399,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.command is None:
         parser.print_help()
         return 0
-    _use_compilation_cache()
+    _use_compilation_cache(f"{args.command} {getattr(args, 'law', '')}")
     from scalefit import _progress
     from scalefit.errors import InputError
 
@@ -427,7 +427,7 @@ def main(argv: list[str] | None = None) -> int:
         signal.signal(signal.SIGINT, previous)
 
 
-def _use_compilation_cache() -> None:
+def _use_compilation_cache(kind: str) -> None:
     """Keep compiled programs on disk between runs: compiling and tracing are most of a small
     fit's wall time (see :mod:`scalefit._programs`).
 
@@ -439,7 +439,7 @@ def _use_compilation_cache() -> None:
     if path:
         from scalefit import _programs
 
-        _programs.use_store(path)
+        _programs.use_store(path, kind)
 
 
 def _guard_outputs(inputs: list[Path], args, *options: str) -> None:

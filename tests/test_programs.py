@@ -124,6 +124,28 @@ def test_programs_that_followed_the_first_one_last_time_are_loaded_ahead(store: 
     assert _written(store) == written
 
 
+def test_a_process_of_a_known_kind_loads_its_programs_before_its_first_call(store: Path) -> None:
+    x, y = np.arange(5.0), np.arange(6.0)
+    first, then = _key(_scaled_sum, x, 1.0, power=2), _key(_scaled_sum, y, 1.0, power=1)
+    _programs.use_store(store, "fit some-law")
+    _programs.call(_scaled_sum, x, 1.0, power=2)
+    _programs.call(_scaled_sum, y, 1.0, power=1)
+    (record,) = store.glob("*.ahead")
+    assert record.read_text().split() == [first, then]
+
+    written = _written(store)
+    _programs.use_store(store, "fit some-law")  # a new process of the same kind
+    assert set(_programs._pending) == {first, then}  # loading before any call
+    assert _programs._pending[first].result() is not None
+    assert float(_programs.call(_scaled_sum, x, 2.0, power=2)) == 60.0
+    assert float(_programs.call(_scaled_sum, y, 2.0, power=1)) == 30.0
+    assert not _programs._pending and _written(store) == written
+    assert record.read_text().split() == [first, then]  # the same calls: not rewritten
+
+    _programs.use_store(store, "predict some-law")  # another kind: nothing known ahead
+    assert not _programs._pending
+
+
 def test_a_wrong_record_of_what_follows_is_harmless_and_rewritten(store: Path) -> None:
     x, y = np.arange(5.0), np.arange(6.0)
     first, then = _key(_scaled_sum, x, 1.0, power=2), _key(_scaled_sum, y, 1.0, power=3)
