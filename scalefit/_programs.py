@@ -51,8 +51,8 @@ def use_store(path: str | os.PathLike | None, kind: str = "") -> None:
     """Keep compiled programs under ``path`` (``None``: keep nothing, the default).
 
     ``kind`` names what the process is about to do (e.g. ``"fit multipower"``): the programs the
-    last process of that kind called start loading at once, in the background, while this one
-    reads its input, instead of only from its first call."""
+    last process of that kind called (:func:`remember`) start loading at once, in the
+    background, while this one reads its input, instead of only from its first call."""
     global _store, _kernels, _ahead
     _store = Path(path) if path else None
     _loaded.clear()
@@ -67,7 +67,18 @@ def use_store(path: str | os.PathLike | None, kind: str = "") -> None:
     if _store is not None and kind:
         _ahead = _store / f"{hashlib.sha256(kind.encode()).hexdigest()[:16]}.ahead"
         _ahead_keys[:] = _read_keys(_ahead)
-        _load_ahead(_ahead_keys)  # the LAPACK set-up waits for the first call: it holds the GIL
+        if _ahead_keys:  # the LAPACK set-up first: a program cannot run before it
+            _kernels = _background(_register_kernels)
+            _load_ahead(_ahead_keys)
+
+
+def remember() -> None:
+    """Record the programs this process called, in order, as what the next process of its kind
+    (:func:`use_store`) loads from its start; called once the process's work is done (a process
+    that stopped midway would record too little)."""
+    if _ahead is not None and _called and _called != _ahead_keys:
+        _ahead_keys[:] = _called
+        _write_atomically(_ahead, "\n".join(_called).encode())
 
 
 def call(fn, *args, **static):
@@ -183,9 +194,6 @@ def _follow(key: str) -> None:
     if key in _called:
         return
     _called.append(key)
-    if _ahead is not None and _called != _ahead_keys[: len(_called)]:
-        _ahead_keys[:] = _called
-        _write_atomically(_ahead, "\n".join(_called).encode())
     if len(_called) == 1:
         if _kernels is None:
             _kernels = _background(_register_kernels)

@@ -399,7 +399,8 @@ def main(argv: list[str] | None = None) -> int:
     if args.command is None:
         parser.print_help()
         return 0
-    _use_compilation_cache(f"{args.command} {getattr(args, 'law', '')}")
+    laws = getattr(args, "law", None) or getattr(args, "laws", None) or ""
+    _use_compilation_cache(f"{args.command} {laws.lower()}")
     from scalefit import _progress
     from scalefit.errors import InputError
 
@@ -414,14 +415,23 @@ def main(argv: list[str] | None = None) -> int:
             "forecast": _forecast,
             "demo": _demo,
         }
-        return commands[args.command](args)
+        code = commands[args.command](args)
+        if code == 0:
+            from scalefit import _programs
+
+            _programs.remember()
+        return code
     except InputError as err:
         _progress.clear()
         print(f"scalefit {args.command}: error: {err}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         _progress.clear()
-        print(f"scalefit {args.command}: interrupted; nothing written", file=sys.stderr)
+        from scalefit import io
+
+        done = io.written()
+        left = f"wrote {', '.join(done)} before it, whole" if done else "nothing written"
+        print(f"scalefit {args.command}: interrupted; {left}", file=sys.stderr)
         return 130
     finally:
         signal.signal(signal.SIGINT, previous)

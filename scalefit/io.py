@@ -528,6 +528,15 @@ def write_text_atomic(text: str, path: str | os.PathLike[str]) -> None:
     write_bytes_atomic(text.encode("utf-8"), path)
 
 
+_written: list[str] = []
+
+
+def written() -> tuple[str, ...]:
+    """The files this process has written through this module, in order (what a command
+    interrupted midway has left behind, each whole)."""
+    return tuple(_written)
+
+
 def write_bytes_atomic(data: bytes, path: str | os.PathLike[str]) -> None:
     """Write ``data`` to ``path`` atomically: readers see the old file or the new one.
 
@@ -567,6 +576,7 @@ def write_bytes_atomic(data: bytes, path: str | os.PathLike[str]) -> None:
             os.chmod(tmp, mode)
         os.replace(tmp, target)
         tmp = None
+        _written.append(str(path))
     except OSError as exc:
         raise _fail(path, f"cannot write the file ({exc.strerror or exc})") from None
     finally:

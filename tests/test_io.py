@@ -607,3 +607,14 @@ def test_failed_write_leaves_target_and_no_temp_file(
     with pytest.raises(InputError, match=r"^.*out\.csv: cannot write the file"):
         write_text_atomic("x", missing)
     assert os.listdir(tmp_path) == ["out.csv"]
+
+
+def test_the_files_a_process_wrote_are_known(tmp_path):
+    """What an interrupted command reports it left behind."""
+    from scalefit import io
+
+    before = io.written()
+    io.write_text_atomic("a\n", tmp_path / "a.txt")
+    with pytest.raises(InputError):
+        io.write_text_atomic("b\n", tmp_path / "missing" / "b.txt")
+    assert io.written() == (*before, str(tmp_path / "a.txt"))

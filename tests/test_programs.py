@@ -130,6 +130,8 @@ def test_a_process_of_a_known_kind_loads_its_programs_before_its_first_call(stor
     _programs.use_store(store, "fit some-law")
     _programs.call(_scaled_sum, x, 1.0, power=2)
     _programs.call(_scaled_sum, y, 1.0, power=1)
+    assert not list(store.glob("*.ahead"))  # recorded once the work is done
+    _programs.remember()
     (record,) = store.glob("*.ahead")
     assert record.read_text().split() == [first, then]
 
@@ -140,7 +142,21 @@ def test_a_process_of_a_known_kind_loads_its_programs_before_its_first_call(stor
     assert float(_programs.call(_scaled_sum, x, 2.0, power=2)) == 60.0
     assert float(_programs.call(_scaled_sum, y, 2.0, power=1)) == 30.0
     assert not _programs._pending and _written(store) == written
-    assert record.read_text().split() == [first, then]  # the same calls: not rewritten
+    recorded = record.stat().st_mtime_ns
+    _programs.remember()
+    assert record.stat().st_mtime_ns == recorded  # the same calls: not rewritten
+
+    _programs.use_store(store, "fit some-law")  # fewer calls this time: the record shrinks
+    _programs.call(_scaled_sum, y, 2.0, power=1)
+    _programs.remember()
+    assert record.read_text().split() == [then]
+
+    record.write_bytes(b"\xff\xfe not keys")  # damaged: ignored, rewritten
+    _programs.use_store(store, "fit some-law")
+    assert not _programs._pending and _programs._kernels is None
+    assert float(_programs.call(_scaled_sum, x, 2.0, power=2)) == 60.0
+    _programs.remember()
+    assert record.read_text().split() == [first]
 
     _programs.use_store(store, "predict some-law")  # another kind: nothing known ahead
     assert not _programs._pending
