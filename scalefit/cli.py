@@ -452,6 +452,11 @@ def _use_compilation_cache(kind: str) -> None:
         _programs.use_store(path, kind)
 
 
+def _given(args, option: str):
+    """The value ``args`` holds for the command-line ``option`` (``--fit-out``: ``fit_out``)."""
+    return getattr(args, option.lstrip("-").replace("-", "_"))
+
+
 def _guard_outputs(inputs: list[Path], args, *options: str) -> None:
     """Refuse, before any work, the outputs that ``args`` gives for ``options`` (e.g. ``--out``;
     ``--plot`` is a figure) if they could not be written or would clobber something: an input,
@@ -460,7 +465,7 @@ def _guard_outputs(inputs: list[Path], args, *options: str) -> None:
 
     written: dict[Path, str] = {}
     for option in options:
-        out = getattr(args, option.lstrip("-").replace("-", "_"))
+        out = _given(args, option)
         if out is None:
             continue
         for src in inputs:
@@ -535,7 +540,7 @@ def _predict(args) -> int:
                 )
     else:
         for option in ("--step-column", "--lr-column", "--warmup-steps"):
-            if getattr(args, option[2:].replace("-", "_")) is not None:
+            if _given(args, option) is not None:
                 raise InputError(f"{option}: only with --schedule-csv (it reads that file)")
     every = 1 if args.every is None else args.every
     if every < 1:

@@ -96,14 +96,13 @@ class Uncertainty:
         if covariance.ndim != 2 or not np.all(np.isfinite(covariance)):
             raise ValueError("its covariance is not a matrix of finite numbers")
         scalars = {}
-        for name in ("transfer_variance", "horizon_variance", "fitted_area"):
+        for name, least in (("transfer_variance", 0), ("horizon_variance", 0), ("fitted_area", 1)):
             value = data[name]
-            if isinstance(value, bool) or not isinstance(value, (int, float)):
-                raise ValueError(f"its {name} must be a number >= 0, not {value!r}")
-            if not (np.isfinite(value) and (value > 0 if name == "fitted_area" else value >= 0)):
-                raise ValueError(f"its {name} must be a number >= 0, not {value!r}")
-            value = float(value)
-            scalars[name] = value
+            number = not isinstance(value, bool) and isinstance(value, (int, float))
+            if not (number and np.isfinite(value) and (value > 0 if least else value >= 0)):
+                relation = "> 0" if least else ">= 0"
+                raise ValueError(f"its {name} must be a number {relation}, not {value!r}")
+            scalars[name] = float(value)
         return cls(
             covariance=covariance,
             notes=tuple(str(n) for n in data.get("notes", [])),
