@@ -48,7 +48,7 @@ from scalefit.curve import Curve
 from scalefit.errors import InputError
 from scalefit.fitting import Fit
 from scalefit.laws import get_law
-from scalefit.predict import budget_warnings, peak_warnings, predicted_losses
+from scalefit.predict import budget_warnings, peak_warnings, predicted_losses, undescribed_steps
 from scalefit.schedules import SHAPES, Schedule, decay_curve, parse_schedule, wsd_cooldown_steps
 
 __all__ = [
@@ -266,7 +266,8 @@ def rank(
         by_step = dict(zip(r[:-1].tolist(), loss[:-1].tolist()))
         if c.steps in checkpoints:
             by_step[c.steps] = float(final)
-        checks = {s: by_step.get(s, math.nan) for s in checkpoints}
+        blank = undescribed_steps(fit, c.warmup_steps)
+        checks = {s: by_step.get(s, math.nan) if s >= blank else math.nan for s in checkpoints}
         gap = float(final) - best
         choices.append(Choice(c.name, float(final), gap, gap <= tol, checks, c.lr, c.warmup_steps))
     choices.sort(key=lambda c: c.final_loss)
@@ -277,6 +278,12 @@ def rank(
             warnings.append(
                 f"checkpoint {step} lies beyond the budget of {short} candidate(s): no loss "
                 "there (nan)"
+            )
+        early = sum(step < undescribed_steps(fit, c.warmup_steps) for c in cands)
+        if early:
+            warnings.append(
+                f"checkpoint {step} lies inside the warm-up of {early} candidate(s), which the "
+                "fit left out: no loss there (nan)"
             )
     return Ranking(tuple(choices), tol, source, tuple(warnings))
 

@@ -19,6 +19,7 @@ from numpy.typing import ArrayLike
 from scalefit.areas import leading_warmup
 from scalefit.curve import Curve
 from scalefit.errors import InputError
+from scalefit.schedules import MAX_STEPS
 
 __all__ = [
     "ALIASES",
@@ -80,8 +81,9 @@ ALIASES: dict[str, tuple[str, ...]] = {
 JUMP_REL_CHANGE = 0.1
 #: ... and if its per-step slope exceeds this multiple of the slope of both neighbouring intervals.
 JUMP_SLOPE_RATIO = 4.0
-#: Largest step accepted: the per-step LR array of a run has ``last step + 1`` entries.
-MAX_STEP = 100_000_000
+#: Largest step accepted: the per-step LR array of a run has ``last step + 1`` entries, as many
+#: as the longest schedule spec (:data:`scalefit.schedules.MAX_STEPS`).
+MAX_STEP = MAX_STEPS - 1
 
 _COMPRESSION_SUFFIXES = frozenset({".gz", ".bz2", ".xz", ".zip", ".zst", ".tar"})
 _MAX_LISTED_COLUMNS = 20
@@ -444,7 +446,7 @@ def _read_log(path, step_column, lr_column, loss_column, warmup_steps, name, wit
         step_text,
         f"step column {step_col!r} must hold integers >= 0",
     )
-    check(step_num > MAX_STEP, step_text, f"step is larger than {MAX_STEP}")
+    check(step_num > MAX_STEP, step_text, f"step is larger than {MAX_STEP:,}")
     check(
         ~lr_empty & ~np.isfinite(lr_num),
         lr_text,

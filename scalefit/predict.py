@@ -36,6 +36,7 @@ __all__ = [
     "predict",
     "predict_curves",
     "predicted_losses",
+    "undescribed_steps",
 ]
 
 _CHUNK = 8192  # rows predicted per call
@@ -278,8 +279,14 @@ def _prediction(
             budget_warnings(fit, lr[: int(at.max()) + 1] if at.size else lr)
             + peak_warnings(fit, lr)
         ),
-        warmup_steps=int(warmup_steps) if fit.options.get("skip_warmup", True) else 0,
+        warmup_steps=undescribed_steps(fit, warmup_steps),
     )
+
+
+def undescribed_steps(fit: Fit, warmup_steps: int) -> int:
+    """How many steps at a schedule's start ``fit`` says nothing about: its warm-up of
+    ``warmup_steps``, unless the fit was made on warm-up rows too (``include_warmup``)."""
+    return int(warmup_steps) if fit.options.get("skip_warmup", True) else 0
 
 
 def budget_warnings(fit: Fit, lr: np.ndarray, name: str = "the schedule") -> list[str]:

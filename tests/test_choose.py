@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import math
 import pickle
+from dataclasses import replace
 
 import jax
 import jax.numpy as jnp
@@ -60,6 +61,20 @@ def test_rank_orders_by_predicted_final_loss_and_keeps_names_as_given():
     assert beyond == [
         "checkpoint 30000 lies beyond the budget of 3 candidate(s): no loss there (nan)"
     ]
+
+
+def test_a_checkpoint_inside_a_warm_up_the_fit_left_out_has_no_loss():
+    given = [spec("cosine", steps=STEPS)]
+    ranking = choose.rank(MULTIPOWER, given, at=[WARMUP - 1, WARMUP])
+    (choice,) = ranking.choices
+    assert math.isnan(choice.at[WARMUP - 1]) and math.isfinite(choice.at[WARMUP])
+    assert ranking.warnings == (
+        f"checkpoint {WARMUP - 1} lies inside the warm-up of 1 candidate(s), which the fit left "
+        "out: no loss there (nan)",
+    )
+    on_warmup = replace(MULTIPOWER, options={**MULTIPOWER.options, "skip_warmup": False})
+    (choice,) = choose.rank(on_warmup, given, at=[WARMUP - 1]).choices
+    assert math.isfinite(choice.at[WARMUP - 1])
 
 
 def test_a_candidate_at_another_peak_lr_than_the_fitted_runs_is_warned_of():

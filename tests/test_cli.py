@@ -551,6 +551,7 @@ def test_options_that_would_be_ignored_or_fail_late_are_refused(fit_json, tmp_pa
         (["predict", str(fit_json), "--schedule", SPEC, "--lr-column", "lr"], "--lr-column"),
         (["predict", str(fit_json), "--schedule", SPEC.replace("24000", "1e9")], "at most"),
         ([*design, "0", "--family", "cosine"], "--peak-lr > 0"),
+        ([*design, "-3e-4", "--family", "cosine"], "--peak-lr > 0"),  # a number, not an option
         ([*design, "3e-4", "--optimize", "--iterations", "0"], "--iterations"),
         (["compare", str(MP25 / "wsdcon_9.csv"), "--fit-on", "wsdcon_9", "--laws", ","], "--laws"),
     ]

@@ -19,6 +19,7 @@ from hypothesis import strategies as st
 from scalefit.curve import Curve
 from scalefit.errors import InputError
 from scalefit.io import (
+    MAX_STEP,
     find_column,
     leading_warmup,
     read_curve,
@@ -427,6 +428,7 @@ BAD_KINDS = [
     "fractional step",
     "negative step",
     "infinite step",
+    "huge step",
     "no lr value",
     "no loss value",
     "no lr column",
@@ -487,6 +489,8 @@ def test_bad_input_raises_one_line_input_error(
         table.loc[row, "step"] = data.draw(st.sampled_from(["-1", "-100"]))
     elif kind == "infinite step":
         table.loc[row, "step"] = "inf"
+    elif kind == "huge step":  # its per-step LRs would not fit in memory
+        table.loc[row, "step"] = data.draw(st.sampled_from([str(MAX_STEP + 1), "1e12"]))
     elif kind == "no lr value":
         table["lr"] = ""
     elif kind == "no loss value":
