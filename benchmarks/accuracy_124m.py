@@ -27,7 +27,7 @@ import numpy as np
 import pandas as pd
 from scipy.stats import spearmanr
 
-from scalefit import fit, io
+from scalefit import Curve, fit, io
 from scalefit.laws import DEFAULT_LAW
 from scalefit.metrics import CurveMetrics
 from scalefit.predict import predict
@@ -52,6 +52,13 @@ def runs() -> pd.DataFrame:
     return manifest.set_index("name")
 
 
+def read_runs(table: pd.DataFrame, column: str = "val_loss") -> dict[str, Curve]:
+    """Every run of ``table`` (:func:`runs`) as a curve of its ``column``, by short name."""
+    return {
+        n: io.read_curve(DATA / row.csv, loss_column=column, name=n) for n, row in table.iterrows()
+    }
+
+
 def ranked_runs(table: pd.DataFrame) -> pd.DataFrame:
     """The nine 50k-step runs whose final losses the ranking bar is about (every schedule but the
     constant one)."""
@@ -66,10 +73,7 @@ def main() -> None:
     args = parser.parse_args()
 
     table = runs()
-    curves = {
-        n: io.read_curve(DATA / row.csv, loss_column=args.target, name=n)
-        for n, row in table.iterrows()
-    }
+    curves = read_runs(table, args.target)
     start = time.perf_counter()
     law = args.law or DEFAULT_LAW
     result = fit([curves[n] for n in FIT_ON], law, warmup=args.warmup)

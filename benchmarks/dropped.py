@@ -75,7 +75,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from accuracy import DATA, SIX, SPLITS  # noqa: E402
 from accuracy_124m import DATA as DATA_124M  # noqa: E402
 from accuracy_124m import FIT_ON as FIT_ON_124M  # noqa: E402
-from accuracy_124m import ranked_runs, runs  # noqa: E402
+from accuracy_124m import ranked_runs, read_runs, runs  # noqa: E402
 from laws import held_out_sets  # noqa: E402
 from selection import DATA as SELECTION_DATA  # noqa: E402
 from selection import FIT_ON as SELECTION_FIT_ON  # noqa: E402
@@ -211,10 +211,7 @@ def drop_scaling() -> None:
 
 def noise_delta() -> None:
     table = runs()
-    curves = {
-        n: io.read_curve(DATA_124M / row.csv, loss_column="train_loss", name=n)
-        for n, row in table.iterrows()
-    }
+    curves = read_runs(table, "train_loss")
     long = ranked_runs(table)
     real = long["final_val_loss_fullset"].to_numpy()
     print("noise-delta: train_loss fits, Spearman of the nine 50k runs (bar 0.8)")
@@ -260,10 +257,7 @@ def _ranking_124m(law: str, **options: object) -> tuple[float, float, float]:
     long = ranked_runs(table)
     out = []
     for column in ("val_loss", "train_loss"):
-        curves = {
-            n: io.read_curve(DATA_124M / row.csv, loss_column=column, name=n)
-            for n, row in table.iterrows()
-        }
+        curves = read_runs(table, column)
         result = fit([curves[n] for n in FIT_ON_124M], law, uncertainty=False, **options)
         if column == "val_loss":
             held = [curves[n] for n in table.index if n not in FIT_ON_124M]

@@ -28,9 +28,8 @@ from scalefit.laws import DEFAULT_LAW
 from scalefit.predict import predict
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from accuracy_124m import DATA as DATA_124M  # noqa: E402
 from accuracy_124m import FIT_ON as FIT_ON_124M  # noqa: E402
-from accuracy_124m import runs  # noqa: E402
+from accuracy_124m import read_runs, runs  # noqa: E402
 
 DATA = Path(__file__).resolve().parents[1] / "data" / "multipower-law"
 PAPER_FIT_ON = ["cosine_24000", "constant_24000", "wsdcon_9"]
@@ -40,10 +39,7 @@ def data_set(name: str):
     """``(fit_on, held_out)`` curves of a data set."""
     if name == "124m":
         table = runs()
-        curves = {
-            n: io.read_curve(DATA_124M / row.csv, loss_column="val_loss", name=n)
-            for n, row in table.iterrows()
-        }
+        curves = read_runs(table)
         fit_on = list(FIT_ON_124M)
     else:
         names = PAPER_FIT_ON + list(io.MULTIPOWER_HELD_OUT)
