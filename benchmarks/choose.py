@@ -24,8 +24,7 @@ import argparse
 import time
 
 import numpy as np
-from accuracy_124m import DATA as DATA_124M
-from accuracy_124m import FIT_ON, ranked_runs, runs
+from accuracy_124m import FIT_ON, ranked_runs, read_runs, runs
 from scipy.stats import spearmanr
 
 from scalefit import choose, fit, io
@@ -36,10 +35,7 @@ FOUR = ("wsd_20000_24000", "wsdld_20000_24000", "cosine_24000", "constant_24000"
 
 def rank_124m(law: str, warmup: str | None) -> None:
     table = runs()
-    curves = {
-        n: io.read_curve(DATA_124M / table.loc[n, "csv"], loss_column="val_loss", name=n)
-        for n in table.index
-    }
+    curves = read_runs(table)
     result = fit([curves[n] for n in FIT_ON], law, warmup=warmup)
     long = ranked_runs(table)
     cands = [choose.Candidate(n, curves[n].lr, curves[n].warmup_steps) for n in long.index]

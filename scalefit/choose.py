@@ -48,7 +48,12 @@ from scalefit.curve import Curve
 from scalefit.errors import InputError
 from scalefit.fitting import Fit
 from scalefit.laws import get_law
-from scalefit.predict import budget_warnings, peak_warnings, predicted_losses, undescribed_steps
+from scalefit.predict import (
+    budget_warnings,
+    first_described_step,
+    peak_warnings,
+    predicted_losses,
+)
 from scalefit.schedules import SHAPES, Schedule, decay_curve, parse_schedule, wsd_cooldown_steps
 
 __all__ = [
@@ -109,7 +114,8 @@ class Choice:
         final_loss: the predicted loss at its last step.
         gap: ``final_loss`` minus the best candidate's.
         indistinguishable: the gap is within the ranking's tolerance (ties with the best).
-        at: predicted losses at the checkpoints asked for, by step (NaN past the budget).
+        at: predicted losses at the checkpoints asked for, by step (NaN past the budget, or
+            inside a warm-up the fit left out).
         lr: the per-step learning rates.
         warmup_steps: the warm-up length.
     """
@@ -234,7 +240,8 @@ def rank(
         candidates: schedules: spec strings, :class:`~scalefit.schedules.Schedule`, logged
             schedules (:func:`scalefit.io.read_schedule`), curves, :class:`Candidate` or per-step
             LR arrays. Budgets may differ.
-        at: checkpoints (steps) to report the predicted loss at as well.
+        at: checkpoints (steps) to report the predicted loss at as well (NaN, with a warning,
+            past a candidate's budget or inside a warm-up the fit left out).
         tolerance: predicted losses closer than this are indistinguishable; default
             :func:`fit_error`.
 
@@ -261,13 +268,13 @@ def rank(
     finals = np.array([loss[-1] for loss in losses])
     best = float(finals.min())
     tol, source = _tolerance(fit, tolerance)
+    firsts = [first_described_step(fit, c.warmup_steps) for c in cands]
     choices = []
-    for c, r, loss, final in zip(cands, rows, losses, finals):
+    for c, first, r, loss, final in zip(cands, firsts, rows, losses, finals):
         by_step = dict(zip(r[:-1].tolist(), loss[:-1].tolist()))
         if c.steps in checkpoints:
             by_step[c.steps] = float(final)
-        blank = undescribed_steps(fit, c.warmup_steps)
-        checks = {s: by_step.get(s, math.nan) if s >= blank else math.nan for s in checkpoints}
+        checks = {s: by_step.get(s, math.nan) if s >= first else math.nan for s in checkpoints}
         gap = float(final) - best
         choices.append(Choice(c.name, float(final), gap, gap <= tol, checks, c.lr, c.warmup_steps))
     choices.sort(key=lambda c: c.final_loss)
@@ -279,7 +286,7 @@ def rank(
                 f"checkpoint {step} lies beyond the budget of {short} candidate(s): no loss "
                 "there (nan)"
             )
-        early = sum(step < undescribed_steps(fit, c.warmup_steps) for c in cands)
+        early = sum(step < first for first in firsts)
         if early:
             warnings.append(
                 f"checkpoint {step} lies inside the warm-up of {early} candidate(s), which the "

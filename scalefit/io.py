@@ -81,9 +81,9 @@ ALIASES: dict[str, tuple[str, ...]] = {
 JUMP_REL_CHANGE = 0.1
 #: ... and if its per-step slope exceeds this multiple of the slope of both neighbouring intervals.
 JUMP_SLOPE_RATIO = 4.0
-#: Largest step accepted: the per-step LR array of a run has ``last step + 1`` entries, as many
-#: as the longest schedule spec (:data:`scalefit.schedules.MAX_STEPS`).
-MAX_STEP = MAX_STEPS - 1
+#: Largest step accepted, the last step of the longest schedule spec
+#: (:data:`scalefit.schedules.MAX_STEPS`): a run's per-step LR array has ``last step + 1`` entries.
+MAX_STEP = MAX_STEPS
 
 _COMPRESSION_SUFFIXES = frozenset({".gz", ".bz2", ".xz", ".zip", ".zst", ".tar"})
 _MAX_LISTED_COLUMNS = 20

@@ -32,11 +32,11 @@ from scalefit.uncertainty import log_sigma, z_value
 __all__ = [
     "Prediction",
     "budget_warnings",
+    "first_described_step",
     "peak_warnings",
     "predict",
     "predict_curves",
     "predicted_losses",
-    "undescribed_steps",
 ]
 
 _CHUNK = 8192  # rows predicted per call
@@ -279,13 +279,13 @@ def _prediction(
             budget_warnings(fit, lr[: int(at.max()) + 1] if at.size else lr)
             + peak_warnings(fit, lr)
         ),
-        warmup_steps=undescribed_steps(fit, warmup_steps),
+        warmup_steps=first_described_step(fit, warmup_steps),
     )
 
 
-def undescribed_steps(fit: Fit, warmup_steps: int) -> int:
-    """How many steps at a schedule's start ``fit`` says nothing about: its warm-up of
-    ``warmup_steps``, unless the fit was made on warm-up rows too (``include_warmup``)."""
+def first_described_step(fit: Fit, warmup_steps: int) -> int:
+    """The first step of a schedule that ``fit`` describes: the end of its warm-up of
+    ``warmup_steps`` steps, or 0 for a fit made on warm-up rows too (``include_warmup``)."""
     return int(warmup_steps) if fit.options.get("skip_warmup", True) else 0
 
 

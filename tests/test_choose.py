@@ -73,8 +73,8 @@ def test_a_checkpoint_inside_a_warm_up_the_fit_left_out_has_no_loss():
         "out: no loss there (nan)",
     )
     on_warmup = replace(MULTIPOWER, options={**MULTIPOWER.options, "skip_warmup": False})
-    (choice,) = choose.rank(on_warmup, given, at=[WARMUP - 1]).choices
-    assert math.isfinite(choice.at[WARMUP - 1])
+    ranking = choose.rank(on_warmup, given, at=[WARMUP - 1])
+    assert math.isfinite(ranking.choices[0].at[WARMUP - 1]) and ranking.warnings == ()
 
 
 def test_a_candidate_at_another_peak_lr_than_the_fitted_runs_is_warned_of():

@@ -28,6 +28,7 @@ from scalefit.io import (
     write_csv_atomic,
     write_text_atomic,
 )
+from scalefit.schedules import MAX_STEPS, parse_schedule
 
 DATA = Path(__file__).resolve().parents[1] / "data"
 MULTIPOWER = sorted(DATA.glob("multipower-law/*/*.csv"))
@@ -291,6 +292,15 @@ def test_compressed_file(tmp_path: Path) -> None:
     assert curve.name == "run"
     assert curve.n_steps == 11
     assert read_table(path).shape == (2, 3)
+
+
+def test_a_log_may_be_as_long_as_the_longest_spec(tmp_path: Path) -> None:
+    longest = parse_schedule(f"constant:peak=1e-3,steps={MAX_STEPS}").lr()
+    path = _write(tmp_path / "run.csv", f"step,lr,loss\n0,1e-3,3.0\n{MAX_STEP},1e-3,2.5\n")
+    assert read_curve(path).n_steps == longest.size
+    path.write_text(f"step,lr,loss\n0,1e-3,3.0\n{MAX_STEP + 1},1e-3,2.5\n")
+    with pytest.raises(InputError, match=f"line 3: step is larger than {MAX_STEP:,}"):
+        read_curve(path)
 
 
 def test_read_table(tmp_path: Path) -> None:
