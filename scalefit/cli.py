@@ -293,9 +293,9 @@ def _parser() -> argparse.ArgumentParser:
     choose.add_argument("--steps", type=int, help="budget for --family and --optimize")
     choose.add_argument("--peak-lr", type=float, help="peak LR for --family and --optimize")
     choose.add_argument(
-        "--warmup", type=int, default=0, help="warm-up steps for --family and --optimize"
+        "--warmup", type=int, help="warm-up steps for --family and --optimize (default 0)"
     )
-    choose.add_argument("--iterations", type=int, default=1000, help="Adam steps of --optimize")
+    choose.add_argument("--iterations", type=int, help="Adam steps of --optimize (default 1000)")
     choose.add_argument(
         "--at",
         action="append",
@@ -619,22 +619,30 @@ def _choose(args) -> int:
         raise InputError(
             "nothing to choose from: give --candidate, --candidate-csv, --family or --optimize"
         )
+    if not designing:
+        for option in ("--steps", "--peak-lr", "--warmup", "--iterations"):
+            if _given(args, option) is not None:
+                raise InputError(f"{option}: only with --family or --optimize")
+    if not args.optimize and args.iterations is not None:
+        raise InputError("--iterations: only with --optimize")
+    warmup = 0 if args.warmup is None else args.warmup
+    iterations = 1000 if args.iterations is None else args.iterations
     if designing and (args.steps is None or args.peak_lr is None):
         raise InputError("--family and --optimize need --steps and --peak-lr")
-    if designing and not (args.steps >= 1 and args.peak_lr > 0 and args.warmup >= 0):
+    if designing and not (args.steps >= 1 and args.peak_lr > 0 and warmup >= 0):
         raise InputError(
             "--steps must be >= 1, --peak-lr > 0 and --warmup >= 0, not "
-            f"{args.steps}, {args.peak_lr} and {args.warmup}"
+            f"{args.steps}, {args.peak_lr} and {warmup}"
         )
-    if args.optimize and args.iterations < 1:
-        raise InputError(f"--iterations must be >= 1, not {args.iterations}")
+    if args.optimize and iterations < 1:
+        raise InputError(f"--iterations must be >= 1, not {iterations}")
     at = sorted({step for text in args.at for step in _parse_steps(text)})
     result = io.load_fit(args.fit)
     candidates: list = list(args.candidate)
     for path in args.candidate_csv:
         logged = io.read_schedule(path)
         candidates.append(choose.Candidate(str(path), logged.lr, logged.warmup_steps))
-    design = {"steps": args.steps, "peak": args.peak_lr, "warmup": args.warmup}
+    design = {"steps": args.steps, "peak": args.peak_lr, "warmup": warmup}
     families = list(dict.fromkeys(args.family))
     if args.optimize and "wsd" not in families:
         families.append("wsd")  # the designed schedule starts from the best WSD one
@@ -646,7 +654,7 @@ def _choose(args) -> int:
         wsd_best = found.best if family == "wsd" else wsd_best
     if args.optimize:
         try:
-            designed = choose.optimize(result, start=wsd_best, iterations=args.iterations, **design)
+            designed = choose.optimize(result, start=wsd_best, iterations=iterations, **design)
         except choose.DegenerateOptimum as err:
             raise choose.DegenerateOptimum(f"{args.fit}: {err}") from None
         candidates.append(next(c for c in designed.choices if c.name == "optimized"))

@@ -97,11 +97,12 @@ class Fit:
     @classmethod
     def given(cls, law: str | Law, params: dict[str, float], **options: object) -> Fit:
         """A fit made of given parameters (a paper's, say) to predict with; ``options`` override
-        the law's defaults (e.g. ``warmup="actual"``)."""
+        the law's defaults (e.g. ``warmup="actual"``). A parameter outside the law's bounds, or
+        not a finite number, is a ``ValueError``."""
         law = get_law(law)
         return cls(
             law=law.name,
-            params={n: float(params[n]) for n in law.param_names},
+            params=_checked_params(law, params),
             options=_law_options(law, **options),
             curves=[],
             metrics=[],
@@ -184,7 +185,7 @@ class Fit:
                 f"format {FORMAT}"
             )
         law = get_law(str(data["law"]))
-        params = {name: _finite(data["params"][name], name) for name in law.param_names}
+        params = _checked_params(law, data["params"])
         options = _checked_options(law, dict(data["options"]))
         curves = [dict(c) for c in data["curves"]]
         for c in curves:
@@ -280,6 +281,16 @@ def _finite(value: object, what: str) -> float:
     if isinstance(value, bool) or not isinstance(value, (int, float)) or not np.isfinite(value):
         raise ValueError(f"{what} must be a finite number, not {value!r}")
     return float(value)
+
+
+def _checked_params(law: Law, params: dict) -> dict[str, float]:
+    """The law's parameters from ``params``, each a finite number within the law's bounds
+    (``ValueError`` otherwise: a negative L0, say, would predict negative losses)."""
+    checked = {name: _finite(params[name], name) for name in law.param_names}
+    for (name, value), low, high in zip(checked.items(), law.lower, law.upper):
+        if not low <= value <= high:
+            raise ValueError(f"{name} must lie in [{low:g}, {high:g}], not {value!r}")
+    return checked
 
 
 # The built-in laws' options and the values they may take (a registered law's own options are
@@ -494,7 +505,8 @@ def fit(
         A :class:`Fit`.
 
     Raises:
-        InputError: no curve, a curve without rows, or fewer rows than the law has parameters.
+        InputError: no curve, a curve without rows or without a positive LR, or fewer rows than
+            the law has parameters.
     """
     from scalefit import __version__
 
@@ -511,6 +523,8 @@ def fit(
             )
         if np.any(~np.isfinite(c.loss)) or np.any(c.loss <= 0):
             raise InputError(f"{c.source or c.name}: losses must be finite and positive")
+        if not np.any(c.lr > 0):
+            raise InputError(f"{c.source or c.name}: the learning rate is 0 at every step")
     law = get_law(law)
     rows = sum(c.loss.size for c in curves)
     if rows < law.n_params:

@@ -473,6 +473,8 @@ def _read_log(path, step_column, lr_column, loss_column, warmup_steps, name, wit
         )
     if not np.any(~lr_empty):
         raise _fail(path, f"no learning-rate value in column {lr_col!r}")
+    if not np.any(~lr_empty & (lr_num > 0)):
+        raise _fail(path, f"the learning rate in column {lr_col!r} is 0 on every row")
 
     table = pd.DataFrame(
         {

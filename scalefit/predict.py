@@ -26,7 +26,7 @@ from scalefit.fitting import (
 from scalefit.laws import get_law
 from scalefit.laws.multipower import FIXED_SHAPE_LAW, REFERENCE_LR
 from scalefit.metrics import CurveMetrics, curve_metrics
-from scalefit.schedules import Schedule
+from scalefit.schedules import Schedule, parse_schedule
 from scalefit.uncertainty import log_sigma, z_value
 
 __all__ = [
@@ -112,7 +112,7 @@ class Prediction:
 
 def predict(
     fit: Fit,
-    schedule: Schedule | Curve | ArrayLike,
+    schedule: Schedule | str | Curve | ArrayLike,
     *,
     steps: int | None = None,
     at: ArrayLike | None = None,
@@ -123,8 +123,8 @@ def predict(
 
     Args:
         fit: a fit from :func:`scalefit.fit` (or loaded from JSON).
-        schedule: a :class:`~scalefit.schedules.Schedule`, a :class:`~scalefit.curve.Curve`, or a
-            per-step LR array (index = step).
+        schedule: a :class:`~scalefit.schedules.Schedule` or its spec string, a
+            :class:`~scalefit.curve.Curve`, or a per-step LR array (index = step).
         steps: for a ``Schedule``, the budget to predict (re-parametrises the schedule for ``steps``
             total steps, e.g. a longer cosine); default: the schedule's own.
         at: steps to predict at; default every step (for a ``Curve``: its logged steps).
@@ -150,6 +150,8 @@ def predict(
         True
     """
     name = "lr"
+    if isinstance(schedule, str):
+        schedule = parse_schedule(schedule)
     if isinstance(schedule, Schedule):
         if steps is not None and steps != schedule.steps:
             schedule = schedule.with_steps(steps)

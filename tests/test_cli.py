@@ -507,6 +507,7 @@ def _broken(fit_json: Path, tmp_path: Path, edit) -> Path:
         (lambda d: d["options"].update(warmup="half"), "warmup"),
         (lambda d: d["curves"][0].update(peak_lr=None), "peak_lr"),
         (lambda d: d["params"].update(L0=float("nan")), "L0"),
+        (lambda d: d["params"].update(L0=-2.0), "L0 must lie in [0, inf]"),  # negative losses
         (lambda d: d["options"].update(window=0), "window"),
         (lambda d: d.update(scalefit_fit=2), "format 2"),
         (lambda d: d["params"].pop("B"), "'B' is missing"),
@@ -553,6 +554,8 @@ def test_options_that_would_be_ignored_or_fail_late_are_refused(fit_json, tmp_pa
         ([*design, "0", "--family", "cosine"], "--peak-lr > 0"),
         ([*design, "-3e-4", "--family", "cosine"], "--peak-lr > 0"),  # a number, not an option
         ([*design, "3e-4", "--optimize", "--iterations", "0"], "--iterations"),
+        (["choose", str(fit_json), "--candidate", SPEC, "--warmup", "10"], "--warmup: only with"),
+        ([*design, "3e-4", "--family", "wsd", "--iterations", "5"], "only with --optimize"),
         (["compare", str(MP25 / "wsdcon_9.csv"), "--fit-on", "wsdcon_9", "--laws", ","], "--laws"),
     ]
     for args, word in cases:

@@ -109,6 +109,10 @@ def test_bad_curves_are_input_errors():
     few = Curve("few", np.full(10, 1e-3), np.array([1, 2, 3]), np.array([3.0, 2.9, 2.8]))
     with pytest.raises(InputError, match="3 observed loss"):
         fit([few], "annealing")  # four parameters
+    idle = Curve("idle", np.zeros(100), np.arange(10, 100, 10), np.linspace(4.0, 3.0, 9))
+    for law in ("annealing", "multipower-fixed"):
+        with pytest.raises(InputError, match="idle: the learning rate is 0 at every step"):
+            fit([idle], law)
 
 
 def test_minimum_is_one_scipy_cannot_improve_on():

@@ -440,6 +440,7 @@ BAD_KINDS = [
     "infinite step",
     "huge step",
     "no lr value",
+    "zero lr everywhere",
     "no loss value",
     "no lr column",
     "no loss column",
@@ -501,6 +502,8 @@ def test_bad_input_raises_one_line_input_error(
         table.loc[row, "step"] = "inf"
     elif kind == "huge step":  # its per-step LRs would not fit in memory
         table.loc[row, "step"] = data.draw(st.sampled_from([str(MAX_STEP + 1), "1e12"]))
+    elif kind == "zero lr everywhere":  # e.g. the wrong column, or a logger's bug
+        table["lr"] = data.draw(st.sampled_from(["0", "0.0"]))
     elif kind == "no lr value":
         table["lr"] = ""
     elif kind == "no loss value":

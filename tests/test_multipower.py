@@ -23,15 +23,15 @@ HELD_OUT = io.MULTIPOWER_HELD_OUT
 def exact_loss(
     lr: np.ndarray, rows: np.ndarray, p: dict[str, float], drop_power: float = 1.0
 ) -> np.ndarray:
-    """The law summed term by term over every step (the authors' code, in NumPy; decreases
-    weighed on peak * (lr / peak)^drop_power)."""
+    """The law summed term by term over every step (the authors' code, in NumPy, training
+    starting from an LR of 0 before step 0; decreases weighed on peak * (lr / peak)^drop_power)."""
     area = np.cumsum(lr)
     level = lr.max() * (lr / lr.max()) ** drop_power
     out = []
     for t in rows:
-        k = np.arange(1, t + 1)
-        change = level[k - 1] - level[k]
-        since = area[t] - area[k - 1]
+        k = np.arange(0, t + 1)
+        change = np.r_[0.0, level][k] - level[k]
+        since = area[t] - (area[k] - lr[k])
         g = 1 - (1 + p["C"] * np.maximum(lr[k], 1e-12) ** (-p["gamma"]) * since) ** (-p["beta"])
         out.append(p["L0"] + p["A"] * area[t] ** (-p["alpha"]) - p["B"] * np.sum(change * g))
     return np.array(out)
@@ -102,6 +102,17 @@ def test_published_400m_fit_reproduces_the_papers_held_out_error() -> None:
         metrics.append(predict(fit, curve).compare(curve))
     mean = np.mean([m.pred_e for m in metrics])
     assert 0.0016 < mean < 0.0018, CurveMetrics.table(metrics, mean=True)
+
+
+@pytest.mark.parametrize("law", ["multipower", "multipower-fixed"])
+def test_a_schedule_without_warm_up_rises_from_zero_as_a_short_warm_up_does(law: str) -> None:
+    params = {k: PUBLISHED_400M[k] for k in get_law(law).param_names}
+    finals = [
+        predict(Fit.given(law, params), f"constant:peak=3e-4,steps=24000,warmup={w}").final_loss
+        for w in (0, 1, 2160)
+    ]
+    assert finals[0] == pytest.approx(finals[1], abs=1e-4)  # the same rise, at once or in a step
+    assert finals[1] < finals[2] < finals[1] + 0.02  # a longer ramp trains a little less
 
 
 def test_increase_raises_the_loss_and_batches_agree() -> None:

@@ -25,8 +25,9 @@ a hundredth of the held-out errors, at half the cost of 0.1.
 The cost is rows × O(window + log(steps) / resolution); a ``window`` of at least the number of
 steps gives the exact sum, rows × steps terms (cheap for a few rows, e.g. a final loss).
 
-Warm-up: ``"actual"`` (default) uses the real warm-up LRs, so the ramp's increases enter
-:math:`\mathrm{LD}` and :math:`S_W = 0`: what the authors' code does. ``"peak"`` counts the
+Warm-up: ``"actual"`` (default) uses the real warm-up LRs, so the ramp's increases from
+:math:`\eta_{-1} = 0` enter :math:`\mathrm{LD}` and :math:`S_W = 0`: what the authors' code does
+(a schedule without a warm-up rises from 0 to its first LR at step 0). ``"peak"`` counts the
 warm-up steps at the peak LR, as the annealing law's paper does.
 
 Reference:
@@ -89,9 +90,12 @@ def prepare(
         lr = warmup_as_peak(lr, warmup_steps)
     n = lr.shape[-1]
     area = jnp.cumsum(lr, axis=-1)
-    zero = jnp.zeros(lr.shape[:-1] + (1,), lr.dtype)
     level = _drop_level(lr, drop_power)
-    change = jnp.concatenate([zero, level[..., :-1] - level[..., 1:]], axis=-1)  # η_{k-1} - η_k
+    # η_{k-1} - η_k. With the warm-up's LRs, training starts from η_{-1} = 0, so a schedule that
+    # starts at its peak rises at step 0 as a warm-up ramp does, all at once; with the warm-up
+    # at the peak, that rise is left out for every schedule alike.
+    start = -level[..., :1] if warmup == "actual" else jnp.zeros_like(level[..., :1])
+    change = jnp.concatenate([start, level[..., :-1] - level[..., 1:]], axis=-1)
     dec, inc = jnp.maximum(change, 0.0), jnp.maximum(-change, 0.0)
     before = area - lr  # Σ_{τ<k} η_τ: S_k(t) = area(t) - before(k)
     log_eta = jnp.log(jnp.maximum(lr, 1e-12)) - jnp.log(jnp.max(lr, axis=-1, keepdims=True))
