@@ -6,12 +6,19 @@ and compare with the real curve: the final loss's relative error (bar: within 0.
 whether the 90 % interval holds the real final loss, the interval's width there, and the share of
 the real rows after the logged part inside the interval.
 
+Then from inside a cooldown, where a user checks whether a decay is going as hoped: the WSD runs
+(``wsd_20000_24000`` and ``wsdld_20000_24000`` of each bundled size, and the seven WSD runs of
+50k steps of lr-scheduling-124m, ``val_loss``) logged up to 25 %, 50 % and 75 % of their cooldown,
+each forecast to its end: per set, the mean and largest final-loss error, the share of final
+losses inside the interval, and the interval's mean width.
+
     python benchmarks/forecast.py [--law annealing] [--level 0.9]
 """
 
 from __future__ import annotations
 
 import argparse
+import sys
 import time
 from dataclasses import replace
 from pathlib import Path
@@ -22,8 +29,12 @@ from scalefit import io
 from scalefit.forecast import forecast
 from scalefit.laws import FORECAST_LAW
 
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from accuracy_124m import read_runs, runs  # noqa: E402
+
 DATA = Path(__file__).resolve().parents[1] / "data" / "multipower-law"
 RUNS = ("constant_72000", "cosine_72000")
+COOLDOWN_RUNS = ("wsd_20000_24000", "wsdld_20000_24000")
 FRACTIONS = (0.25, 0.5, 0.75)
 BAR = 0.005
 
@@ -32,7 +43,11 @@ def forecast_from(run, fraction: float, law: str, level: float) -> dict[str, obj
     """Forecast ``run`` from the losses logged up to ``fraction`` of it: the final loss's relative
     error, whether the interval holds it, the interval's width there, the share of the later real
     rows inside the interval, the seconds taken, and the prediction."""
-    now = int(fraction * run.step[-1])
+    return forecast_until(run, int(fraction * run.step[-1]), law, level)
+
+
+def forecast_until(run, now: int, law: str, level: float) -> dict[str, object]:
+    """:func:`forecast_from`, the losses logged up to step ``now``."""
     logged = run.step <= now
     start = time.perf_counter()
     result = forecast(
@@ -55,6 +70,46 @@ def forecast_from(run, fraction: float, law: str, level: float) -> dict[str, obj
     }
 
 
+def cooldown_start(lr: np.ndarray) -> int:
+    """The first step after the peak at which the LR is below it: where a WSD run's decay starts."""
+    at_peak = np.flatnonzero(lr >= 0.999 * lr.max())
+    return int(at_peak[-1] + 1)
+
+
+def cooldown_runs() -> dict[str, list]:
+    """The WSD runs of each data set, by set."""
+    sets = {
+        size: [io.read_curve(DATA / size / f"{n}.csv") for n in COOLDOWN_RUNS]
+        for size in ("25M", "400M")
+    }
+    table = runs()
+    wsd = [n for n in table.index if n.startswith("wsd") and table.loc[n, "iterations"] == 50000]
+    sets["124m"] = list(read_runs(table.loc[wsd]).values())
+    return sets
+
+
+def from_cooldowns(law: str, level: float) -> None:
+    print(f"\nfrom inside a cooldown ({law} law): final-loss error over the WSD runs of each set")
+    print(
+        f"{'set':<6}{'runs':>5}{'logged':>9}{'mean |error|':>14}{'largest':>9}{'mean error':>12}"
+        f"{'final inside':>14}{'width':>8}"
+    )
+    for name, curves in cooldown_runs().items():
+        for fraction in FRACTIONS:
+            rows = []
+            for run in curves:
+                start, end = cooldown_start(run.lr), run.step[-1]
+                rows.append(forecast_until(run, int(start + fraction * (end - start)), law, level))
+            error = np.array([r["error"] for r in rows])
+            print(
+                f"{name:<6}{len(rows):>5}{fraction:>9.0%}{np.mean(np.abs(error)):>14.2%}"
+                f"{np.max(np.abs(error)):>9.2%}{np.mean(error):>+12.2%}"
+                f"{np.mean([r['holds'] for r in rows]):>14.2f}"
+                f"{np.mean([r['width'] for r in rows]):>8.2%}",
+                flush=True,
+            )
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--law", default=FORECAST_LAW)
@@ -66,12 +121,13 @@ def main() -> None:
         f"{'interval':>20}{'holds':>7}{'width':>8}{'rest covered':>14}{'seconds':>9}"
     )
     print(header)
-    at_half = []
+    at_half, errors = [], []
     for size in ("25M", "400M"):
         for name in RUNS:
             run = io.read_curve(DATA / size / f"{name}.csv")
             for fraction in FRACTIONS:
                 r = forecast_from(run, fraction, args.law, args.level)
+                errors.append(abs(r["error"]))
                 if fraction == 0.5:
                     at_half.append(abs(r["error"]))
                 p = r["prediction"]
@@ -84,7 +140,9 @@ def main() -> None:
     print(
         f"\nfrom 50 %: largest |final-loss error| {max(at_half):.2%} (bar <= {BAR:.1%}): "
         + ("met" if max(at_half) <= BAR else "not met")
+        + f"; mean |final-loss error| over all {len(errors)}: {np.mean(errors):.2%}"
     )
+    from_cooldowns(args.law, args.level)
 
 
 if __name__ == "__main__":

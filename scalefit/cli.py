@@ -56,11 +56,11 @@ examples:
       --out forecast.csv --plot forecast.png
   scalefit forecast run_so_far.csv --schedule-csv planned_lrs.csv --interval 0.8
 
-The law (by default the annealing law, which forecasts from half a run best) is fitted on every
-loss logged after warm-up, with the LRs the log shows; the rest of the run follows the plan. The
-interval (see `scalefit.uncertainty`) widens the further the plan runs past the logged part. With
-half of a 72k-step run logged, the final loss of the bundled constant and cosine runs is forecast
-within 0.4 % (benchmarks/forecast.py).
+The law (by default the one `scalefit fit` uses) is fitted on every loss logged after warm-up,
+with the LRs the log shows; the rest of the run follows the plan. The interval (see
+`scalefit.uncertainty`) widens the further the plan runs past the logged part. With half of a
+72k-step run logged, the final loss of the bundled constant and cosine runs is forecast within
+0.9 %; from halfway through a WSD cooldown, within 0.3 % (benchmarks/forecast.py).
 """
 
 

@@ -110,8 +110,8 @@ def forecast(
         plan: the whole run's schedule, a :class:`~scalefit.schedules.Schedule` or per-step LRs;
             it must reach past the last logged step. Where the logged LR is known it is used,
             the plan after it.
-        law: the law to fit (default :data:`scalefit.laws.FORECAST_LAW`: it forecasts from
-            half a run better than the law ``scalefit fit`` defaults to).
+        law: the law to fit (default :data:`scalefit.laws.FORECAST_LAW`, the law ``scalefit
+            fit`` defaults to).
         interval: level of the prediction interval (``None``: no interval).
         at: steps to predict at (default: every step of the plan).
         **fit_options: passed to :func:`scalefit.fit`.

@@ -46,6 +46,15 @@ def test_forecast_from_half_a_run_lands_near_the_real_final_loss(cosine):
     assert "forecasts" in str(result) and "interval" in result.table()
 
 
+def test_forecast_from_inside_a_cooldown_lands_near_the_real_final_loss():
+    run = io.read_curve(MP400 / "wsd_20000_24000.csv")  # the LR decays from step 20,000
+    keep = run.step <= 21000
+    result = forecast(replace(run, step=run.step[keep], loss=run.loss[keep]), run.lr)
+    real = run.loss[-1]
+    assert abs(result.final_loss - real) / real < 0.01  # the annealing law: 5 % low
+    assert result.prediction.lower[-1] < real < result.prediction.upper[-1]
+
+
 def test_a_plan_that_ends_before_the_log_is_an_input_error(cosine):
     with pytest.raises(InputError, match="nothing to forecast"):
         forecast(first(cosine, 0.5), cosine.lr[:1000])
