@@ -374,8 +374,9 @@ def _read_logs(args, paths: list[Path] | None = None) -> list:
             lr_column=args.lr_column,
             loss_column=args.loss_column,
             warmup_steps=args.warmup_steps,
+            name=name,
         )
-        for path in paths
+        for path, name in zip(paths, io.curve_names(paths))
     ]
     if args.loss_column is None:  # say which loss was taken where a log holds several
         choices = {}
@@ -787,14 +788,15 @@ def _compare(args) -> int:
         raise InputError(f"--laws: no law named (known: {', '.join(_law_names())})")
     if args.interval:
         _check_level(args.interval)
-    curves = {}
+    curves, by_path = {}, {}
     for path, curve in zip(args.csv, _read_logs(args)):
         if curve.name in curves:
-            raise InputError(f"{path}: a curve named {curve.name!r} was given twice")
+            raise InputError(f"{path}: given twice")
         curves[curve.name] = curve
+        by_path[Path(os.path.abspath(path))] = curve.name
 
     def pick(given: list[str], option: str) -> list:
-        names = [_curve_named(n, list(curves), option) for n in given]
+        names = [_curve_named(n, list(curves), option, by_path) for n in given]
         twice = sorted({n for n in names if names.count(n) > 1})
         if twice:
             raise InputError(f"{option}: {', '.join(twice)} named more than once")
@@ -859,14 +861,17 @@ def _compare(args) -> int:
     return 0
 
 
-def _curve_named(given: str, names: list[str], option: str) -> str:
-    """The curve ``given`` names: a file's name without .csv (exactly, when given as a file or a
-    path), or the start of exactly one name (``stable-124m`` for a long run name)."""
+def _curve_named(given: str, names: list[str], option: str, by_path: dict[Path, str]) -> str:
+    """The curve ``given`` names: one of the files given (its path), a curve's name (a file's
+    name without .csv, with folders where files share it), or the start of exactly one name
+    (``stable-124m`` for a long run name)."""
     from scalefit import io
     from scalefit.errors import InputError
 
     path = Path(given)
-    as_file = len(path.parts) > 1 or ".csv" in given.lower()
+    if Path(os.path.abspath(path)) in by_path:
+        return by_path[Path(os.path.abspath(path))]
+    as_file = ".csv" in given.lower()
     name = io._default_name(path) if as_file else given
     if name in names:
         return name
@@ -890,7 +895,8 @@ def _not_among(name: str, names: list[str]) -> str:
     close = close or difflib.get_close_matches(name, names, n=3, cutoff=0.5)
     label = "did you mean" if close else "they include"
     return (
-        f"not among the {len(names)} curves given (names are the files' names without .csv; "
+        f"not among the {len(names)} curves given (names are the files' names without .csv, "
+        "with folders where files share one; "
         f"{label}: {_some(close or names)})"
     )
 

@@ -30,6 +30,7 @@ __all__ = [
     "LoggedSchedule",
     "MULTIPOWER_HELD_OUT",
     "bundled_data",
+    "curve_names",
     "load_fit",
     "read_schedule",
     "save_figure",
@@ -326,6 +327,31 @@ def _default_name(path: Path) -> str:
     if path.suffix.lower() in _COMPRESSION_SUFFIXES:
         return Path(path.stem).stem
     return path.stem
+
+
+def curve_names(paths: Sequence[str | os.PathLike[str]]) -> list[str]:
+    """The curve name :func:`read_curve` gives each path (the file's name without ``.csv``), or,
+    for files that share it, with as many of their folders as tell them apart.
+
+    Examples:
+        >>> curve_names(["runs/cos/metrics.csv", "runs/const/metrics.csv", "other.csv.gz"])
+        ['cos/metrics', 'const/metrics', 'other']
+    """
+    full = [Path(os.path.abspath(p)) for p in paths]
+    folders = [p.parent.parts[1:] for p in full]  # without the root
+    base = [_default_name(p) for p in full]
+    names = list(base)
+    for depth in range(1, max((len(f) for f in folders), default=0) + 1):
+        clashing = [
+            i
+            for i, (name, path) in enumerate(zip(names, full))
+            if any(n == name and p != path for n, p in zip(names, full))  # not the same file
+        ]
+        if not clashing:
+            break
+        for i in clashing:
+            names[i] = "/".join([*folders[i][len(folders[i]) - depth :], base[i]])
+    return names
 
 
 def _cells(frame: pd.DataFrame, column: str) -> tuple[np.ndarray, np.ndarray, np.ndarray]:

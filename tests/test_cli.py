@@ -358,6 +358,21 @@ def test_compare_takes_the_one_name_a_prefix_begins(tmp_path, capsys):
     assert list(pd.read_csv(out)["curve"]) == ["wsdcon_3_again"]
 
 
+def test_logs_that_share_a_file_name_are_named_by_their_folders(tmp_path, capsys):
+    paths = []
+    for run_name in ("cosine_24000", "constant_24000", "wsdcon_3"):  # runs/<run>/metrics.csv
+        (tmp_path / run_name).mkdir()
+        paths.append(tmp_path / run_name / "metrics.csv")
+        paths[-1].write_bytes((MP25 / f"{run_name}.csv").read_bytes())
+    out = tmp_path / "compare.csv"
+    fit_on = ["--fit-on", str(paths[0]), "constant_24000/metrics"]  # a path, a name
+    args = ["compare", *map(str, paths), *fit_on, "--laws", "annealing", "--out", str(out)]
+    code, stdout, stderr = run(args, capsys)
+    assert code == 0, stderr
+    assert "Fitted on cosine_24000/metrics + constant_24000/metrics" in stdout
+    assert list(pd.read_csv(out)["curve"]) == ["wsdcon_3/metrics"]
+
+
 def test_a_name_not_given_is_told_with_a_few_names_only():
     from scalefit.cli import _not_among
 
