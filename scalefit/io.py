@@ -9,6 +9,7 @@ import uuid
 import warnings
 import zipfile
 from collections.abc import Iterable, Sequence
+from io import BytesIO
 from pathlib import Path
 from typing import NamedTuple
 
@@ -86,7 +87,15 @@ JUMP_SLOPE_RATIO = 4.0
 #: (:data:`scalefit.schedules.MAX_STEPS`): a run's per-step LR array has ``last step + 1`` entries.
 MAX_STEP = MAX_STEPS
 
-_COMPRESSION_SUFFIXES = frozenset({".gz", ".bz2", ".xz", ".zip", ".zst", ".tar"})
+_COMPRESSIONS = {  # pandas' compression methods, by suffix
+    ".gz": "gzip",
+    ".bz2": "bz2",
+    ".xz": "xz",
+    ".zip": "zip",
+    ".zst": "zstd",
+    ".tar": "tar",
+}
+_COMPRESSION_SUFFIXES = frozenset(_COMPRESSIONS)
 _MAX_LISTED_COLUMNS = 20
 
 
@@ -619,6 +628,8 @@ def write_bytes_atomic(data: bytes, path: str | os.PathLike[str]) -> None:
 
 def write_csv_atomic(df: pd.DataFrame, path: str | os.PathLike[str]) -> None:
     """Write a DataFrame as CSV (no index column) atomically; see :func:`write_text_atomic`.
+    A path ending in ``.gz``, ``.bz2``, ``.xz``, ``.zst``, ``.zip`` or ``.tar`` is compressed so,
+    as :func:`read_curve` reads it.
 
     Args:
         df: the table; its index is not written (reset it first to keep it).
@@ -627,7 +638,19 @@ def write_csv_atomic(df: pd.DataFrame, path: str | os.PathLike[str]) -> None:
     Raises:
         InputError: the file cannot be written; the message starts with ``path``.
     """
-    write_text_atomic(df.to_csv(index=False, lineterminator="\n"), path)
+    method = _COMPRESSIONS.get(Path(path).suffix.lower())
+    if method is None:
+        write_text_atomic(df.to_csv(index=False, lineterminator="\n"), path)
+        return
+    options = {"method": method, **({"mtime": 0} if method == "gzip" else {})}  # reproducible
+    if method in ("zip", "tar"):
+        options["archive_name"] = Path(path).stem  # the CSV inside
+    buffer = BytesIO()
+    try:
+        df.to_csv(buffer, index=False, lineterminator="\n", compression=options)
+    except ImportError:  # zstandard is optional
+        raise _fail(path, f"cannot write {method} files here (a package is missing)") from None
+    write_bytes_atomic(buffer.getvalue(), path)
 
 
 def check_figure_path(path: str | os.PathLike[str]) -> str:

@@ -599,6 +599,20 @@ def test_write_csv_atomic_replaces_the_whole_file(tmp_path: Path) -> None:
     assert os.listdir(tmp_path) == ["out.csv"]
 
 
+@pytest.mark.parametrize("suffix", [".csv.gz", ".csv.bz2", ".csv.xz", ".csv.zip", ".csv.tar"])
+def test_a_csv_written_compressed_reads_back(tmp_path: Path, suffix: str) -> None:
+    frame = pd.DataFrame({"step": [0, 100, 200], "lr": [3e-4, 3e-4, 1e-4], "loss": [5.0, 4, 3.5]})
+    path = tmp_path / f"run{suffix}"
+    write_csv_atomic(frame, path)
+    assert path.read_bytes()[:4] != b"step"  # compressed, not plain text
+    curve = read_curve(path)
+    assert curve.name == "run" and curve.loss.tolist() == [5.0, 4.0, 3.5]
+    if suffix in (".csv.gz", ".csv.bz2", ".csv.xz"):  # no date inside: the same bytes again
+        first = path.read_bytes()
+        write_csv_atomic(frame, path)
+        assert path.read_bytes() == first
+
+
 def test_write_text_atomic(tmp_path: Path) -> None:
     target = tmp_path / "notes.txt"
     write_text_atomic("héllo\r\nworld", target)
