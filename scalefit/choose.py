@@ -181,14 +181,15 @@ class Ranking:
             line += "".join(f"  {c.at.get(s, math.nan):>10.5f}" for s in steps)
             lines.append(line + tie)
         ties = sum(c.indistinguishable for c in self.choices) - 1
-        lines.append(
-            f"  tolerance {self.tolerance:.5f} ({self.tolerance_from}): "
-            + (
-                f"{ties} candidate(s) marked '~ best' cannot be told apart from the best"
-                if ties
-                else "the best is ahead of every other candidate by more than that"
+        if len(self.choices) > 1:
+            lines.append(
+                f"  tolerance {self.tolerance:.5f} ({self.tolerance_from}): "
+                + (
+                    f"{ties} candidate(s) marked '~ best' cannot be told apart from the best"
+                    if ties
+                    else "the best is ahead of every other candidate by more than that"
+                )
             )
-        )
         return "\n".join(lines)
 
     def __str__(self) -> str:

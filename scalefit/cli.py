@@ -536,6 +536,7 @@ def _predict(args) -> int:
     from scalefit.errors import InputError
     from scalefit.predict import predict
     from scalefit.schedules import parse_schedule
+    from scalefit.uncertainty import level_label
 
     inputs = [args.fit] + ([args.schedule_csv] if args.schedule_csv else [])
     _guard_outputs(inputs, args, "--out", "--plot")
@@ -592,7 +593,7 @@ def _predict(args) -> int:
     )
     if prediction.lower is not None:
         line += (
-            f" ({prediction.level:.0%} interval {prediction.lower[-1]:.4f} to "
+            f" ({level_label(prediction.level)} interval {prediction.lower[-1]:.4f} to "
             f"{prediction.upper[-1]:.4f})"
         )
     print(line)
@@ -781,6 +782,7 @@ def _compare(args) -> int:
     from scalefit.compare import compare_laws
     from scalefit.errors import InputError
     from scalefit.metrics import CurveMetrics
+    from scalefit.uncertainty import level_label
 
     _guard_outputs(list(args.csv), args, "--out", "--plot")
     laws = [law.strip() for law in args.laws.split(",") if law.strip()]
@@ -846,7 +848,7 @@ def _compare(args) -> int:
     print("mean held-out PredE: " + ", ".join(f"{law} {r.mean_pred_e:.5f}" for law, r in ranking))
     if args.interval:
         print(
-            f"share of held-out rows in the {args.interval:.0%} interval: "
+            f"share of held-out rows in the {level_label(args.interval)} interval: "
             + ", ".join(f"{law} {r.mean_coverage:.3f}" for law, r in ranking)
         )
     if args.out:

@@ -19,6 +19,7 @@ from scalefit.fitting import Fit, fit
 from scalefit.laws import FORECAST_LAW, get_law
 from scalefit.predict import Prediction, predict
 from scalefit.schedules import Schedule
+from scalefit.uncertainty import level_label
 
 __all__ = ["Forecast", "forecast"]
 
@@ -62,7 +63,7 @@ class Forecast:
         future = np.flatnonzero(p.step > self.logged_until)
         head = f"{'step':>9}  {'of plan':>7}  {'loss':>8}"
         if p.lower is not None:
-            head += f"  {f'{p.level:.0%} interval':>19}"
+            head += f"  {f'{level_label(p.level)} interval':>19}"
         lines = [head]
         if future.size == 0:
             return head
@@ -83,7 +84,7 @@ class Forecast:
             f"{self.fit.curves[0]['rows']} losses forecasts {self.final_loss:.4f} at the end"
         )
         if p.lower is not None:
-            head += f" ({p.level:.0%} interval {p.lower[-1]:.4f} to {p.upper[-1]:.4f})"
+            head += f" ({level_label(p.level)} interval {p.lower[-1]:.4f} to {p.upper[-1]:.4f})"
         return head
 
     def __str__(self) -> str:

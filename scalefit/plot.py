@@ -12,6 +12,7 @@ import numpy as np  # noqa: E402
 
 from scalefit.curve import Curve  # noqa: E402
 from scalefit.predict import Prediction  # noqa: E402
+from scalefit.uncertainty import level_label  # noqa: E402
 
 __all__ = ["plot_comparison", "plot_fit", "plot_predictions"]
 
@@ -83,7 +84,7 @@ def plot_predictions(
                 color=color,
                 alpha=0.18,
                 lw=0,
-                label=f"{pred.level:.0%} interval",
+                label=f"{level_label(pred.level)} interval",
             )
         if _holds_schedule(curve, pred):
             bottom.plot(np.arange(curve.n_steps), curve.lr, "-", lw=1.1, color=color)

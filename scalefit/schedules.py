@@ -48,7 +48,7 @@ family         aliases              required keys              optional keys (de
 
 ``wsd`` shapes: ``linear``, ``cosine`` (alias ``cos``), ``sqrt`` (alias ``1-sqrt``), ``exp``
 (alias ``exponential``). Constraints: learning rates (``peak``, ``final``, ``second``) are finite
-and :math:`\ge 0`; ``final`` :math:`\le` ``peak``; ``steps`` :math:`> 0`;
+and :math:`\ge 0`, ``peak`` :math:`> 0`; ``final`` :math:`\le` ``peak``; ``steps`` :math:`> 0`;
 :math:`0 \le` ``warmup`` :math:`<` ``steps``; ``decay`` in :math:`(0, 1]`; milestones strictly
 increasing and after the warmup (one beyond ``steps`` never comes: :meth:`Schedule.with_steps`
 keeps them where they are); ``switch`` after the warmup; ``steps`` at most :data:`MAX_STEPS`;
@@ -126,6 +126,13 @@ def _check_lr(name: str, value: float) -> float:
     value = float(value)
     if not math.isfinite(value) or value < 0:
         raise InputError(f"{name} must be a finite, non-negative learning rate, got {value!r}")
+    return value
+
+
+def _check_peak(value: float) -> float:
+    value = _check_lr("peak", value)
+    if value == 0:
+        raise InputError("peak must be a positive learning rate, got 0")
     return value
 
 
@@ -214,7 +221,7 @@ def constant(peak: float, warmup: int = 0) -> ScheduleFn:
         >>> print(float(f(0)), float(f(50)), float(f(100)), float(f(10**6)))
         0.0 0.0005 0.001 0.001
     """
-    peak = _check_lr("peak", peak)
+    peak = _check_peak(peak)
     warmup = _check_int("warmup", warmup, 0)
     return _with_warmup(peak, warmup, lambda t, xp: xp.zeros_like(t) + peak)
 
@@ -248,7 +255,7 @@ def cosine(peak: float, steps: int, final: float = 0.0, warmup: int = 0) -> Sche
         >>> print(float(f(50)), float(f(100)), round(float(f(550)), 8), float(f(1000)))
         0.0005 0.001 0.00055 0.0001
     """
-    peak = _check_lr("peak", peak)
+    peak = _check_peak(peak)
     steps, warmup = _check_steps_warmup(steps, warmup)
     final = _check_final(peak, final)
     span = steps - warmup
@@ -284,7 +291,7 @@ def linear(peak: float, steps: int, final: float = 0.0, warmup: int = 0) -> Sche
         >>> print(float(f(100)), float(f(200)), float(f(600)), float(f(1000)))
         0.0005 0.001 0.0005 0.0
     """
-    peak = _check_lr("peak", peak)
+    peak = _check_peak(peak)
     steps, warmup = _check_steps_warmup(steps, warmup)
     final = _check_final(peak, final)
     span = steps - warmup
@@ -405,7 +412,7 @@ def wsd(
         >>> print(round(float(g(750)), 8), round(float(g(1000)), 8))
         0.0001 1e-05
     """
-    peak = _check_lr("peak", peak)
+    peak = _check_peak(peak)
     steps, warmup = _check_steps_warmup(steps, warmup)
     final = _check_final(peak, final)
     decay = float(decay)
@@ -462,7 +469,7 @@ def multistep(
         >>> print(float(f(99)), float(f(100)), float(f(250)))
         0.001 0.0005 0.00025
     """
-    peak = _check_lr("peak", peak)
+    peak = _check_peak(peak)
     warmup = _check_int("warmup", warmup, 0)
     gamma = float(gamma)
     if not math.isfinite(gamma) or gamma < 0:
@@ -510,7 +517,7 @@ def two_stage(peak: float, switch: int, second: float, warmup: int = 0) -> Sched
         >>> print(float(f(7999)), float(f(8000)))
         0.0003 9e-05
     """
-    peak = _check_lr("peak", peak)
+    peak = _check_peak(peak)
     second = _check_lr("second", second)
     warmup = _check_int("warmup", warmup, 0)
     switch = _check_int("switch", switch, 1)

@@ -131,6 +131,16 @@ def _rival_from(data: object) -> dict[str, object] | None:
     return {"law": law.name, "params": values, "options": options}
 
 
+def level_label(level: float) -> str:
+    """An interval's level as people write it, not rounded to ``100%``.
+
+    Examples:
+        >>> level_label(0.9), level_label(0.999999)
+        ('90%', '99.9999%')
+    """
+    return f"{level * 100:g}%"
+
+
 def z_value(level: float) -> float:
     """The two-sided normal quantile for a central interval at ``level`` (e.g. 1.645 at 0.9)."""
     if not 0 < level < 1:

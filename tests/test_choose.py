@@ -96,6 +96,7 @@ def test_ties_within_the_tolerance_are_marked():
     assert [c.indistinguishable for c in strict.choices] == [True, False, False]
     frame = strict.to_frame()
     assert list(frame.columns[:4]) == ["candidate", "final_loss", "gap", "indistinguishable"]
+    assert "tolerance" not in choose.rank(MULTIPOWER, given[:1]).table()  # nothing to tell apart
 
 
 def test_a_fit_s_own_error_is_its_default_tolerance():

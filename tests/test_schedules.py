@@ -432,6 +432,7 @@ BAD_SPECS = [
     ("cosine:peak=1,steps=10.5", "steps='10.5' is not an integer"),
     ("cosine:peak=nan,steps=10", "must be finite"),
     ("cosine:peak=-1e-3,steps=10", "peak must be a finite, non-negative learning rate"),
+    ("constant:peak=0,steps=10", "peak must be a positive learning rate"),
     ("twostage:peak=1,steps=10,switch=5,second=-1", "second must be a finite, non-negative"),
     ("cosine:peak=1,steps=0", "steps must be positive, got 0"),
     ("cosine:peak=1,steps=-5", "steps must be positive"),
