@@ -34,9 +34,11 @@ def plot_fit(fitted: Sequence[Prediction], curves: Sequence[Curve], title: str =
     for i, (pred, curve) in enumerate(zip(fitted, curves)):
         color = f"C{i % 10}"
         top.plot(curve.step, curve.loss, ".", ms=2.5, color=color, alpha=0.5)
-        top.plot(pred.step, pred.loss, "-", lw=1.3, color=color, label=curve.name)
-        common, a, b = np.intersect1d(pred.step, curve.step, return_indices=True)
-        bottom.plot(common, (pred.loss[a] - curve.loss[b]) / curve.loss[b], ".", ms=2, color=color)
+        described = pred.step >= pred.warmup_steps  # not the warm-up the fit left out
+        step, loss = pred.step[described], pred.loss[described]
+        top.plot(step, loss, "-", lw=1.3, color=color, label=_short(curve.name))
+        common, a, b = np.intersect1d(step, curve.step, return_indices=True)
+        bottom.plot(common, (loss[a] - curve.loss[b]) / curve.loss[b], ".", ms=2, color=color)
     _limit_to_tail(top, [c.loss for c in curves])
     top.set_ylabel("loss")
     top.legend(fontsize=8)
@@ -75,7 +77,7 @@ def plot_predictions(
         color = f"C{i % 10}"
         if curve is not None:
             top.plot(curve.step, curve.loss, ".", ms=2.5, color=color, alpha=0.45)
-        top.plot(pred.step, pred.loss, "-", lw=1.3, color=color, label=pred.name)
+        top.plot(pred.step, pred.loss, "-", lw=1.3, color=color, label=_short(pred.name))
         if pred.lower is not None:
             top.fill_between(
                 pred.step,
@@ -127,7 +129,7 @@ def plot_comparison(
         for i, (law, preds) in enumerate(predictions.items()):
             ax.plot(preds[k].step, preds[k].loss, "-", lw=1.2, color=f"C{i % 10}", label=law)
         _limit_to_tail(ax, [curve.loss])
-        ax.set_title(curve.name, fontsize=9)
+        ax.set_title(_short(curve.name, 30), fontsize=9)
         ax.set_xlabel("step", fontsize=8)
         ax.tick_params(labelsize=7)
     for k in range(n, rows * cols):
@@ -159,3 +161,12 @@ def _limit_to_tail(
                 lo = min(lo, float(np.nanmin(np.asarray(bound)[tail])))
         pad = 0.05 * (hi - lo) if hi > lo else 0.05 * abs(hi)
         ax.set_ylim(lo - pad, hi + pad)
+
+
+def _short(name: str, most: int = 40) -> str:
+    """``name`` cut in the middle to at most ``most`` characters (a legend or a title that runs
+    off the figure squeezes the axes; W&B-style run names are long)."""
+    if len(name) <= most:
+        return name
+    keep = most - 1
+    return f"{name[: (keep + 1) // 2]}…{name[len(name) - keep // 2 :]}"
