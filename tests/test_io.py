@@ -397,12 +397,12 @@ POSITIVE = st.floats(min_value=1e-6, max_value=20.0)
 
 @st.composite
 def log_tables(draw: st.DrawFn) -> pd.DataFrame:
-    """A small valid log: sorted unique steps, some lr and loss cells empty."""
+    """A small valid log: sorted unique steps, some lr and loss cells empty, some LR positive."""
     steps = sorted(draw(st.lists(st.integers(0, 400), min_size=1, max_size=25, unique=True)))
     n = len(steps)
     lr = draw(st.lists(st.one_of(st.none(), LR_VALUES), min_size=n, max_size=n))
     loss = draw(st.lists(st.one_of(st.none(), POSITIVE), min_size=n, max_size=n))
-    lr[draw(st.integers(0, n - 1))] = draw(LR_VALUES)
+    lr[draw(st.integers(0, n - 1))] = draw(st.floats(min_value=1e-8, max_value=1.0))
     loss[draw(st.integers(0, n - 1))] = draw(POSITIVE)
     return pd.DataFrame({"step": steps, "lr": lr, "loss": loss}, dtype=object)
 

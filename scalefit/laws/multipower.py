@@ -249,8 +249,10 @@ def loss(params: jax.Array, features: Features) -> jax.Array:
         >>> lr = jnp.array([[1.0, 1.0, 0.5, 0.5]])
         >>> f = prepare(lr, jnp.array([[1, 3]]), jnp.array([0]))
         >>> p = jnp.array([2.0, 1.0, 1.0, 1.0, 1.0, 1.0, 0.0])
-        >>> [round(v, 6) for v in loss(p, f).tolist()[0]]  # 2 + 1/2; 2 + 1/3 - 0.5 * (1 - 1/2)
-        [2.5, 2.083333]
+        >>> # rows 1 and 3: 2 + 1/2 + 2/3 (the rise from an LR of 0 before step 0), and
+        >>> # 2 + 1/3 + 3/4 - 0.5 * (1 - 1/2) (the drop to 0.5 at step 2)
+        >>> [round(v, 6) for v in loss(p, f).tolist()[0]]
+        [3.166667, 2.833333]
     """
     return _forward(params, features) - params[3] * loss_drop(params, features)
 
