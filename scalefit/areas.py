@@ -216,7 +216,8 @@ def schedule_areas(
         decay: the momentum decay :math:`\\lambda`.
         warmup_steps: length of the leading warm-up ramp.
         warmup: ``"peak"`` (default, the paper's convention) counts warm-up steps at the peak LR;
-            ``"actual"`` uses the real warm-up LRs (an LR increase, so :math:`S_2 < 0` there).
+            ``"actual"`` uses the real warm-up LRs, rising from an LR of 0 before step 0 (an LR
+            increase, so :math:`S_2 < 0` there; a schedule without warm-up rises at step 0).
 
     Returns:
         ``(S1, S2)``, each with the shape of ``lr``.
@@ -232,7 +233,9 @@ def schedule_areas(
     lr = jnp.asarray(lr)
     if warmup == "peak":
         lr = warmup_as_peak(lr, warmup_steps)
-    return forward_area(lr), annealing_area(lr, decay)
+        return forward_area(lr), annealing_area(lr, decay)
+    from_zero = jnp.concatenate([jnp.zeros(lr.shape[:-1] + (1,), lr.dtype), lr], axis=-1)
+    return forward_area(lr), annealing_area(from_zero, decay)[..., 1:]
 
 
 def leading_warmup(lr: ArrayLike) -> int:

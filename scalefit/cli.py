@@ -792,10 +792,10 @@ def _compare(args) -> int:
         _check_level(args.interval)
     curves, by_path = {}, {}
     for path, curve in zip(args.csv, _read_logs(args)):
-        if curve.name in curves:
+        if path.resolve() in by_path or curve.name in curves:  # the same file (or a link to it)
             raise InputError(f"{path}: given twice")
         curves[curve.name] = curve
-        by_path[Path(os.path.abspath(path))] = curve.name
+        by_path[path.resolve()] = curve.name
 
     def pick(given: list[str], option: str) -> list:
         names = [_curve_named(n, list(curves), option, by_path) for n in given]
@@ -871,9 +871,11 @@ def _curve_named(given: str, names: list[str], option: str, by_path: dict[Path, 
     from scalefit.errors import InputError
 
     path = Path(given)
-    if Path(os.path.abspath(path)) in by_path:
-        return by_path[Path(os.path.abspath(path))]
-    as_file = ".csv" in given.lower()
+    if given in names:
+        return given
+    if path.resolve() in by_path:
+        return by_path[path.resolve()]
+    as_file = len(path.parts) > 1 or ".csv" in given.lower()
     name = io._default_name(path) if as_file else given
     if name in names:
         return name

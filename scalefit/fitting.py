@@ -97,12 +97,12 @@ class Fit:
     @classmethod
     def given(cls, law: str | Law, params: dict[str, float], **options: object) -> Fit:
         """A fit made of given parameters (a paper's, say) to predict with; ``options`` override
-        the law's defaults (e.g. ``warmup="actual"``). A parameter outside the law's bounds, or
-        not a finite number, is a ``ValueError``."""
+        the law's defaults (e.g. ``warmup="actual"``). A parameter below the law's lower bound,
+        or not a finite number, is a ``ValueError``."""
         law = get_law(law)
         return cls(
             law=law.name,
-            params=_checked_params(law, params),
+            params=_checked_params(law, {n: float(np.asarray(params[n])) for n in law.param_names}),
             options=_law_options(law, **options),
             curves=[],
             metrics=[],
@@ -284,12 +284,13 @@ def _finite(value: object, what: str) -> float:
 
 
 def _checked_params(law: Law, params: dict) -> dict[str, float]:
-    """The law's parameters from ``params``, each a finite number within the law's bounds
-    (``ValueError`` otherwise: a negative L0, say, would predict negative losses)."""
+    """The law's parameters from ``params``, each a finite number at least the law's lower bound
+    (``ValueError`` otherwise: a negative L0, say, would predict negative losses). Upper bounds
+    are not checked: fits do not enforce them."""
     checked = {name: _finite(params[name], name) for name in law.param_names}
-    for (name, value), low, high in zip(checked.items(), law.lower, law.upper):
-        if not low <= value <= high:
-            raise ValueError(f"{name} must lie in [{low:g}, {high:g}], not {value!r}")
+    for (name, value), low in zip(checked.items(), law.lower):
+        if not value >= low:
+            raise ValueError(f"{name} must be at least {low:g}, not {value!r}")
     return checked
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import lzma
 import os
 import stat
+import tarfile
 import uuid
 import warnings
 import zipfile
@@ -137,7 +138,7 @@ def _read_csv(path: str | os.PathLike[str], **options: object) -> pd.DataFrame:
         raise _fail(path, f"cannot read the file ({exc.strerror or exc})") from None
     except pd.errors.EmptyDataError:
         raise _fail(path, "empty file, not a CSV (no header line)") from None
-    except (EOFError, zipfile.BadZipFile, lzma.LZMAError) as exc:
+    except (EOFError, zipfile.BadZipFile, lzma.LZMAError, tarfile.TarError) as exc:
         raise _fail(path, f"cannot decompress the file ({exc})") from None
     except UnicodeDecodeError:
         raise _fail(path, "not a CSV file (not UTF-8 text)") from None
@@ -347,19 +348,25 @@ def curve_names(paths: Sequence[str | os.PathLike[str]]) -> list[str]:
         ['cos/metrics', 'const/metrics', 'other']
     """
     full = [Path(os.path.abspath(p)) for p in paths]
+    files = [p.resolve() for p in full]  # the same file, whatever path or link names it
     folders = [p.parent.parts[1:] for p in full]  # without the root
     base = [_default_name(p) for p in full]
     names = list(base)
-    for depth in range(1, max((len(f) for f in folders), default=0) + 1):
-        clashing = [
+
+    def clashing() -> list[int]:
+        return [
             i
-            for i, (name, path) in enumerate(zip(names, full))
-            if any(n == name and p != path for n, p in zip(names, full))  # not the same file
+            for i, (name, file) in enumerate(zip(names, files))
+            if any(n == name and f != file for n, f in zip(names, files))
         ]
-        if not clashing:
+
+    for depth in range(1, max((len(f) for f in folders), default=0) + 1):
+        if not clashing():
             break
-        for i in clashing:
-            names[i] = "/".join([*folders[i][len(folders[i]) - depth :], base[i]])
+        for i in clashing():
+            names[i] = "/".join([*folders[i][max(0, len(folders[i]) - depth) :], base[i]])
+    for i in clashing():  # files in one folder whose names differ by a suffix: run.csv, run.csv.gz
+        names[i] = full[i].name
     return names
 
 
@@ -629,7 +636,7 @@ def write_bytes_atomic(data: bytes, path: str | os.PathLike[str]) -> None:
 def write_csv_atomic(df: pd.DataFrame, path: str | os.PathLike[str]) -> None:
     """Write a DataFrame as CSV (no index column) atomically; see :func:`write_text_atomic`.
     A path ending in ``.gz``, ``.bz2``, ``.xz``, ``.zst``, ``.zip`` or ``.tar`` is compressed so,
-    as :func:`read_curve` reads it.
+    as :func:`read_curve` reads it (a compressed tar, ``.tar.gz``, is refused).
 
     Args:
         df: the table; its index is not written (reset it first to keep it).
@@ -638,6 +645,9 @@ def write_csv_atomic(df: pd.DataFrame, path: str | os.PathLike[str]) -> None:
     Raises:
         InputError: the file cannot be written; the message starts with ``path``.
     """
+    suffixes = [s.lower() for s in Path(path).suffixes[-2:]]
+    if len(suffixes) == 2 and suffixes[0] == ".tar" and suffixes[1] != ".tar":
+        raise _fail(path, "cannot write a compressed tar archive (name it .csv.gz, or .tar)")
     method = _COMPRESSIONS.get(Path(path).suffix.lower())
     if method is None:
         write_text_atomic(df.to_csv(index=False, lineterminator="\n"), path)

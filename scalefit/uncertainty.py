@@ -135,10 +135,10 @@ def level_label(level: float) -> str:
     """An interval's level as people write it, not rounded to ``100%``.
 
     Examples:
-        >>> level_label(0.9), level_label(0.999999)
-        ('90%', '99.9999%')
+        >>> level_label(0.9), level_label(0.9999999), level_label(0.1 + 0.2)
+        ('90%', '99.99999%', '30%')
     """
-    return f"{level * 100:g}%"
+    return f"{level * 100:.10g}%"
 
 
 def z_value(level: float) -> float:

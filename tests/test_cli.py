@@ -371,6 +371,11 @@ def test_logs_that_share_a_file_name_are_named_by_their_folders(tmp_path, capsys
     assert code == 0, stderr
     assert "Fitted on cosine_24000/metrics + constant_24000/metrics" in stdout
     assert list(pd.read_csv(out)["curve"]) == ["wsdcon_3/metrics"]
+    (tmp_path / "again").symlink_to(tmp_path / "cosine_24000")  # the same log twice, by a link
+    link = tmp_path / "again" / "metrics.csv"
+    twice = ["compare", str(paths[0]), str(link), *map(str, paths[1:])]
+    code, _, stderr = run([*twice, "--fit-on", "constant_24000/metrics"], capsys)
+    _one_line_error(code, stderr, "again/metrics.csv: given twice")
 
 
 def test_a_name_not_given_is_told_with_a_few_names_only():
@@ -522,7 +527,7 @@ def _broken(fit_json: Path, tmp_path: Path, edit) -> Path:
         (lambda d: d["options"].update(warmup="half"), "warmup"),
         (lambda d: d["curves"][0].update(peak_lr=None), "peak_lr"),
         (lambda d: d["params"].update(L0=float("nan")), "L0"),
-        (lambda d: d["params"].update(L0=-2.0), "L0 must lie in [0, inf]"),  # negative losses
+        (lambda d: d["params"].update(L0=-2.0), "L0 must be at least 0"),  # negative losses
         (lambda d: d["options"].update(window=0), "window"),
         (lambda d: d.update(scalefit_fit=2), "format 2"),
         (lambda d: d["params"].pop("B"), "'B' is missing"),

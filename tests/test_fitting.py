@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 
 import jax
+import jax.numpy as jnp
 import numpy as np
 import pytest
 
@@ -97,6 +98,13 @@ def test_fit_round_trips_through_json_and_prints():
     text = str(result)
     for word in ("annealing", "L0", "alpha", "PredE", "cosine", "converged"):
         assert word in text
+
+
+def test_given_parameters_may_be_numpy_or_jax_numbers_but_not_below_their_bounds():
+    given = {"L0": np.float32(2.5), "A": np.int64(1), "alpha": jnp.asarray(0.5), "C": 1}
+    assert Fit.given("annealing", given).params == {"L0": 2.5, "A": 1.0, "alpha": 0.5, "C": 1.0}
+    with pytest.raises(ValueError, match="L0 must be at least 0"):
+        Fit.given("annealing", given | {"L0": -1.0})  # it would predict negative losses
 
 
 def test_bad_curves_are_input_errors():

@@ -20,6 +20,7 @@ from scalefit.curve import Curve
 from scalefit.errors import InputError
 from scalefit.io import (
     MAX_STEP,
+    curve_names,
     find_column,
     leading_warmup,
     read_curve,
@@ -301,6 +302,17 @@ def test_a_log_may_be_as_long_as_the_longest_spec(tmp_path: Path) -> None:
     path.write_text(f"step,lr,loss\n0,1e-3,3.0\n{MAX_STEP + 1},1e-3,2.5\n")
     with pytest.raises(InputError, match=f"line 3: step is larger than {MAX_STEP:,}"):
         read_curve(path)
+
+
+def test_curve_names_tell_files_apart_by_as_few_folders_as_needed(tmp_path: Path) -> None:
+    deep = ["/a/b/c/m.csv", "/q/r/s/t/a/b/c/m.csv"]  # one path ends the other
+    assert curve_names(deep) == ["a/b/c/m", "t/a/b/c/m"]
+    assert curve_names(["a/m.csv", "a/m.csv.gz"]) == ["m.csv", "m.csv.gz"]  # one folder
+    (tmp_path / "real").mkdir()
+    (tmp_path / "real" / "m.csv").write_text("step,lr,loss\n")
+    (tmp_path / "link").symlink_to(tmp_path / "real")
+    same = [tmp_path / "real" / "m.csv", tmp_path / "link" / "m.csv"]  # one file, two paths
+    assert curve_names(same) == ["m", "m"]
 
 
 def test_read_table(tmp_path: Path) -> None:
@@ -611,6 +623,8 @@ def test_a_csv_written_compressed_reads_back(tmp_path: Path, suffix: str) -> Non
         first = path.read_bytes()
         write_csv_atomic(frame, path)
         assert path.read_bytes() == first
+    with pytest.raises(InputError, match="cannot write a compressed tar archive"):
+        write_csv_atomic(frame, tmp_path / "run.tar.gz")  # pandas would read it as a tar
 
 
 def test_write_text_atomic(tmp_path: Path) -> None:

@@ -54,3 +54,12 @@ def test_saved_options_of_a_registered_law_keep_their_kind(tmp_path) -> None:
     data["options"]["window"] = 16.0  # a whole number written as a float: read as an int
     assert Fit.from_dict(data).options["window"] == 16
     assert isinstance(Fit.from_dict(data).options["window"], int)
+
+
+def test_with_actual_warm_up_a_schedule_without_one_rises_from_zero_as_a_short_one_does():
+    fit = Fit.given("annealing", {"L0": 2.0, "A": 0.6, "alpha": 0.5, "C": 0.5}, warmup="actual")
+    none, one, long = (
+        predict(fit, f"constant:peak=3e-4,steps=24000,warmup={w}").final_loss for w in (0, 1, 2160)
+    )
+    assert abs(none - one) < 1e-4  # the same rise from 0, at once or over a step
+    assert one < long < one + 0.02

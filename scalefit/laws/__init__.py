@@ -20,10 +20,11 @@ rival, gives calibrated intervals there (``benchmarks/intervals.py``)."""
 
 FORECAST_LAW = DEFAULT_LAW
 """The law ``scalefit forecast`` fits to a run in flight: the same as :data:`DEFAULT_LAW`. From
-inside a cooldown it forecasts a WSD run's final loss within 0.07-0.63 % on the bundled runs,
-where the annealing law (``forecast``'s default until 2026-12-02) is 0.66-5.4 % low with
-intervals that miss; from the first quarter, half or three quarters of the bundled 72k-step
-runs its mean error is 0.56 % against 1.23 % (``benchmarks/forecast.py``)."""
+inside a cooldown it forecasts the final loss of the 25M and 400M WSD runs 0.07-0.63 % off on
+average, where the annealing law (``forecast``'s default until 2026-12-02) is 0.66-5.4 % low
+with intervals that miss (on the 124m WSD runs, 0.71-1.21 % against 0.77-1.86 %); from the
+first quarter, half or three quarters of the bundled 72k-step runs its mean error is 0.56 %
+against 1.23 % (``benchmarks/forecast.py``)."""
 
 
 def get_law(name: str | Law) -> Law:
