@@ -293,7 +293,11 @@ def _parser() -> argparse.ArgumentParser:
     choose.add_argument("--steps", type=int, help="budget for --family and --optimize")
     choose.add_argument("--peak-lr", type=float, help="peak LR for --family and --optimize")
     choose.add_argument(
-        "--warmup", type=int, help="warm-up steps for --family and --optimize (default 0)"
+        "--warmup",
+        "--warmup-steps",
+        dest="warmup",
+        type=int,
+        help="warm-up steps for --family and --optimize (default 0)",
     )
     choose.add_argument("--iterations", type=int, help="Adam steps of --optimize (default 1000)")
     choose.add_argument(
@@ -326,6 +330,7 @@ def _parser() -> argparse.ArgumentParser:
     demo.add_argument(
         "--plot", type=Path, default=Path("scalefit-demo.png"), help="where to draw the predictions"
     )
+    parser.commands = sub.choices  # for errors in a subcommand's own words
     return parser
 
 
@@ -402,7 +407,10 @@ def _version() -> str:
 
 def main(argv: list[str] | None = None) -> int:
     parser = _parser()
-    args = parser.parse_args(argv)
+    args, extra = parser.parse_known_args(argv)
+    if extra:
+        where = parser.commands.get(args.command, parser)
+        where.error(f"unrecognized arguments: {' '.join(extra)}")
     if args.command is None:
         parser.print_help()
         return 0

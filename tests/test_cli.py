@@ -615,3 +615,11 @@ def test_a_usage_error_is_one_line(capsys):
     err = capsys.readouterr().err
     assert stop.value.code == 2 and err.count("\n") == 1
     assert "--out" in err and "scalefit fit --help" in err
+
+
+def test_an_unknown_option_is_told_in_its_subcommand_s_words(capsys):
+    with pytest.raises(SystemExit) as stop:
+        main(["choose", "fit.json", "--candidate", SPEC, "--bogus", "3"])
+    err = capsys.readouterr().err
+    assert stop.value.code == 2 and err.count("\n") == 1
+    assert "unrecognized arguments: --bogus 3" in err and "scalefit choose --help" in err
