@@ -60,7 +60,8 @@ The law (by default the one `scalefit fit` uses) is fitted on every loss logged 
 with the LRs the log shows; the rest of the run follows the plan. The interval (see
 `scalefit.uncertainty`) widens the further the plan runs past the logged part. With half of a
 72k-step run logged, the final loss of the bundled constant and cosine runs is forecast within
-0.9 %; from halfway through a WSD cooldown, within 0.3 % (benchmarks/forecast.py).
+0.9 %; from halfway through the cooldown of the 25M and 400M WSD runs, within 0.3 %
+(benchmarks/forecast.py).
 """
 
 
