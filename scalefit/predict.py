@@ -60,8 +60,9 @@ class Prediction:
         level: the interval's coverage level, or ``None``.
         warnings: what makes this prediction doubtful (e.g. a budget far beyond the fitted ones).
         warmup_steps: the steps at the start that no law describes: the schedule's warm-up,
-            whose losses the fit left out (0 for a fit made on them, ``skip_warmup=False``);
-            :meth:`to_frame` leaves the loss empty there.
+            whose losses the fit left out (0 for a fit made on them, ``skip_warmup=False``).
+            ``loss`` holds the law's values there, which mean nothing (at step 0, a power of an
+            LR area of 0); :meth:`to_frame` leaves them empty and :meth:`compare` skips them.
     """
 
     step: np.ndarray
@@ -95,16 +96,28 @@ class Prediction:
             frame[name] = np.where(inside, np.nan, values)
         return frame
 
+    def __repr__(self) -> str:  # the arrays are in to_frame()
+        if self.step.size == 0:
+            return f"Prediction({self.name!r}, no rows)"
+        interval = "" if self.level is None else f", {self.level:g} interval"
+        return (
+            f"Prediction({self.name!r}, {self.step.size} rows at steps {self.step[0]}.."
+            f"{self.step[-1]}, final loss {self.final_loss:.5g}{interval}, "
+            f"{len(self.warnings)} warning(s))"
+        )
+
     def renamed(self, name: str) -> Prediction:
         """The same prediction under another name."""
         return replace(self, name=name)
 
     def compare(self, curve: Curve) -> CurveMetrics:
         """Metrics of this prediction (and of its interval, if it has one) against an observed
-        curve, at the steps both have."""
+        curve, at the steps both have from ``warmup_steps`` on."""
         common, i, j = np.intersect1d(self.step, curve.step, return_indices=True)
+        described = common >= self.warmup_steps
+        common, i, j = common[described], i[described], j[described]
         if common.size == 0:
-            raise ValueError(f"no step of {curve.name!r} was predicted")
+            raise ValueError(f"no step of {curve.name!r} after the warm-up was predicted")
         if self.lower is None:
             return curve_metrics(curve.name, curve.loss[j], self.loss[i])
         return curve_metrics(curve.name, curve.loss[j], self.loss[i], self.lower[i], self.upper[i])

@@ -112,8 +112,8 @@ def test_bad_curves_are_input_errors():
         fit([])
     with pytest.raises(InputError):
         fit([Curve("empty", np.full(10, 1e-3), np.array([], int), np.array([]))])
-    with pytest.raises(InputError):
-        fit([Curve("neg", np.full(10, 1e-3), np.array([1, 2]), np.array([3.0, -1.0]))])
+    with pytest.raises(ValueError, match="losses must be finite and positive"):
+        Curve("neg", np.full(10, 1e-3), np.array([1, 2]), np.array([3.0, -1.0]))
     few = Curve("few", np.full(10, 1e-3), np.array([1, 2, 3]), np.array([3.0, 2.9, 2.8]))
     with pytest.raises(InputError, match="3 observed loss"):
         fit([few], "annealing")  # four parameters
@@ -199,3 +199,29 @@ def test_thinned_rows_take_their_features_from_every_row(law_name):
         direct = evaluate(law, params, _features(law, search, options))
     np.testing.assert_allclose(taken, direct, rtol=1e-12)
     assert stack.thinned(10**6)[0] is stack and stack.thinned(10**6)[1] is None
+
+
+def test_a_curve_from_arrays_finds_its_warm_up_and_checks_its_values():
+    lr = np.concatenate([np.linspace(0, 1e-3, 101), np.full(899, 1e-3)])
+    curve = Curve("run", lr, [0, 200, 400], [10.8, 3.0, 2.9])
+    assert curve.warmup_steps == 100  # as read_curve finds it
+    assert Curve("run", lr, [200], [3.0], warmup_steps=0).warmup_steps == 0  # as given
+    for bad, problem in [
+        (dict(step=[200.5]), "whole numbers"),
+        (dict(lr=np.where(lr > 5e-4, np.nan, lr)), "learning rates must be finite"),
+        (dict(loss=[np.nan]), "losses must be finite and positive"),
+        (dict(warmup_steps=10.5), "warmup_steps must be a whole number"),
+        (dict(lr=[]), "lr is empty"),
+    ]:
+        given = {"name": "bad", "lr": lr, "step": [200], "loss": [3.0]} | bad
+        with pytest.raises(ValueError, match=problem):
+            Curve(**given)
+
+
+def test_a_prediction_is_compared_after_the_warm_up_the_fit_left_out():
+    lr = np.concatenate([np.linspace(0, 1e-3, 101), np.full(899, 1e-3)])
+    curve = Curve("run", lr, np.arange(0, 1000, 50), np.linspace(10.8, 2.9, 20))
+    result = Fit.given("annealing", {"L0": 2.0, "A": 0.1, "alpha": 0.5, "C": 1.0})
+    metrics = predict(result, curve).compare(curve)  # the rows at steps 0 and 50 left out
+    assert metrics == predict(result, curve).compare(curve.after_warmup())
+    assert metrics.rows == 18 and metrics.pred_e < 1
