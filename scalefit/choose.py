@@ -258,10 +258,12 @@ def rank(
         >>> round(r.best.gap, 6), round(r.choices[1].gap, 4)
         (0.0, 0.3449)
     """
+    if isinstance(candidates, (str, Schedule, Curve, Candidate, Choice)):
+        candidates = [candidates]  # one schedule, not a sequence of them
     cands = [_as_candidate(c) for c in candidates]
     if not cands:
         raise InputError("no candidate schedule to rank")
-    checkpoints = sorted({int(s) for s in at})
+    checkpoints = sorted({int(s) for s in np.atleast_1d(np.asarray(at, dtype=np.int64))})
     if checkpoints and checkpoints[0] < 0:
         raise InputError(f"checkpoints must be steps >= 0, got {checkpoints[0]}")
     rows = [np.array([s for s in checkpoints if s < c.steps] + [c.steps]) for c in cands]
@@ -486,6 +488,7 @@ def search_family(
         raise InputError(f"cannot search family {family!r} (searchable: {', '.join(SEARCHABLE)})")
     # parse one spec: validates steps, peak and warm-up with the grammar's messages
     parse_schedule(_spec(family, steps, peak, warmup, final=0))
+    shapes = (shapes,) if isinstance(shapes, str) else shapes
     shapes = tuple(SHAPES if shapes is None or family != "wsd" else shapes)
     if family != "wsd":
         shapes = (family,)

@@ -54,11 +54,21 @@ class LawComparison:
             return None
         return float(np.mean([m.coverage for m in self.metrics]))
 
+    def table(self) -> str:
+        """Its metrics on each held-out curve, with their mean, as a text table."""
+        return CurveMetrics.table(self.metrics, mean=True)
+
+    def __str__(self) -> str:
+        scored = f"{len(self.metrics)} held-out curve(s)"
+        return f"{self.fit.law} law, scored on {scored}\n{self.table()}"
+
+    __repr__ = __str__
+
 
 def compare_laws(
-    fit_on: Sequence[Curve],
-    test_on: Sequence[Curve],
-    laws: Sequence[str] | None = None,
+    fit_on: Curve | Sequence[Curve],
+    test_on: Curve | Sequence[Curve],
+    laws: str | Sequence[str] | None = None,
     *,
     interval: float | None = 0.9,
     **fit_options: object,
@@ -76,9 +86,11 @@ def compare_laws(
     Returns:
         ``{law: LawComparison}`` in the order given.
     """
+    fit_on = [fit_on] if isinstance(fit_on, Curve) else list(fit_on)
+    test_on = [test_on] if isinstance(test_on, Curve) else list(test_on)
     if not fit_on or not test_on:
         raise InputError("need at least one curve to fit on and one to test on")
-    laws = list(laws) if laws else list(LAWS)
+    laws = [laws] if isinstance(laws, str) else list(laws) if laws else list(LAWS)
     out = {}
     for law in laws:
         # without an interval to score, the error model (refits, the rival's fit) is not needed

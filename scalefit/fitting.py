@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import dataclasses
 import math
+import os
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import partial
@@ -508,12 +509,27 @@ def fit(
     Raises:
         InputError: no curve, a curve without rows or without a positive LR, or fewer rows than
             the law has parameters.
+        TypeError: something other than curves (a path: read it with
+            :func:`scalefit.io.read_curve`).
+        ValueError: a setting out of its range (``decay`` outside (0, 1), ``huber_delta`` <= 0).
     """
     from scalefit import __version__
 
+    if isinstance(curves, (str, os.PathLike)):
+        raise TypeError(f"fit takes curves, not a path: read {curves} with scalefit.io.read_curve")
     curves = [curves] if isinstance(curves, Curve) else list(curves)
     if not curves:
         raise InputError("no curve to fit")
+    strays = [type(c).__name__ for c in curves if not isinstance(c, Curve)]
+    if strays:
+        raise TypeError(
+            f"fit takes Curve objects (scalefit.io.read_curve makes them), not {strays[0]}"
+        )
+    if not (huber_delta > 0 and refine >= 1 and max_iter >= 1 and tol > 0):
+        raise ValueError(
+            "huber_delta and tol must be > 0, refine and max_iter >= 1; got "
+            f"{huber_delta}, {tol}, {refine} and {max_iter}"
+        )
     if skip_warmup:
         curves = [c.after_warmup() for c in curves]
     for c in curves:
@@ -545,6 +561,7 @@ def fit(
             f"the {law.name} law has no momentum decay {what} (the annealing law has one: "
             "--law annealing)"
         )
+    _checked_options(law, _law_options(law, decay=decay, warmup=warmup))  # as a file holds them
     if law.rival and law.rival.lower() not in LAWS:
         raise InputError(f"the {law.name} law's rival {law.rival!r} is not a registered law")
     decays = sorted(set(DECAY_GRID) | {decay}) if fit_decay else [decay]

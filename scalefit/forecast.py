@@ -16,9 +16,9 @@ from scalefit.curve import Curve
 from scalefit.diagnostics import anneals, unidentified
 from scalefit.errors import InputError
 from scalefit.fitting import Fit, fit
-from scalefit.laws import FORECAST_LAW, get_law
+from scalefit.laws import FORECAST_LAW, Law, get_law
 from scalefit.predict import Prediction, predict
-from scalefit.schedules import Schedule
+from scalefit.schedules import Schedule, parse_schedule
 from scalefit.uncertainty import level_label
 
 __all__ = ["Forecast", "forecast"]
@@ -97,9 +97,9 @@ class Forecast:
 
 def forecast(
     run: Curve,
-    plan: Schedule | ArrayLike,
+    plan: Schedule | str | ArrayLike,
     *,
-    law: str = FORECAST_LAW,
+    law: str | Law = FORECAST_LAW,
     interval: float | None = 0.9,
     at: ArrayLike | None = None,
     **fit_options: object,
@@ -108,9 +108,9 @@ def forecast(
 
     Args:
         run: the run so far: its logged losses (every row is fitted) and LRs.
-        plan: the whole run's schedule, a :class:`~scalefit.schedules.Schedule` or per-step LRs;
-            it must reach past the last logged step. Where the logged LR is known it is used,
-            the plan after it.
+        plan: the whole run's schedule: a :class:`~scalefit.schedules.Schedule`, its spec
+            string, or per-step LRs; it must reach past the last logged step. Where the logged
+            LR is known it is used, the plan after it.
         law: the law to fit (default :data:`scalefit.laws.FORECAST_LAW`, the law ``scalefit
             fit`` defaults to).
         interval: level of the prediction interval (``None``: no interval).
@@ -123,6 +123,7 @@ def forecast(
     Raises:
         InputError: the plan ends before the logged part, or nothing was logged after warm-up.
     """
+    plan = parse_schedule(plan) if isinstance(plan, str) else plan
     planned = plan.lr() if isinstance(plan, Schedule) else np.asarray(plan, dtype=np.float64)
     if run.loss.size == 0:
         raise InputError(f"{run.source or run.name}: no logged loss to forecast from")

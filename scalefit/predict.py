@@ -165,6 +165,8 @@ def predict(
     name = "lr"
     if isinstance(schedule, str):
         schedule = parse_schedule(schedule)
+    if steps is not None and not isinstance(schedule, Schedule):
+        raise ValueError("steps re-parametrises a Schedule (or spec); a per-step array is as long")
     if isinstance(schedule, Schedule):
         if steps is not None and steps != schedule.steps:
             schedule = schedule.with_steps(steps)
@@ -178,12 +180,24 @@ def predict(
         if at is None:
             at = schedule.step
     else:
+        if callable(schedule):
+            raise ValueError(
+                "a schedule function has no length: give its spec string, a Schedule "
+                "(parse_schedule) or per-step LRs (schedules.lr_array(fn, steps))"
+            )
         lr = np.asarray(schedule, dtype=np.float64)
         if lr.ndim != 1 or lr.size == 0:
             raise ValueError("a per-step LR array must be one-dimensional and non-empty")
         default_warmup = leading_warmup(lr)
+    if not np.all(np.isfinite(lr)) or np.any(lr < 0):
+        raise ValueError("learning rates must be finite and >= 0")
     warmup_steps = default_warmup if warmup_steps is None else warmup_steps
-    at = np.arange(lr.size) if at is None else np.asarray(at, dtype=np.int64)
+    if int(warmup_steps) != warmup_steps or not 0 <= warmup_steps <= lr.size:
+        raise ValueError(f"warmup_steps must be a whole number in 0..{lr.size}")
+    given = np.arange(lr.size) if at is None else np.atleast_1d(np.asarray(at))
+    at = given.astype(np.int64)
+    if given.ndim != 1 or not np.array_equal(at, given):
+        raise ValueError("steps to predict at must be whole numbers (a step or a list of them)")
     if at.size and (at.min() < 0 or at.max() >= lr.size):
         raise ValueError(f"steps to predict at must lie in 0..{lr.size - 1}")
 
@@ -399,7 +413,8 @@ def _predict_batched(fit, lrs, at, warmup_steps, *, batch=64, interval=None):
         if fit.uncertainty is None:
             raise InputError(
                 "this fit has no error model (given parameters, or fitted with "
-                "uncertainty=False / by an older scalefit): refit it to get intervals"
+                "uncertainty=False / by an older scalefit): refit it to get intervals, or ask "
+                "for none (interval=None)"
             )
         z = z_value(interval)
         rival = fit.uncertainty.rival

@@ -560,7 +560,7 @@ def lr_array(fn: ScheduleFn, steps: int) -> np.ndarray:
     return np.array(np.broadcast_to(out, t.shape))
 
 
-def to_optax(schedule: Schedule | ArrayLike) -> ScheduleFn:
+def to_optax(schedule: Schedule | str | ArrayLike) -> ScheduleFn:
     """A schedule as an optax schedule: step (count) to learning rate, jit-able.
 
     Optax optimisers take a schedule wherever they take a learning rate, e.g.
@@ -569,7 +569,8 @@ def to_optax(schedule: Schedule | ArrayLike) -> ScheduleFn:
     per-step arrays, such as the one :func:`scalefit.choose.optimize` designs.)
 
     Args:
-        schedule: a :class:`Schedule` or per-step learning rates (index = step).
+        schedule: a :class:`Schedule`, its spec string, or per-step learning rates (index =
+            step).
 
     Returns:
         ``fn(count) -> lr`` for numpy or jax integer steps (jax: in JAX's default float type).
@@ -605,7 +606,9 @@ class LambdaLRFactor:
         return float(self.lr[min(max(int(epoch), 0), self.lr.size - 1)] / self.base_lr)
 
 
-def to_lambda_lr(schedule: Schedule | ArrayLike, base_lr: float | None = None) -> LambdaLRFactor:
+def to_lambda_lr(
+    schedule: Schedule | str | ArrayLike, base_lr: float | None = None
+) -> LambdaLRFactor:
     """A schedule as the ``lr_lambda`` of ``torch.optim.lr_scheduler.LambdaLR``.
 
     ``LambdaLR`` sets the LR to ``base_lr * lr_lambda(epoch)``, ``epoch`` counting the calls of
@@ -618,7 +621,8 @@ def to_lambda_lr(schedule: Schedule | ArrayLike, base_lr: float | None = None) -
     torch is not needed to build it.
 
     Args:
-        schedule: a :class:`Schedule` or per-step learning rates (index = step).
+        schedule: a :class:`Schedule`, its spec string, or per-step learning rates (index =
+            step).
         base_lr: the optimiser's LR the multipliers are relative to (default: the peak).
 
     Returns:
@@ -636,7 +640,14 @@ def to_lambda_lr(schedule: Schedule | ArrayLike, base_lr: float | None = None) -
     return LambdaLRFactor(lr, base)
 
 
-def _per_step(schedule: Schedule | ArrayLike) -> np.ndarray:
+def _per_step(schedule: Schedule | str | ArrayLike) -> np.ndarray:
+    if isinstance(schedule, str):
+        schedule = parse_schedule(schedule)
+    if callable(schedule) and not isinstance(schedule, Schedule):
+        raise InputError(
+            "a schedule function has no length: give its spec string, a Schedule "
+            "(parse_schedule) or per-step LRs (lr_array(fn, steps))"
+        )
     lr = schedule.lr() if isinstance(schedule, Schedule) else np.asarray(schedule, np.float64)
     if lr.ndim != 1 or lr.size == 0 or not np.all(np.isfinite(lr)):
         raise InputError("a per-step LR array must be one-dimensional, non-empty and finite")

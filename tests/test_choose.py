@@ -96,7 +96,9 @@ def test_ties_within_the_tolerance_are_marked():
     assert [c.indistinguishable for c in strict.choices] == [True, False, False]
     frame = strict.to_frame()
     assert list(frame.columns[:4]) == ["candidate", "final_loss", "gap", "indistinguishable"]
-    assert "tolerance" not in choose.rank(MULTIPOWER, given[:1]).table()  # nothing to tell apart
+    alone = choose.rank(MULTIPOWER, given[0], at=12000)  # one spec, one step: not sequences
+    assert alone.best.name == given[0] and list(alone.best.at) == [12000]
+    assert "tolerance" not in alone.table()  # nothing to tell apart
 
 
 def test_a_fit_s_own_error_is_its_default_tolerance():
@@ -199,6 +201,11 @@ def test_exported_schedules_reproduce_the_per_step_lrs():
     assert pickle.loads(pickle.dumps(factor))(WARMUP) == 1.0  # LambdaLR.state_dict() keeps it
     with pytest.raises(InputError, match="base_lr"):
         to_lambda_lr(lr, base_lr=0.0)
+    text = spec("wsd", steps=STEPS, decay=0.3, shape="sqrt")  # a spec string serves as well
+    np.testing.assert_array_equal(to_optax(text)(np.arange(lr.size)), lr)
+    assert to_lambda_lr(text)(WARMUP) == 1.0
+    with pytest.raises(InputError, match="has no length"):
+        to_optax(lambda t: 1e-3)
 
 
 def test_cli_ranks_candidates_and_writes_the_ranking_and_the_best_schedule(tmp_path, capsys):

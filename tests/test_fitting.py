@@ -225,3 +225,18 @@ def test_a_prediction_is_compared_after_the_warm_up_the_fit_left_out():
     metrics = predict(result, curve).compare(curve)  # the rows at steps 0 and 50 left out
     assert metrics == predict(result, curve).compare(curve.after_warmup())
     assert metrics.rows == 18 and metrics.pred_e < 1
+
+
+def test_fit_refuses_what_is_not_curves_and_settings_out_of_range():
+    curve = Curve("run", np.full(100, 1e-3), np.arange(10, 100, 10), np.linspace(4.0, 3.0, 9))
+    with pytest.raises(TypeError, match="read runs/a.csv with scalefit.io.read_curve"):
+        fit("runs/a.csv")
+    with pytest.raises(TypeError, match="not ndarray"):
+        fit([np.ones(3)])
+    for setting, problem in [
+        (dict(decay=1.5), "option decay must be between 0 and 1"),  # a file could not hold it
+        (dict(huber_delta=-1.0), "huber_delta and tol must be > 0"),
+        (dict(refine=0), "refine and max_iter >= 1"),
+    ]:
+        with pytest.raises(ValueError, match=problem):
+            fit(curve, "annealing", **setting)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import dataclasses
 
 import numpy as np
+import pytest
 
 from scalefit import predict as predict_module
 from scalefit.fitting import Fit
@@ -63,3 +64,20 @@ def test_with_actual_warm_up_a_schedule_without_one_rises_from_zero_as_a_short_o
     )
     assert abs(none - one) < 1e-4  # the same rise from 0, at once or over a step
     assert one < long < one + 0.02
+
+
+def test_predict_takes_one_step_and_refuses_what_it_would_get_wrong():
+    fit = Fit.given("annealing", {"L0": 2.0, "A": 0.6, "alpha": 0.5, "C": 0.5})
+    spec = "cosine:peak=3e-4,steps=1000"
+    one = predict(fit, spec, at=500)
+    assert one.step.tolist() == [500] and one.loss[0] == predict(fit, spec).loss[500]
+    assert "final loss" in repr(one) and "array" not in repr(one)
+    for call, problem in [
+        (lambda: predict(fit, spec, at=[10.5]), "whole numbers"),
+        (lambda: predict(fit, np.full(10, 1e-3), steps=20), "steps re-parametrises"),
+        (lambda: predict(fit, spec, warmup_steps=5000), "warmup_steps must be"),
+        (lambda: predict(fit, np.r_[1e-3, np.nan]), "finite"),
+        (lambda: predict(fit, len), "has no length"),
+    ]:
+        with pytest.raises(ValueError, match=problem):
+            call()

@@ -106,14 +106,14 @@ class _HeldStarts:
         return np.unique(self.starts(loss_rows, features)[:, list(self.free)], axis=0)
 
 
-def hold(law: Law, name: str, **values: float) -> Law:
+def hold(law: Law | str, name: str, **values: float) -> Law:
     """``law`` with some parameters held at fixed values: a smaller law, fitted on the others.
 
     Fewer parameters are better determined by few curves; the held ones no longer move with the
     noise of the fitted curves (lmfit's ``vary=False``, as a law of its own).
 
     Args:
-        law: the law to restrict.
+        law: the law to restrict, or its registered name.
         name: the new law's name.
         **values: parameter name to the value it is held at.
 
@@ -126,9 +126,16 @@ def hold(law: Law, name: str, **values: float) -> Law:
         >>> law.param_names
         ('L0', 'A', 'alpha', 'B', 'C', 'beta')
     """
+    if isinstance(law, str):
+        from scalefit.laws import get_law  # the registry imports this module
+
+        law = get_law(law)
     unknown = set(values) - set(law.param_names)
     if unknown:
         raise ValueError(f"the {law.name} law has no parameter {', '.join(sorted(unknown))}")
+    for n, v in values.items():
+        if not float(v) >= law.lower[law.param_names.index(n)]:
+            raise ValueError(f"{n} must be at least {law.lower[law.param_names.index(n)]:g}")
     held = tuple((law.param_names.index(n), float(v)) for n, v in values.items())
     free = tuple(i for i, n in enumerate(law.param_names) if n not in values)
     shown = ", ".join(f"{n}={v:g}" for n, v in values.items())
