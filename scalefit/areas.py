@@ -34,6 +34,7 @@ Reference:
 
 from __future__ import annotations
 
+import functools
 from typing import Literal
 
 import jax
@@ -77,7 +78,31 @@ def forward_area(lr: ArrayLike) -> jax.Array:
         >>> forward_area(jnp.array([1.0, 2.0, 3.0])).tolist()
         [1.0, 3.0, 6.0]
     """
-    return jnp.cumsum(jnp.asarray(lr), axis=-1)
+    return jnp.cumsum(_floating(lr), axis=-1)
+
+
+def _floating(lr: ArrayLike) -> jax.Array:
+    """``lr`` as a JAX array of floats (integers in JAX's default float type)."""
+    lr = jnp.asarray(lr)
+    if lr.ndim == 0:
+        raise ValueError("learning rates must be an array with steps along its last axis")
+    return lr if jnp.issubdtype(lr.dtype, jnp.floating) else lr.astype(jnp.result_type(float))
+
+
+def _jitted(function, lr: ArrayLike, decay: ArrayLike) -> jax.Array:
+    """``function(lr, decay)`` compiled: for a decay known now (a number) only the branch it
+    needs, once per decay; for an array or a traced decay, both branches behind a condition."""
+    lr = _floating(lr)
+    if isinstance(decay, (int, float, np.number)):
+        if not 0 <= decay <= 1:
+            raise ValueError(f"the momentum decay must lie in [0, 1], not {decay}")
+        return _compiled(function, True)(lr, float(decay))
+    return _compiled(function, False)(lr, decay)
+
+
+@functools.cache
+def _compiled(function, static: bool):
+    return jax.jit(function, static_argnums=1) if static else jax.jit(function)
 
 
 def _linear_recurrence_combine(left, right):
@@ -88,7 +113,7 @@ def _linear_recurrence_combine(left, right):
 def _lr_decreases(lr: jax.Array) -> jax.Array:
     """d_i = η_{i-1} - η_i with d_0 = 0."""
     zero = jnp.zeros(lr.shape[:-1] + (1,), lr.dtype)
-    return jnp.concatenate([zero, lr[..., :-1] - lr[..., 1:]], axis=-1)
+    return jnp.concatenate([zero, lr[..., :-1] - lr[..., 1:]], axis=-1)[..., : lr.shape[-1]]
 
 
 def _momentum_scan(d: jax.Array, decay: jax.Array) -> jax.Array:
@@ -132,9 +157,10 @@ def momentum(lr: ArrayLike, decay: ArrayLike = DEFAULT_DECAY) -> jax.Array:
         >>> [round(v, 6) for v in momentum(jnp.array([4.0, 3.0, 3.0, 1.0]), 0.5).tolist()]
         [0.0, 1.0, 0.5, 2.25]
     """
-    lr = jnp.asarray(lr)
-    if not jnp.issubdtype(lr.dtype, jnp.floating):
-        lr = lr.astype(jnp.result_type(float))
+    return _jitted(_momentum, lr, decay)
+
+
+def _momentum(lr: jax.Array, decay: ArrayLike) -> jax.Array:
     d = _lr_decreases(lr)
     if isinstance(decay, (int, float, np.number)):  # known now: compile only the branch needed
         method = _momentum_blockwise if decay >= _BLOCKWISE_MIN_DECAY else _momentum_scan
@@ -163,10 +189,11 @@ def annealing_area(lr: ArrayLike, decay: ArrayLike = DEFAULT_DECAY) -> jax.Array
         >>> [round(v, 6) for v in annealing_area(jnp.array([1.0, 2.0]), 0.999).tolist()]
         [0.0, -1.0]
     """
-    lr = jnp.asarray(lr)
-    if not jnp.issubdtype(lr.dtype, jnp.floating):
-        lr = lr.astype(jnp.result_type(float))
-    m = momentum(lr, decay)
+    return _jitted(_annealing_area, lr, decay)
+
+
+def _annealing_area(lr: jax.Array, decay: ArrayLike) -> jax.Array:
+    m = _momentum(lr, decay)
     drop = lr[..., :1] - lr  # Σ_{i≤s} (η_{i-1} - η_i) = η_0 - η_s
     if lr.dtype != jnp.float64:  # the closed form divides rounding errors by 1 - λ
         return jnp.cumsum(m, axis=-1)

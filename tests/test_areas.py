@@ -158,3 +158,13 @@ def test_leading_warmup():
     assert leading_warmup(np.minimum(np.arange(1000) / 300, 1.0)) == 300
     assert leading_warmup(np.full(10, 1.0)) == 0
     assert leading_warmup(np.array([1.0])) == 0
+
+
+def test_odd_input_gets_areas_of_its_own_shape_or_a_clear_error():
+    assert [a.shape for a in schedule_areas(jnp.zeros(0))] == [(0,), (0,)]
+    s1, s2 = schedule_areas([4, 3, 3, 1], 0.5)  # integers: areas in floats, both alike
+    assert s1.dtype == s2.dtype and jnp.issubdtype(s1.dtype, jnp.floating)
+    with pytest.raises(ValueError, match="momentum decay must lie in"):
+        annealing_area(jnp.ones(3), 1.5)
+    with pytest.raises(ValueError, match="steps along its last axis"):
+        forward_area(3.0)
