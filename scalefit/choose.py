@@ -605,7 +605,7 @@ def optimize(
     steps: int,
     peak: float,
     warmup: int = 0,
-    start: Candidate | Schedule | str | None = None,
+    start: Candidate | Choice | Schedule | str | None = None,
     iterations: int = 1000,
     learning_rate: float = 2.0,
     tolerance: float | None = None,

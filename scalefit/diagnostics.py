@@ -13,11 +13,15 @@ A prediction far beyond the fitted runs is flagged where it is made
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from scalefit.curve import Curve
-from scalefit.laws import get_law
+from scalefit.laws import Law, get_law
+
+if TYPE_CHECKING:
+    from scalefit.fitting import Fit
 
 __all__ = ["anneals", "diagnose", "misfit_after_drop", "unidentified"]
 
@@ -42,7 +46,7 @@ def anneals(curve: Curve) -> bool:
     return bool(peak > 0 and (peak - after[np.argmax(after) :].min()) > 0.01 * peak)
 
 
-def unidentified(law) -> str:
+def unidentified(law: Law) -> str:
     """The warning of a fit in which no curve anneals, for ``law``."""
     return (
         f"{', '.join(law.annealing_params)} not identifiable: no fitted curve's LR decreases "
@@ -69,7 +73,7 @@ def misfit_after_drop(curve: Curve, predicted: np.ndarray) -> tuple[float, float
     return float(residual[rows].mean()), float(scatter / np.sqrt(rows.sum()))
 
 
-def diagnose(fit, curves: Sequence[Curve], predicted: Sequence[np.ndarray]) -> list[str]:
+def diagnose(fit: Fit, curves: Sequence[Curve], predicted: Sequence[np.ndarray]) -> list[str]:
     """The warnings of ``fit`` to ``curves`` (its predictions at their rows: ``predicted``)."""
     law = get_law(fit.law)
     warnings = []

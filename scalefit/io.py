@@ -12,7 +12,7 @@ import zipfile
 from collections.abc import Iterable, Sequence
 from io import BytesIO
 from pathlib import Path
-from typing import NamedTuple
+from typing import TYPE_CHECKING, NamedTuple
 
 import numpy as np
 import pandas as pd
@@ -22,6 +22,11 @@ from scalefit.areas import leading_warmup
 from scalefit.curve import Curve
 from scalefit.errors import InputError
 from scalefit.schedules import MAX_STEPS
+
+if TYPE_CHECKING:
+    from matplotlib.figure import Figure
+
+    from scalefit.fitting import Fit
 
 __all__ = [
     "ALIASES",
@@ -680,7 +685,7 @@ def check_figure_path(path: str | os.PathLike[str]) -> str:
     return suffix
 
 
-def save_figure(figure, path: str | os.PathLike[str], dpi: int = 120) -> None:
+def save_figure(figure: Figure, path: str | os.PathLike[str], dpi: int = 120) -> None:
     """Save a matplotlib figure atomically (format from the suffix, PNG by default) and close it."""
     import io as _io
 
@@ -697,14 +702,14 @@ def save_figure(figure, path: str | os.PathLike[str], dpi: int = 120) -> None:
     write_bytes_atomic(buffer.getvalue(), path)
 
 
-def save_fit(fit, path: str | os.PathLike[str]) -> None:
+def save_fit(fit: Fit, path: str | os.PathLike[str]) -> None:
     """Write a :class:`~scalefit.fitting.Fit` as JSON, atomically."""
     import json
 
     write_text_atomic(json.dumps(fit.to_dict(), indent=2) + "\n", path)
 
 
-def load_fit(path: str | os.PathLike[str]):
+def load_fit(path: str | os.PathLike[str]) -> Fit:
     """Read a :class:`~scalefit.fitting.Fit` written by :func:`save_fit`.
 
     Raises:

@@ -9,6 +9,7 @@ import matplotlib
 matplotlib.use("Agg") if matplotlib.get_backend().lower().startswith("qt") else None
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
+from matplotlib.figure import Figure  # noqa: E402
 
 from scalefit.curve import Curve  # noqa: E402
 from scalefit.predict import Prediction  # noqa: E402
@@ -17,7 +18,7 @@ from scalefit.uncertainty import level_label  # noqa: E402
 __all__ = ["plot_comparison", "plot_fit", "plot_predictions"]
 
 
-def plot_fit(fitted: Sequence[Prediction], curves: Sequence[Curve], title: str = ""):
+def plot_fit(fitted: Sequence[Prediction], curves: Sequence[Curve], title: str = "") -> Figure:
     """Observed curves with the fitted law over them, and relative residuals below.
 
     Args:
@@ -55,7 +56,7 @@ def plot_predictions(
     observed: Sequence[Curve | None] | None = None,
     title: str = "",
     logged_until: int | None = None,
-):
+) -> Figure:
     """Predicted trajectories (lines, with their intervals as bands), observed losses where known
     (dots), and the schedules (at every step where an observed curve holds the whole schedule,
     else at the steps predicted).
@@ -108,7 +109,7 @@ def plot_predictions(
 
 def plot_comparison(
     predictions: dict[str, Sequence[Prediction]], curves: Sequence[Curve], title: str = ""
-):
+) -> Figure:
     """One panel per held-out curve: the observed loss (dots) and each law's prediction (lines).
 
     Args:
