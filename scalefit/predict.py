@@ -26,7 +26,7 @@ from scalefit.fitting import (
 from scalefit.laws import get_law
 from scalefit.laws.multipower import FIXED_SHAPE_LAW, REFERENCE_LR
 from scalefit.metrics import CurveMetrics, curve_metrics
-from scalefit.schedules import Schedule, parse_schedule
+from scalefit.schedules import Schedule, parse_schedule, per_step_lrs
 from scalefit.uncertainty import log_sigma, z_value
 
 __all__ = [
@@ -180,17 +180,8 @@ def predict(
         if at is None:
             at = schedule.step
     else:
-        if callable(schedule):
-            raise ValueError(
-                "a schedule function has no length: give its spec string, a Schedule "
-                "(parse_schedule) or per-step LRs (schedules.lr_array(fn, steps))"
-            )
-        lr = np.asarray(schedule, dtype=np.float64)
-        if lr.ndim != 1 or lr.size == 0:
-            raise ValueError("a per-step LR array must be one-dimensional and non-empty")
+        lr = per_step_lrs(schedule)
         default_warmup = leading_warmup(lr)
-    if not np.all(np.isfinite(lr)) or np.any(lr < 0):
-        raise ValueError("learning rates must be finite and >= 0")
     warmup_steps = default_warmup if warmup_steps is None else warmup_steps
     if int(warmup_steps) != warmup_steps or not 0 <= warmup_steps <= lr.size:
         raise ValueError(f"warmup_steps must be a whole number in 0..{lr.size}")

@@ -93,6 +93,7 @@ __all__ = [
     "multistep",
     "LambdaLRFactor",
     "parse_schedule",
+    "per_step_lrs",
     "to_lambda_lr",
     "to_optax",
     "two_stage",
@@ -581,7 +582,7 @@ def to_optax(schedule: Schedule | str | ArrayLike) -> ScheduleFn:
         >>> fn(jnp.asarray(1)).item(), fn(jnp.asarray(7)).item()
         (0.5, 0.25)
     """
-    lr = _per_step(schedule)
+    lr = per_step_lrs(schedule)
 
     def fn(count: ArrayLike) -> Any:
         xp = _array_module(count)
@@ -633,14 +634,20 @@ def to_lambda_lr(
         >>> [factor(k) for k in range(4)]
         [0.0, 1.0, 0.5, 0.5]
     """
-    lr = _per_step(schedule)
+    lr = per_step_lrs(schedule)
     base = float(lr.max()) if base_lr is None else float(base_lr)
     if not base > 0:
         raise InputError(f"base_lr must be > 0, got {base!r}")
     return LambdaLRFactor(lr, base)
 
 
-def _per_step(schedule: Schedule | str | ArrayLike) -> np.ndarray:
+def per_step_lrs(schedule: Schedule | str | ArrayLike) -> np.ndarray:
+    """A schedule's learning rate at every step, from a :class:`Schedule`, its spec string, or
+    per-step LRs (checked: one-dimensional, non-empty, finite, >= 0).
+
+    Raises:
+        InputError: a malformed spec, a schedule function (it has no length), or bad LRs.
+    """
     if isinstance(schedule, str):
         schedule = parse_schedule(schedule)
     if callable(schedule) and not isinstance(schedule, Schedule):
@@ -649,8 +656,8 @@ def _per_step(schedule: Schedule | str | ArrayLike) -> np.ndarray:
             "(parse_schedule) or per-step LRs (lr_array(fn, steps))"
         )
     lr = schedule.lr() if isinstance(schedule, Schedule) else np.asarray(schedule, np.float64)
-    if lr.ndim != 1 or lr.size == 0 or not np.all(np.isfinite(lr)):
-        raise InputError("a per-step LR array must be one-dimensional, non-empty and finite")
+    if lr.ndim != 1 or lr.size == 0 or not np.all(np.isfinite(lr)) or np.any(lr < 0):
+        raise InputError("a per-step LR array must be one-dimensional, non-empty, finite and >= 0")
     return lr
 
 

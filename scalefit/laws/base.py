@@ -134,8 +134,9 @@ def hold(law: Law | str, name: str, **values: float) -> Law:
     if unknown:
         raise ValueError(f"the {law.name} law has no parameter {', '.join(sorted(unknown))}")
     for n, v in values.items():
-        if not float(v) >= law.lower[law.param_names.index(n)]:
-            raise ValueError(f"{n} must be at least {law.lower[law.param_names.index(n)]:g}")
+        low = law.lower[law.param_names.index(n)]
+        if not float(v) >= low:
+            raise ValueError(f"{n} must be at least {low:g}, not {v!r}")
     held = tuple((law.param_names.index(n), float(v)) for n, v in values.items())
     free = tuple(i for i, n in enumerate(law.param_names) if n not in values)
     shown = ", ".join(f"{n}={v:g}" for n, v in values.items())
