@@ -366,9 +366,10 @@ def curve_names(paths: Sequence[str | os.PathLike[str]]) -> list[str]:
         ]
 
     for depth in range(1, max((len(f) for f in folders), default=0) + 1):
-        if not clashing():
+        clash = clashing()
+        if not clash:
             break
-        for i in clashing():
+        for i in clash:
             names[i] = "/".join([*folders[i][max(0, len(folders[i]) - depth) :], base[i]])
     for i in clashing():  # files in one folder whose names differ by a suffix: run.csv, run.csv.gz
         names[i] = full[i].name
