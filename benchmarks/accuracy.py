@@ -18,9 +18,7 @@ from pathlib import Path
 
 import numpy as np
 
-from scalefit import fit, io
-from scalefit.metrics import CurveMetrics
-from scalefit.predict import predict
+from scalefit import CurveMetrics, fit, io, predict
 
 DATA = Path(__file__).resolve().parents[1] / "data" / "multipower-law"
 SIX = list(io.MULTIPOWER_HELD_OUT)

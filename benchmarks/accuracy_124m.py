@@ -27,10 +27,8 @@ import numpy as np
 import pandas as pd
 from scipy.stats import spearmanr
 
-from scalefit import Curve, fit, io
+from scalefit import Curve, CurveMetrics, fit, io, predict
 from scalefit.laws import DEFAULT_LAW
-from scalefit.metrics import CurveMetrics
-from scalefit.predict import predict
 
 DATA = Path(__file__).resolve().parents[1] / "data" / "lr-scheduling-124m"
 FIT_ON = ("constant-50k", "wsd-linear-0.2-25k")

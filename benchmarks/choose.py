@@ -2,7 +2,7 @@
 
 1. lr-scheduling-124m (Hägele et al. 2024): fit on ``val_loss`` of the constant run (50k steps)
    and the 20 %-linear-cooldown WSD run of 25k steps; rank the nine 50k-step runs (WSD linear
-   cooldowns 0.1-0.9, 1-sqrt 0.2, cosine to 10 % and to 0) with :func:`scalefit.choose.rank`
+   cooldowns 0.1-0.9, 1-sqrt 0.2, cosine to 10 % and to 0) with :func:`scalefit.rank`
    against their real final validation loss on the full set (``manifest.csv``): Spearman, and
    the regret of the pick (its real loss minus the real best). Bars: Spearman >= 0.8, regret
    <= 0.003.
@@ -10,7 +10,7 @@
    wsdcon_9); rank the four 24k-step schedules (wsd, wsdld, cosine, constant) against their
    real final losses (mean of the last three logged losses). Bar: exactly right.
 3. Designing on the 400M fit: the WSD family search and the free-form optimisation
-   (:func:`scalefit.choose.optimize`, 1000 Adam steps on 21,840 per-step LRs), timed in-process
+   (:func:`scalefit.optimize_schedule`, 1000 Adam steps on 21,840 per-step LRs), timed in-process
    (first call: compiling included; second: warm). Bars: optimisation under 10 s; its predicted
    final loss below the best WSD schedule's. The multi-power-law repository's 10,000 Adam steps
    take 22 s.
@@ -27,7 +27,8 @@ import numpy as np
 from accuracy_124m import FIT_ON, ranked_runs, read_runs, runs
 from scipy.stats import spearmanr
 
-from scalefit import choose, fit, io
+from scalefit import _choose as choose
+from scalefit import fit, io
 
 PAPER_FIT = ("cosine_24000", "constant_24000", "wsdcon_9")
 FOUR = ("wsd_20000_24000", "wsdld_20000_24000", "cosine_24000", "constant_24000")
@@ -91,7 +92,7 @@ def design(result) -> None:
         family = choose.search_family(result, "wsd", steps=steps, peak=peak, warmup=warmup)
         searched = time.perf_counter()
         try:
-            designed = choose.optimize(
+            designed = choose.optimize_schedule(
                 result, steps=steps, peak=peak, warmup=warmup, start=family.best
             )
         except choose.DegenerateOptimum as err:

@@ -28,9 +28,8 @@ from pathlib import Path
 import numpy as np
 from scipy.stats import spearmanr
 
-from scalefit import Curve, Fit, fit, io
+from scalefit import Curve, Fit, fit, io, predict
 from scalefit.laws import DEFAULT_LAW, LAWS
-from scalefit.predict import predict
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from accuracy import DATA, SIX, SPLITS  # noqa: E402

@@ -1,10 +1,10 @@
 """Forecasting a run in flight: the final loss of the bundled 72k-step runs from their first part.
 
-For ``constant_72000`` and ``cosine_72000`` of each bundled size, keep the losses logged up to 25 %,
-50 % and 75 % of the run, forecast the rest under the run's own schedule (``scalefit.forecast``),
-and compare with the real curve: the final loss's relative error (bar: within 0.5 % from 50 %),
-whether the 90 % interval holds the real final loss, the interval's width there, and the share of
-the real rows after the logged part inside the interval.
+For ``constant_72000`` and ``cosine_72000`` of each bundled size, keep the losses logged up to 25
+%, 50 % and 75 % of the run, forecast the rest under the run's own schedule
+(:func:`scalefit.forecast`), and compare with the real curve: the final loss's relative error (bar:
+within 0.5 % from 50 %), whether the 90 % interval holds the real final loss, the interval's width
+there, and the share of the real rows after the logged part inside the interval.
 
 Then from inside a cooldown, where a user checks whether a decay is going as hoped: the WSD runs
 (``wsd_20000_24000`` and ``wsdld_20000_24000`` of each bundled size, and the seven WSD runs of
@@ -25,8 +25,7 @@ from pathlib import Path
 
 import numpy as np
 
-from scalefit import io
-from scalefit.forecast import forecast
+from scalefit import forecast, io
 from scalefit.laws import FORECAST_LAW
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))

@@ -23,9 +23,8 @@ from pathlib import Path
 
 import numpy as np
 
-from scalefit import fit, io
+from scalefit import fit, io, predict
 from scalefit.laws import DEFAULT_LAW
-from scalefit.predict import predict
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from accuracy_124m import FIT_ON as FIT_ON_124M  # noqa: E402

@@ -38,11 +38,9 @@ from pathlib import Path
 
 import numpy as np
 
-from scalefit import fit, io
-from scalefit.curve import Curve
+from scalefit import Curve, fit, io, predict
 from scalefit.laws import LAWS, Law, get_law, hold, register
 from scalefit.laws.multipower import FIXED_SHAPE_LAW, SHAPE, held_shape_loss
-from scalefit.predict import predict
 
 DATA = Path(__file__).resolve().parents[1] / "data" / "multipower-law"
 FIT_ON = ["cosine_24000", "constant_24000", "wsdcon_9"]

@@ -29,9 +29,7 @@ from pathlib import Path
 import numpy as np
 from speed import machine, scalefit_command, timed_process  # benchmarks/speed.py
 
-from scalefit import io
-from scalefit.fitting import Fit
-from scalefit.predict import predict
+from scalefit import Fit, io, predict
 
 DATA = Path(__file__).resolve().parents[1] / "data" / "multipower-law"
 FIT_ON = ("cosine_24000", "constant_24000", "wsdcon_9")

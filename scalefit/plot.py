@@ -11,9 +11,9 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 from matplotlib.figure import Figure  # noqa: E402
 
-from scalefit.curve import Curve  # noqa: E402
-from scalefit.predict import Prediction  # noqa: E402
-from scalefit.uncertainty import level_label  # noqa: E402
+from scalefit._curve import Curve  # noqa: E402
+from scalefit._predict import Prediction  # noqa: E402
+from scalefit._uncertainty import level_label  # noqa: E402
 
 __all__ = ["plot_comparison", "plot_fit", "plot_predictions"]
 

@@ -53,7 +53,7 @@ and :math:`\ge 0`, ``peak`` :math:`> 0`; ``final`` :math:`\le` ``peak``; ``steps
 increasing and after the warmup (one beyond ``steps`` never comes: :meth:`Schedule.with_steps`
 keeps them where they are); ``switch`` after the warmup; ``steps`` at most :data:`MAX_STEPS`;
 ``gamma`` :math:`\ge 0`. A
-malformed spec raises :class:`~scalefit.errors.InputError` with a one-line message that quotes
+malformed spec raises :class:`~scalefit.InputError` with a one-line message that quotes
 the spec. :func:`parse_schedule` returns a :class:`Schedule` whose ``spec`` is the canonical
 form of the string (every key written, in a fixed order), which parses back to an equal
 :class:`Schedule`.
@@ -78,7 +78,7 @@ import jax.numpy as jnp
 import numpy as np
 from jax.typing import ArrayLike
 
-from scalefit.errors import InputError
+from scalefit._errors import InputError
 
 __all__ = [
     "FAMILIES",
@@ -316,7 +316,7 @@ def decay_curve(shape: str, x: ArrayLike, peak: ArrayLike, final: ArrayLike) -> 
         \end{cases}
 
     The decays of :func:`linear`, :func:`cosine` and :func:`wsd` (and of the schedule search in
-    :mod:`scalefit.choose`, which differentiates it with respect to ``peak`` and ``final``).
+    :func:`scalefit.search_family`, which differentiates it with respect to ``peak`` and ``final``).
 
     Args:
         shape: one of :data:`SHAPES` (canonical names).
@@ -416,6 +416,20 @@ def wsd(
     peak = _check_peak(peak)
     steps, warmup = _check_steps_warmup(steps, warmup)
     final = _check_final(peak, final)
+    key, n = _check_cooldown(decay, shape, final, steps, warmup)
+    start = steps - n
+
+    def cooldown(t: Any, xp: Any) -> Any:
+        value = decay_curve(key, xp.clip((t - start) / n, 0.0, 1.0), peak, final)
+        return xp.where(t < start, peak, value)
+
+    return _with_warmup(peak, warmup, cooldown)
+
+
+def _check_cooldown(
+    decay: float, shape: str, final: float, steps: int, warmup: int
+) -> tuple[str, int]:
+    """A WSD cooldown's shape (its canonical name) and length in steps, once checked."""
     decay = float(decay)
     if not 0.0 < decay <= 1.0:
         raise InputError(f"decay must be in (0, 1] (a fraction of steps), got {decay!r}")
@@ -430,18 +444,12 @@ def wsd(
             f"decay={decay!r} gives int(decay*steps) = 0 cooldown steps at steps={steps}; "
             "need at least 1"
         )
-    start = steps - n
-    if start < warmup:
+    if steps - n < warmup:
         raise InputError(
-            f"decay={decay!r} starts the cooldown at step {start} = steps - int(decay*steps), "
+            f"decay={decay!r} starts the cooldown at step {steps - n} = steps - int(decay*steps), "
             f"before the warmup ends at step {warmup}"
         )
-
-    def cooldown(t: Any, xp: Any) -> Any:
-        value = decay_curve(key, xp.clip((t - start) / n, 0.0, 1.0), peak, final)
-        return xp.where(t < start, peak, value)
-
-    return _with_warmup(peak, warmup, cooldown)
+    return key, n
 
 
 def multistep(
@@ -567,7 +575,7 @@ def to_optax(schedule: Schedule | str | ArrayLike) -> ScheduleFn:
     Optax optimisers take a schedule wherever they take a learning rate, e.g.
     ``optax.adamw(to_optax(lr))``. The LR of step ``t`` is ``lr[t]``, held at its last value
     after the end. (A :class:`Schedule`'s own ``fn`` is an optax schedule too; this also serves
-    per-step arrays, such as the one :func:`scalefit.choose.optimize` designs.)
+    per-step arrays, such as the one :func:`scalefit.optimize_schedule` designs.)
 
     Args:
         schedule: a :class:`Schedule`, its spec string, or per-step learning rates (index =
@@ -858,7 +866,7 @@ def parse_schedule(spec: str) -> Schedule:
         >>> parse_schedule("cosine:peak=3e-4")
         Traceback (most recent call last):
         ...
-        scalefit.errors.InputError: schedule 'cosine:peak=3e-4': missing required key 'steps' \
+        scalefit._errors.InputError: schedule 'cosine:peak=3e-4': missing required key 'steps' \
 (cosine needs: peak, steps; optional: warmup, final)
     """
     family, raw = _split_spec(spec)
@@ -872,45 +880,16 @@ def parse_schedule(spec: str) -> Schedule:
             f"optional: {', '.join(info.optional)})"
         )
     params: dict[str, Any] = dict(info.optional)
-    for key, text in raw.items():
-        if key in _INT_KEYS:
-            params[key] = _parse_int(spec, key, text)
-        elif key in _FLOAT_KEYS:
-            params[key] = _parse_float(spec, key, text)
-        elif key == "milestones":
-            parts = [part.strip() for part in text.split("/")]
-            if not text or not all(parts):
-                raise InputError(
-                    f"schedule {spec!r}: milestones={text!r} must be steps separated by '/', "
-                    "e.g. milestones=8000/16000"
-                )
-            params[key] = tuple(_parse_int(spec, key, part) for part in parts)
-        elif key == "shape":
-            shape = _SHAPE_ALIASES.get(text.lower())
-            if shape is None:
-                raise InputError(
-                    f"schedule {spec!r}: unknown shape {text!r} (shapes: {', '.join(SHAPES)}; "
-                    "aliases: cos, 1-sqrt, exponential)"
-                )
-            params[key] = shape
+    params.update({key: _parse_value(spec, key, text) for key, text in raw.items()})
     try:
         steps, warmup = _check_steps_warmup(params["steps"], params["warmup"])
         fn = info.build(params)
     except InputError as err:
         raise InputError(f"schedule {spec!r}: {err}") from None
 
-    def fmt(key: str, value: Any) -> str:
-        if key in _INT_KEYS:
-            return str(value)
-        if key == "milestones":
-            return "/".join(str(m) for m in value)
-        if key == "shape":
-            return value
-        return _format_float(value)
-
     order = ("peak", "steps", "warmup")
     order += tuple(key for key in (*info.required, *info.optional) if key not in order)
-    canonical = f"{family}:" + ",".join(f"{key}={fmt(key, params[key])}" for key in order)
+    canonical = f"{family}:" + ",".join(f"{key}={_format_value(key, params[key])}" for key in order)
     return Schedule(
         family=family,
         fn=fn,
@@ -919,3 +898,39 @@ def parse_schedule(spec: str) -> Schedule:
         peak=float(params["peak"]),
         spec=canonical,
     )
+
+
+def _parse_value(spec: str, key: str, text: str) -> Any:
+    """The value of ``key=text`` in ``spec``, as its key takes it."""
+    if key in _INT_KEYS:
+        return _parse_int(spec, key, text)
+    if key in _FLOAT_KEYS:
+        return _parse_float(spec, key, text)
+    if key == "milestones":
+        parts = [part.strip() for part in text.split("/")]
+        if not text or not all(parts):
+            raise InputError(
+                f"schedule {spec!r}: milestones={text!r} must be steps separated by '/', "
+                "e.g. milestones=8000/16000"
+            )
+        return tuple(_parse_int(spec, key, part) for part in parts)
+    if key != "shape":
+        raise ValueError(f"no parser for the spec key {key!r}: add it to a kind of key")
+    shape = _SHAPE_ALIASES.get(text.lower())
+    if shape is None:
+        raise InputError(
+            f"schedule {spec!r}: unknown shape {text!r} (shapes: {', '.join(SHAPES)}; "
+            "aliases: cos, 1-sqrt, exponential)"
+        )
+    return shape
+
+
+def _format_value(key: str, value: Any) -> str:
+    """``value`` as a canonical spec writes it."""
+    if key in _INT_KEYS:
+        return str(value)
+    if key == "milestones":
+        return "/".join(str(m) for m in value)
+    if key == "shape":
+        return value
+    return _format_float(value)

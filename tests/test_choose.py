@@ -14,11 +14,10 @@ import optax
 import pandas as pd
 import pytest
 
-from scalefit import Fit, choose
+from scalefit import Fit, InputError, predict
+from scalefit import _choose as choose
 from scalefit.cli import main
-from scalefit.errors import InputError
 from scalefit.laws.multipower import PUBLISHED_400M
-from scalefit.predict import predict
 from scalefit.schedules import parse_schedule, to_lambda_lr, to_optax
 
 # The multi-power law's authors' 400M fit (Luo et al. 2025), and an annealing-law fit of the same
@@ -145,7 +144,7 @@ def test_family_search_bad_input(family, kwargs, problem):
 
 def test_free_form_design_is_a_valid_schedule_that_beats_its_start():
     start = spec("wsd", steps=STEPS, decay=0.2)
-    ranking = choose.optimize(
+    ranking = choose.optimize_schedule(
         MULTIPOWER, steps=STEPS, peak=PEAK, warmup=WARMUP, start=start, iterations=300
     )
     designed = next(c for c in ranking.choices if c.name == "optimized")
@@ -160,7 +159,7 @@ def test_free_form_design_is_a_valid_schedule_that_beats_its_start():
 
 def test_the_momentum_law_s_degenerate_optimum_is_refused():
     with pytest.raises(choose.DegenerateOptimum, match="drops below 1% within"):
-        choose.optimize(
+        choose.optimize_schedule(
             ANNEALING,
             steps=STEPS,
             peak=PEAK,

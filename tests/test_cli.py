@@ -379,7 +379,7 @@ def test_logs_that_share_a_file_name_are_named_by_their_folders(tmp_path, capsys
 
 
 def test_a_name_not_given_is_told_with_a_few_names_only():
-    from scalefit.cli import _not_among
+    from scalefit.cli._common import not_among as _not_among
 
     names = [f"run_{k}" for k in range(40)]
     assert _not_among("zzz", names).endswith("they include: run_0, run_1, run_2 and 37 more)")

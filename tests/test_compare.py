@@ -5,9 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from scalefit import io
-from scalefit.compare import compare_laws
-from scalefit.errors import InputError
+from scalefit import InputError, compare_laws, io
 
 MP25 = io.bundled_data("multipower-law") / "25M"
 

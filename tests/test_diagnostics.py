@@ -9,10 +9,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from scalefit import fit, io
-from scalefit.forecast import forecast
+from scalefit import fit, forecast, io, predict
 from scalefit.laws import DEFAULT_LAW
-from scalefit.predict import predict
 
 DATA = Path(__file__).resolve().parents[1] / "data"
 PAPER = ("cosine_24000", "constant_24000", "wsdcon_9")

@@ -9,9 +9,8 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 
-from scalefit import Curve, Fit, InputError, fit
+from scalefit import Curve, Fit, InputError, fit, predict
 from scalefit.laws import get_law
-from scalefit.predict import predict
 from scalefit.schedules import parse_schedule
 
 TRUE = {"L0": 2.6, "A": 0.6, "alpha": 0.55, "C": 0.8}
@@ -130,7 +129,8 @@ def test_minimum_is_one_scipy_cannot_improve_on():
     from scipy.optimize import least_squares
 
     from scalefit import io
-    from scalefit.fitting import HUBER_DELTA, evaluate, law_features
+    from scalefit._features import evaluate, law_features
+    from scalefit._fit import HUBER_DELTA
 
     folder = io.bundled_data("multipower-law") / "400M"
     curves = [
@@ -181,11 +181,12 @@ def test_a_law_of_ones_own_is_fitted_once_registered():
 def test_thinned_rows_take_their_features_from_every_row(law_name):
     # The search runs on thinned rows with features taken from those computed at every row:
     # the law must predict there exactly what features computed at the thinned rows give.
-    from scalefit.fitting import _features, _law_options, _stack, _take_rows, evaluate
+    from scalefit._features import Stack, evaluate, take_rows
+    from scalefit._result import _law_options
 
     law = get_law(law_name)
     curves = [synthetic(COSINE, every=16), synthetic(WSD, every=16)]
-    stack = _stack(curves)
+    stack = Stack.of(curves)
     search, picked = stack.thinned(64)
     assert picked is not None and search.rows.shape[1] < stack.rows.shape[1]
     params = np.array(
@@ -194,9 +195,9 @@ def test_thinned_rows_take_their_features_from_every_row(law_name):
     options = _law_options(law)
     with jax.enable_x64(True):
         taken = evaluate(
-            law, params, _take_rows(_features(law, stack, options), picked, stack.weight.shape)
+            law, params, take_rows(stack.features(law, options), picked, stack.weight.shape)
         )
-        direct = evaluate(law, params, _features(law, search, options))
+        direct = evaluate(law, params, search.features(law, options))
     np.testing.assert_allclose(taken, direct, rtol=1e-12)
     assert stack.thinned(10**6)[0] is stack and stack.thinned(10**6)[1] is None
 

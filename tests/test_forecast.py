@@ -9,9 +9,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from scalefit import InputError, io
+from scalefit import InputError, forecast, io
 from scalefit.cli import main
-from scalefit.forecast import forecast
 
 MP400 = Path(__file__).resolve().parents[1] / "data" / "multipower-law" / "400M"
 COSINE_PLAN = "cosine:peak=3e-4,steps=71936,warmup=2160,final=3e-5"

@@ -16,13 +16,12 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from scalefit.curve import Curve
-from scalefit.errors import InputError
+from scalefit import Curve, InputError
+from scalefit.areas import leading_warmup
 from scalefit.io import (
     MAX_STEP,
     curve_names,
     find_column,
-    leading_warmup,
     read_curve,
     read_table,
     rebuild_lr,

@@ -9,12 +9,9 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 
-from scalefit import fit, io
-from scalefit.fitting import Fit
+from scalefit import CurveMetrics, Fit, fit, io, predict
 from scalefit.laws import get_law, hold
 from scalefit.laws import multipower as mpl
-from scalefit.metrics import CurveMetrics
-from scalefit.predict import predict
 
 PUBLISHED_400M = mpl.PUBLISHED_400M
 HELD_OUT = io.MULTIPOWER_HELD_OUT

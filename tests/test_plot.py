@@ -6,9 +6,8 @@ from __future__ import annotations
 import matplotlib.pyplot as plt
 import numpy as np
 
-from scalefit.curve import Curve
+from scalefit import Curve, Prediction
 from scalefit.plot import plot_fit, plot_predictions
-from scalefit.predict import Prediction
 
 LR = np.concatenate([np.linspace(0, 1e-3, 100), np.full(900, 1e-3)])  # warm-up, then constant
 

@@ -7,9 +7,8 @@ import dataclasses
 import numpy as np
 import pytest
 
-from scalefit import predict as predict_module
-from scalefit.fitting import Fit
-from scalefit.predict import predict
+from scalefit import Fit, predict
+from scalefit import _predict as predict_module
 from scalefit.schedules import parse_schedule
 
 

@@ -14,7 +14,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from scalefit.errors import InputError
+from scalefit import InputError
 from scalefit.schedules import (
     FAMILIES,
     SHAPES,

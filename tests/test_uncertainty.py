@@ -9,10 +9,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from scalefit import Fit, InputError, fit, io
-from scalefit.predict import predict
+from scalefit import Fit, InputError, fit, io, predict
+from scalefit._uncertainty import z_value
 from scalefit.schedules import parse_schedule
-from scalefit.uncertainty import z_value
 
 DATA = Path(__file__).resolve().parents[1] / "data" / "multipower-law"
 PAPER = ("cosine_24000", "constant_24000", "wsdcon_9")
@@ -51,8 +50,8 @@ def test_intervals_on_held_out_curves_are_calibrated(which, request):
 def test_curves_predicted_together_are_predicted_as_one_at_a_time(fit_400m, monkeypatch):
     """Runs of several lengths (24k and 72k steps, 1 to 546 rows) and peaks, several per call:
     interval and rival term included, the same as each run alone."""
-    from scalefit import predict as predict_module
-    from scalefit.predict import predict_curves
+    from scalefit import _predict as predict_module
+    from scalefit import predict_curves
 
     held = [c.after_warmup() for c in curves("400M", io.MULTIPOWER_HELD_OUT)]
     last = held[2]
@@ -82,7 +81,7 @@ def test_curves_predicted_together_are_predicted_as_one_at_a_time(fit_400m, monk
 
 
 def test_metrics_carry_an_interval_only_when_there_is_one(fit_400m):
-    from scalefit.metrics import CurveMetrics
+    from scalefit import CurveMetrics
 
     (curve,) = curves("400M", ["wsdcon_3"])
     plain = predict(fit_400m, curve).compare(curve)

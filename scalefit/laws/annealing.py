@@ -23,7 +23,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from scalefit.areas import DEFAULT_DECAY, schedule_areas
-from scalefit.laws.base import Features, Law
+from scalefit.laws._law import Features, Law
 
 # The paper's grid of starting points (its L-BFGS-B multi-start).
 PAPER_GRID = {

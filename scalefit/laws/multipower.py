@@ -47,7 +47,8 @@ import jax.numpy as jnp
 import numpy as np
 
 from scalefit.areas import warmup_as_peak
-from scalefit.laws.base import Features, Law, hold
+from scalefit.laws._hold import hold
+from scalefit.laws._law import Features, Law
 
 WINDOW = 16
 RESOLUTION = 0.3
@@ -96,7 +97,6 @@ def prepare(
     # at the peak, that rise is left out for every schedule alike.
     start = -level[..., :1] if warmup == "actual" else jnp.zeros_like(level[..., :1])
     change = jnp.concatenate([start, level[..., :-1] - level[..., 1:]], axis=-1)
-    dec, inc = jnp.maximum(change, 0.0), jnp.maximum(-change, 0.0)
     before = area - lr  # Σ_{τ<k} η_τ: S_k(t) = area(t) - before(k)
     log_eta = jnp.log(jnp.maximum(lr, 1e-12)) - jnp.log(jnp.max(lr, axis=-1, keepdims=True))
     features = {
@@ -104,15 +104,7 @@ def prepare(
         "log_peak": jnp.broadcast_to(jnp.log(jnp.max(lr, axis=-1))[..., None], rows.shape),
     }
     if window >= n:  # every step its own segment: the exact sum, rows × steps (for few rows)
-        upto = jnp.arange(n) <= rows[..., None]  # k <= t
-        per_step = jnp.zeros(upto.shape, lr.dtype)
-        features["w"] = jnp.where(upto, change[..., None, :], 0.0)
-        features["area"] = per_step + before[..., None, :]
-        features["log_eta"] = per_step + log_eta[..., None, :]
-        features["var"] = per_step
-        features["cov"] = per_step
-        return features
-
+        return features | _per_step(change, before, log_eta, rows)
     offsets = jnp.asarray(_offsets(n, window, resolution))
     by_distance = rows[..., None] + 1 - offsets  # t+1, t, ..., t+1-n
     by_level = _level_breaks(lr, resolution)[..., None, :]  # steps where the LR changes level
@@ -120,10 +112,28 @@ def prepare(
         [by_distance, jnp.minimum(by_level, rows[..., None] + 1).astype(rows.dtype)], axis=-1
     )
     edges = -jnp.sort(-jnp.clip(edges, 0, None), axis=-1)  # descending; repeats: empty segments
-    # Moments of each segment's changes, weighted by them: log η_k (centred on the peak's, for
-    # precision) and the area before the change, so that the loss needs no per-step work.
-    # Decreases and increases are segmented apart (their weights are positive), then put side
-    # by side, the increases' sums negated.
+    return features | _segments(change, before, log_eta, edges)
+
+
+def _per_step(change, before, log_eta, rows) -> Features:
+    """Every step before each row its own segment (``(..., r, n)``): the exact sum."""
+    upto = jnp.arange(change.shape[-1]) <= rows[..., None]  # k <= t
+    per_step = jnp.zeros(upto.shape, change.dtype)
+    return {
+        "w": jnp.where(upto, change[..., None, :], 0.0),
+        "area": per_step + before[..., None, :],
+        "log_eta": per_step + log_eta[..., None, :],
+        "var": per_step,
+        "cov": per_step,
+    }
+
+
+def _segments(change, before, log_eta, edges) -> Features:
+    """Moments of each segment's changes, weighted by them: log η_k (centred on the peak's, for
+    precision) and the area before the change, so that the loss needs no per-step work.
+    Decreases and increases are segmented apart (their weights are positive), then put side by
+    side, the increases' sums negated."""
+    dec, inc = jnp.maximum(change, 0.0), jnp.maximum(-change, 0.0)
     parts = []
     for sign, x in ((1.0, dec), (-1.0, inc)):
         w = _segment_sums(x, edges)
@@ -143,9 +153,9 @@ def prepare(
                 "cov": mean(log_eta * before) - log_mean * area_mean,
             }
         )
-    for name in _SEGMENT_FEATURES:
-        features[name] = jnp.concatenate([part[name] for part in parts], axis=-1)
-    return features
+    return {
+        name: jnp.concatenate([part[name] for part in parts], axis=-1) for name in _SEGMENT_FEATURES
+    }
 
 
 def _drop_level(lr: jax.Array, drop_power: float) -> jax.Array:

@@ -1,7 +1,7 @@
-"""Predicting whole loss trajectories from a :class:`~scalefit.fitting.Fit`, for any schedule.
+"""Predicting whole loss trajectories from a :class:`~scalefit.Fit`, for any schedule.
 
 A schedule may be a parsed spec (:class:`~scalefit.schedules.Schedule`), a logged run
-(:class:`~scalefit.curve.Curve`: predicted at its logged steps) or a per-step LR array. The law's
+(:class:`~scalefit.Curve`: predicted at its logged steps) or a per-step LR array. The law's
 features are computed over the whole schedule, so budgets longer than any fitted curve work.
 """
 
@@ -13,21 +13,16 @@ from dataclasses import dataclass, replace
 import numpy as np
 from numpy.typing import ArrayLike
 
+from scalefit._curve import Curve
+from scalefit._errors import InputError
+from scalefit._features import evaluate, law_features, log_loss_and_gradient
+from scalefit._metrics import CurveMetrics, curve_metrics
+from scalefit._result import Fit, recorded_options
+from scalefit._uncertainty import log_sigma, z_value
 from scalefit.areas import leading_warmup
-from scalefit.curve import Curve
-from scalefit.errors import InputError
-from scalefit.fitting import (
-    Fit,
-    evaluate,
-    law_features,
-    log_loss_and_gradient,
-    recorded_options,
-)
 from scalefit.laws import get_law
 from scalefit.laws.multipower import FIXED_SHAPE_LAW, REFERENCE_LR
-from scalefit.metrics import CurveMetrics, curve_metrics
 from scalefit.schedules import Schedule, parse_schedule, per_step_lrs
-from scalefit.uncertainty import log_sigma, z_value
 
 __all__ = [
     "Prediction",
@@ -56,7 +51,7 @@ class Prediction:
         loss: predicted loss at those steps.
         name: label of the schedule (its spec, file name or ``"lr"``).
         lower, upper: a prediction interval at ``level`` (e.g. 0.9), when one was asked for
-            (see :mod:`scalefit.uncertainty`).
+            (see :mod:`scalefit._uncertainty`).
         level: the interval's coverage level, or ``None``.
         warnings: what makes this prediction doubtful (e.g. a budget far beyond the fitted ones).
         warmup_steps: the steps at the start that no law describes: the schedule's warm-up,
@@ -137,13 +132,13 @@ def predict(
     Args:
         fit: a fit from :func:`scalefit.fit` (or loaded from JSON).
         schedule: a :class:`~scalefit.schedules.Schedule` or its spec string, a
-            :class:`~scalefit.curve.Curve`, or a per-step LR array (index = step).
+            :class:`~scalefit.Curve`, or a per-step LR array (index = step).
         steps: for a ``Schedule``, the budget to predict (re-parametrises the schedule for ``steps``
             total steps, e.g. a longer cosine); default: the schedule's own.
         at: steps to predict at; default every step (for a ``Curve``: its logged steps).
         warmup_steps: warm-up length; default the schedule's, else the array's rising start.
         interval: also give a prediction interval at this level (e.g. 0.9), from the fit's error
-            model (:mod:`scalefit.uncertainty`).
+            model (:mod:`scalefit._uncertainty`).
 
     Returns:
         A :class:`Prediction`.
@@ -153,7 +148,7 @@ def predict(
 
     Examples:
         >>> from scalefit import fit, io
-        >>> from scalefit.predict import predict
+        >>> from scalefit._predict import predict
         >>> from scalefit.schedules import parse_schedule
         >>> folder = io.bundled_data("multipower-law") / "25M"
         >>> curves = [io.read_curve(folder / f"{n}.csv") for n in ("cosine_24000", "wsdcon_9")]
@@ -162,36 +157,11 @@ def predict(
         >>> bool(p.lower[0] < p.loss[0] < p.upper[0])
         True
     """
-    name = "lr"
-    if isinstance(schedule, str):
-        schedule = parse_schedule(schedule)
-    if steps is not None and not isinstance(schedule, Schedule):
-        raise ValueError("steps re-parametrises a Schedule (or spec); a per-step array is as long")
-    if isinstance(schedule, Schedule):
-        if steps is not None and steps != schedule.steps:
-            schedule = schedule.with_steps(steps)
-        lr = schedule.lr()
-        name = schedule.spec
-        default_warmup = schedule.warmup
-    elif isinstance(schedule, Curve):
-        lr = schedule.lr
-        name = schedule.name
-        default_warmup = schedule.warmup_steps
-        if at is None:
-            at = schedule.step
-    else:
-        lr = per_step_lrs(schedule)
-        default_warmup = leading_warmup(lr)
+    lr, name, default_warmup, default_at = _resolve(schedule, steps)
     warmup_steps = default_warmup if warmup_steps is None else warmup_steps
     if int(warmup_steps) != warmup_steps or not 0 <= warmup_steps <= lr.size:
         raise ValueError(f"warmup_steps must be a whole number in 0..{lr.size}")
-    given = np.arange(lr.size) if at is None else np.atleast_1d(np.asarray(at))
-    at = given.astype(np.int64)
-    if given.ndim != 1 or not np.array_equal(at, given):
-        raise ValueError("steps to predict at must be whole numbers (a step or a list of them)")
-    if at.size and (at.min() < 0 or at.max() >= lr.size):
-        raise ValueError(f"steps to predict at must lie in 0..{lr.size - 1}")
-
+    at = _steps_at(default_at if at is None else at, lr.size)
     # bounded memory: a law's per-row features can be wide (the multi-power law's are)
     chunks = [at]
     if at.size > _CHUNK:  # equal chunks: one compiled program serves them all
@@ -216,6 +186,34 @@ def predict(
     )
 
 
+def _resolve(schedule: Schedule | str | Curve | ArrayLike, steps: int | None):
+    """A schedule's per-step LRs, name, warm-up, and default steps to predict at (``None``:
+    every step)."""
+    if isinstance(schedule, str):
+        schedule = parse_schedule(schedule)
+    if steps is not None and not isinstance(schedule, Schedule):
+        raise ValueError("steps re-parametrises a Schedule (or spec); a per-step array is as long")
+    if isinstance(schedule, Schedule):
+        if steps is not None and steps != schedule.steps:
+            schedule = schedule.with_steps(steps)
+        return schedule.lr(), schedule.spec, schedule.warmup, None
+    if isinstance(schedule, Curve):
+        return schedule.lr, schedule.name, schedule.warmup_steps, schedule.step
+    lr = per_step_lrs(schedule)
+    return lr, "lr", leading_warmup(lr), None
+
+
+def _steps_at(at: ArrayLike | None, n_steps: int) -> np.ndarray:
+    """The steps to predict at, as integers within the schedule (default: every step)."""
+    given = np.arange(n_steps) if at is None else np.atleast_1d(np.asarray(at))
+    steps = given.astype(np.int64)
+    if given.ndim != 1 or not np.array_equal(steps, given):
+        raise ValueError("steps to predict at must be whole numbers (a step or a list of them)")
+    if steps.size and (steps.min() < 0 or steps.max() >= n_steps):
+        raise ValueError(f"steps to predict at must lie in 0..{n_steps - 1}")
+    return steps
+
+
 def predict_curves(
     fit: Fit, curves: Sequence[Curve], *, interval: float | None = None
 ) -> list[Prediction]:
@@ -229,7 +227,7 @@ def predict_curves(
 
     Args:
         fit: a fit from :func:`scalefit.fit` (or loaded from JSON).
-        curves: logged runs (:class:`~scalefit.curve.Curve`), predicted at their logged steps.
+        curves: logged runs (:class:`~scalefit.Curve`), predicted at their logged steps.
         interval: also give prediction intervals at this level, as :func:`predict` does.
 
     Returns:
@@ -237,7 +235,7 @@ def predict_curves(
 
     Examples:
         >>> from scalefit import fit, io
-        >>> from scalefit.predict import predict, predict_curves
+        >>> from scalefit._predict import predict, predict_curves
         >>> folder = io.bundled_data("multipower-law") / "25M"
         >>> runs = [io.read_curve(folder / f"{n}.csv") for n in ("wsdcon_3", "constant_72000")]
         >>> result = fit([io.read_curve(folder / "cosine_24000.csv")], "annealing")

@@ -45,90 +45,15 @@ from statistics import NormalDist  # scipy.special would add 0.3 s to every comm
 
 import numpy as np
 
-from scalefit.errors import InputError
+from scalefit._errors import InputError
+from scalefit._features import Stack, evaluate, log_loss_and_gradient
+from scalefit._result import Uncertainty
+from scalefit.laws import Law
 
-__all__ = ["Uncertainty", "log_sigma", "z_value"]
+__all__ = ["assess", "level_label", "log_sigma", "z_value"]
 
 _BLOCKS_PER_CURVE = 10
 _MIN_HALF_ROWS = 5
-
-
-@dataclass(frozen=True)
-class Uncertainty:
-    """The error model of a fit's predictions (see the module's docstring).
-
-    Attributes:
-        covariance: sandwich covariance of the minimiser's coordinates
-            :math:`\\theta = \\log(p - p_{lower})`, in the law's parameter order.
-        transfer_variance: :math:`\\sigma^2_T`, squared log error on left-out curves.
-        horizon_variance: :math:`k^2`, squared log error per squared log ratio of forward areas
-            beyond the fitted ones.
-        fitted_area: :math:`S_{fit}`, the largest sum of LRs up to a fitted row.
-        notes: what limits these estimates (e.g. one curve only).
-        rival: the rival law's fit to the same curves, ``{"law", "params", "options"}`` (its
-            name, parameters by name and options), or ``None``.
-    """
-
-    covariance: np.ndarray
-    transfer_variance: float
-    horizon_variance: float
-    fitted_area: float
-    notes: tuple[str, ...] = ()
-    rival: dict[str, object] | None = None
-
-    def to_dict(self) -> dict[str, object]:
-        out = {
-            "covariance": np.asarray(self.covariance).tolist(),
-            "transfer_variance": self.transfer_variance,
-            "horizon_variance": self.horizon_variance,
-            "fitted_area": self.fitted_area,
-            "notes": list(self.notes),
-        }
-        if self.rival is not None:
-            out["rival"] = self.rival
-        return out
-
-    @classmethod
-    def from_dict(cls, data: dict[str, object]) -> Uncertainty:
-        """Rebuild from :meth:`to_dict`'s output (``ValueError``: a value no error model holds,
-        ``KeyError``: one missing)."""
-        covariance = np.asarray(data["covariance"], dtype=np.float64)
-        if covariance.ndim != 2 or not np.all(np.isfinite(covariance)):
-            raise ValueError("its covariance is not a matrix of finite numbers")
-        scalars = {}
-        for name, least in (("transfer_variance", 0), ("horizon_variance", 0), ("fitted_area", 1)):
-            value = data[name]
-            number = not isinstance(value, bool) and isinstance(value, (int, float))
-            if not (number and np.isfinite(value) and (value > 0 if least else value >= 0)):
-                relation = "> 0" if least else ">= 0"
-                raise ValueError(f"its {name} must be a number {relation}, not {value!r}")
-            scalars[name] = float(value)
-        return cls(
-            covariance=covariance,
-            notes=tuple(str(n) for n in data.get("notes", [])),
-            rival=_rival_from(data.get("rival")),
-            **scalars,
-        )
-
-
-def _rival_from(data: object) -> dict[str, object] | None:
-    """A saved rival fit, checked: its law's name, every parameter of that law as a number, and
-    its options. Raises ``InputError`` (an unknown law) or ``ValueError`` (anything malformed)."""
-    if data is None:
-        return None
-    from scalefit.laws import get_law
-
-    if not isinstance(data, dict) or not isinstance(data.get("law"), str):
-        raise ValueError("the error model's rival is not a {law, params, options} record")
-    law = get_law(data["law"])
-    params, options = data.get("params"), data.get("options", {})
-    if not isinstance(params, dict) or not isinstance(options, dict):
-        raise ValueError(f"the rival {law.name} fit has no parameters or options")
-    missing = [n for n in law.param_names if n not in params]
-    if missing:
-        raise ValueError(f"the rival {law.name} fit lacks {', '.join(missing)}")
-    values = {n: float(params[n]) for n in law.param_names}
-    return {"law": law.name, "params": values, "options": options}
 
 
 def level_label(level: float) -> str:
@@ -180,8 +105,8 @@ def log_sigma(
 
 
 def assess(
-    law,
-    stack,
+    law: Law,
+    stack: Stack,
     theta: np.ndarray,
     features: dict[str, np.ndarray],
     *,
@@ -193,83 +118,109 @@ def assess(
 
     ``refit(theta0, weights, features)`` minimises from each row of ``theta0`` with row weights
     ``weights[i]`` and returns the minimisers' coordinates, shaped like ``theta0``. ``anneals``
-    says which curves' LR decays (:func:`scalefit.diagnostics.anneals`; default: all): the only
+    says which curves' LR decays (:func:`scalefit._diagnostics.anneals`; default: all): the only
     one that does is never left out, if the law has annealing parameters.
     """
-    from scalefit.fitting import evaluate, log_loss_and_gradient
-
     lower = np.asarray(law.lower, dtype=np.float64)
-    params = lower + np.exp(theta)
-    log_pred, grad = log_loss_and_gradient(law, params, features)
+    log_pred, grad = log_loss_and_gradient(law, lower + np.exp(theta), features)
     log_y = np.log(stack.loss)
-    weight = stack.weight
-    n_curves = weight.shape[0]
-    curve = np.arange(n_curves)[:, None]
-    observed = weight > 0
-    notes = []
-
-    covariance = _sandwich(grad, log_y - log_pred, weight)
-
-    first = np.array([r[o].min() for r, o in zip(stack.rows, observed)])
-    last = np.array([r[o].max() for r, o in zip(stack.rows, observed)])
-    area = np.cumsum(stack.lr, axis=-1)
-    row_area = np.take_along_axis(area, stack.rows, axis=-1)
-    half = stack.rows <= ((first + last) // 2)[:, None]  # the first half of the fitted rows
-    anneals = [True] * n_curves if anneals is None else list(anneals)
-    only_decay = law.annealing_params and sum(anneals) == 1
-    left_out = [c for c in range(n_curves) if n_curves > 1 and not (only_decay and anneals[c])]
-    folds = [weight * (curve != c) for c in left_out]
-    beyond = observed & ~half
-    use_half = (observed & half).sum() >= _MIN_HALF_ROWS * law.n_params and beyond.any()
-    if use_half:
-        folds.append(weight * half)
+    covariance = _sandwich(grad, log_y - log_pred, stack.weight)
+    folds = _Folds.of(law, stack, anneals)
+    weights = folds.weights(stack.weight)
     refitted = []
-    if folds:
-        refitted = refit(np.repeat(theta[None], len(folds), axis=0), np.stack(folds), features)
+    if weights:
+        refitted = refit(np.repeat(theta[None], len(weights), axis=0), np.stack(weights), features)
 
     def squared_errors(theta_fold):
         with np.errstate(invalid="ignore", divide="ignore"):  # a refit gone wrong: noted below
             log_fold = np.log(evaluate(law, lower + np.exp(theta_fold), features))
         return (log_y - log_fold) ** 2
 
-    if left_out:
-        transfer = np.mean(
-            [
-                np.sum((weight * squared_errors(refitted[i]))[c]) / np.sum(weight[c])
-                for i, c in enumerate(left_out)
-            ]
-        )
-        if len(left_out) < n_curves:
-            notes.append(
-                "the only curve whose LR decays is never left out (without it the annealing "
-                "parameters slide freely): the transfer error comes from the other folds"
-            )
-    else:
-        transfer = float(np.sum(weight * (log_y - log_pred) ** 2) / np.sum(weight))
-        notes.append(
-            "one fitted curve: its own residuals stand in for the error on other schedules, "
-            "so intervals for a different schedule are likely too narrow"
-        )
-
+    residual_variance = float(np.sum(stack.weight * (log_y - log_pred) ** 2) / np.sum(stack.weight))
+    transfer, notes = _transfer(folds, stack.weight, refitted, squared_errors, residual_variance)
     horizon = 0.0
-    if use_half:
-        half_area = np.array([a[h][-1] if h.any() else a[0] for a, h in zip(row_area, half)])
-        distance = np.log(np.maximum(row_area, 1e-300) / np.maximum(half_area, 1e-300)[:, None])
-        excess = np.sum((weight * (squared_errors(refitted[-1]) - transfer))[beyond])
-        spread = np.sum((weight * distance**2)[beyond])
-        horizon = max(excess, 0.0) / spread if spread > 0 else 0.0
-    if not use_half or not np.isfinite(horizon):
+    if folds.use_half:
+        horizon = _horizon(folds, stack, squared_errors(refitted[-1]) - transfer)
+    if not folds.use_half or not np.isfinite(horizon):
         horizon = 0.0
         notes.append(
             "too few rows in the first halves of the curves to measure how errors grow past the "
             "fitted runs: intervals there do not widen"
         )
     if not np.isfinite(transfer):
-        transfer = float(np.sum(weight * (log_y - log_pred) ** 2) / np.sum(weight))
+        transfer = residual_variance
         notes.append("a refit without one curve failed: the fit's own residuals stand in")
-
-    fitted_area = float(np.max(row_area[observed]))
+    fitted_area = float(np.max(_row_area(stack)[stack.weight > 0]))
     return Uncertainty(covariance, float(transfer), float(horizon), fitted_area, tuple(notes))
+
+
+@dataclass(frozen=True)
+class _Folds:
+    """The refits of the error model: each curve left out in turn (``left_out``), and, if
+    ``use_half``, the first half of every curve's fitted rows (``half``; ``beyond``: the rest)."""
+
+    left_out: list[int]
+    n_curves: int
+    half: np.ndarray
+    beyond: np.ndarray
+    use_half: bool
+
+    @classmethod
+    def of(cls, law: Law, stack: Stack, anneals: Sequence[bool] | None) -> _Folds:
+        observed = stack.weight > 0
+        n_curves = observed.shape[0]
+        first = np.array([r[o].min() for r, o in zip(stack.rows, observed)])
+        last = np.array([r[o].max() for r, o in zip(stack.rows, observed)])
+        half = stack.rows <= ((first + last) // 2)[:, None]  # the first half of the fitted rows
+        anneals = [True] * n_curves if anneals is None else list(anneals)
+        only_decay = law.annealing_params and sum(anneals) == 1
+        left_out = [c for c in range(n_curves) if n_curves > 1 and not (only_decay and anneals[c])]
+        beyond = observed & ~half
+        use_half = bool((observed & half).sum() >= _MIN_HALF_ROWS * law.n_params and beyond.any())
+        return cls(left_out, n_curves, half, beyond, use_half)
+
+    def weights(self, weight: np.ndarray) -> list[np.ndarray]:
+        """Each refit's row weights: the leave-one-curve-out folds, then the first halves."""
+        curve = np.arange(self.n_curves)[:, None]
+        folds = [weight * (curve != c) for c in self.left_out]
+        return folds + ([weight * self.half] if self.use_half else [])
+
+
+def _transfer(folds: _Folds, weight, refitted, squared_errors, residual_variance):
+    r""":math:`\sigma^2_T`, each left-out curve's mean squared log error, averaged; and the notes
+    on how it was measured."""
+    if not folds.left_out:
+        return residual_variance, [
+            "one fitted curve: its own residuals stand in for the error on other schedules, "
+            "so intervals for a different schedule are likely too narrow"
+        ]
+    errors = [
+        np.sum((weight * squared_errors(refitted[i]))[c]) / np.sum(weight[c])
+        for i, c in enumerate(folds.left_out)
+    ]
+    notes = []
+    if len(folds.left_out) < folds.n_curves:
+        notes.append(
+            "the only curve whose LR decays is never left out (without it the annealing "
+            "parameters slide freely): the transfer error comes from the other folds"
+        )
+    return float(np.mean(errors)), notes
+
+
+def _horizon(folds: _Folds, stack: Stack, excess: np.ndarray) -> float:
+    """:math:`k^2`: the excess squared log error on the second halves, of the refit on the first
+    halves, per squared log ratio of the forward area to the first halves'."""
+    row_area = _row_area(stack)
+    half_area = np.array([a[h][-1] if h.any() else a[0] for a, h in zip(row_area, folds.half)])
+    distance = np.log(np.maximum(row_area, 1e-300) / np.maximum(half_area, 1e-300)[:, None])
+    spread = np.sum((stack.weight * distance**2)[folds.beyond])
+    total = np.sum((stack.weight * excess)[folds.beyond])
+    return max(total, 0.0) / spread if spread > 0 else 0.0
+
+
+def _row_area(stack: Stack) -> np.ndarray:
+    """The forward area (sum of LRs) up to each row."""
+    return np.take_along_axis(np.cumsum(stack.lr, axis=-1), stack.rows, axis=-1)
 
 
 def _sandwich(grad: np.ndarray, residual: np.ndarray, weight: np.ndarray) -> np.ndarray:

@@ -7,21 +7,18 @@
 * the residuals show structure: the law misses the loss after an LR drop systematically.
 
 A prediction far beyond the fitted runs is flagged where it is made
-(:func:`scalefit.predict.budget_warnings`).
+(:func:`scalefit._predict.budget_warnings`).
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import TYPE_CHECKING
 
 import numpy as np
 
-from scalefit.curve import Curve
+from scalefit._curve import Curve
+from scalefit._result import Fit
 from scalefit.laws import Law, get_law
-
-if TYPE_CHECKING:
-    from scalefit.fitting import Fit
 
 __all__ = ["anneals", "diagnose", "misfit_after_drop", "unidentified"]
 

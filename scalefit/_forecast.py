@@ -2,7 +2,7 @@
 
 The law is fitted on the losses logged up to now, with the LRs actually used; the rest of the run
 follows the planned schedule. The prediction carries an interval from the fit's error model,
-which widens with the distance from the logged part (:mod:`scalefit.uncertainty`).
+which widens with the distance from the logged part (:mod:`scalefit._uncertainty`).
 """
 
 from __future__ import annotations
@@ -12,14 +12,15 @@ from dataclasses import dataclass
 import numpy as np
 from numpy.typing import ArrayLike
 
-from scalefit.curve import Curve
-from scalefit.diagnostics import anneals, unidentified
-from scalefit.errors import InputError
-from scalefit.fitting import Fit, fit
+from scalefit._curve import Curve
+from scalefit._diagnostics import anneals, unidentified
+from scalefit._errors import InputError
+from scalefit._fit import fit
+from scalefit._predict import Prediction, predict
+from scalefit._result import Fit
+from scalefit._uncertainty import level_label
 from scalefit.laws import FORECAST_LAW, Law, get_law
-from scalefit.predict import Prediction, predict
 from scalefit.schedules import Schedule, parse_schedule
-from scalefit.uncertainty import level_label
 
 __all__ = ["Forecast", "forecast"]
 

@@ -7,17 +7,17 @@ Three questions, one answer (a :class:`Ranking`, best first):
   WSD's cooldown fraction and final LR for each cooldown shape, cosine's or linear's final LR.
   A grid is evaluated in one batched call, and its best point per shape refined by L-BFGS on
   the settings (through the law, differentiated by JAX).
-* :func:`optimize`: the best schedule of free per-step LRs, non-increasing after warm-up and at
-  most the peak, by gradient descent through the law from the best WSD schedule. The LRs after
-  warm-up are written :math:`\eta_t = p\,(1 - \sum_{k < t} q_k)` with
-  :math:`q = \mathrm{softmax}(z)` over the decay steps and the final LR, so every :math:`z` is a
-  valid schedule.
+* :func:`optimize_schedule`: the best schedule of free per-step LRs, non-increasing after warm-up
+  and at most the peak, by gradient descent through the law from the best WSD schedule. The LRs
+  after warm-up are written :math:`\eta_t = p\,(1 - \sum_{k < t} q_k)` with :math:`q =
+  \mathrm{softmax}(z)` over the decay steps and the final LR, so every :math:`z` is a valid
+  schedule.
 
 Minimising a law's predicted final loss can reward schedules no one should train with: the
 annealing (momentum) law's annealing area keeps growing after the LR falls to zero, so its
 optimum holds the peak, then drops to zero within a couple of steps (Luo et al. 2025, Sec. 5).
-:func:`optimize` refuses such a collapse (:class:`DegenerateOptimum`, with the reason) rather than
-hand it over; the multi-power law's optima are smooth.
+:func:`optimize_schedule` refuses such a collapse (:class:`DegenerateOptimum`, with the reason)
+rather than hand it over; the multi-power law's optima are smooth.
 
 Honesty: a fit is only as good as its error on the curves it was fitted to. Two candidates whose
 predicted final losses are closer than that (the mean RMSE of the fit, or a given tolerance) are
@@ -43,17 +43,17 @@ import optax
 from numpy.typing import ArrayLike
 
 from scalefit import _programs
-from scalefit.areas import leading_warmup
-from scalefit.curve import Curve
-from scalefit.errors import InputError
-from scalefit.fitting import Fit
-from scalefit.laws import get_law
-from scalefit.predict import (
+from scalefit._curve import Curve
+from scalefit._errors import InputError
+from scalefit._predict import (
     budget_warnings,
     first_described_step,
     peak_warnings,
     predicted_losses,
 )
+from scalefit._result import Fit
+from scalefit.areas import leading_warmup
+from scalefit.laws import get_law
 from scalefit.schedules import SHAPES, Schedule, decay_curve, parse_schedule, wsd_cooldown_steps
 
 __all__ = [
@@ -63,7 +63,7 @@ __all__ = [
     "DegenerateOptimum",
     "Ranking",
     "fit_error",
-    "optimize",
+    "optimize_schedule",
     "rank",
     "search_family",
 ]
@@ -488,13 +488,7 @@ def search_family(
         raise InputError(f"cannot search family {family!r} (searchable: {', '.join(SEARCHABLE)})")
     # parse one spec: validates steps, peak and warm-up with the grammar's messages
     parse_schedule(_spec(family, steps, peak, warmup, final=0))
-    shapes = (shapes,) if isinstance(shapes, str) else shapes
-    shapes = tuple(SHAPES if shapes is None or family != "wsd" else shapes)
-    if family != "wsd":
-        shapes = (family,)
-    unknown = [s for s in shapes if s not in SHAPES]
-    if unknown:
-        raise InputError(f"unknown wsd shape {unknown[0]!r} (shapes: {', '.join(SHAPES)})")
+    shapes = _checked_shapes(family, shapes)
     specs = _grid(family, steps, peak, warmup, shapes)
     if not specs:
         raise InputError(f"no {family} schedule of {steps} steps fits a warm-up of {warmup}")
@@ -503,12 +497,39 @@ def search_family(
     for choice in grid.choices:  # best first
         best_per_shape.setdefault(_settings(choice.name).get("shape", family), choice)
     shapes = tuple(s for s in shapes if s in best_per_shape)
-    theta0 = []
-    for shape in shapes:
-        settings = _settings(best_per_shape[shape].name)
-        decay = settings.get("decay", 0.5)
-        lo, hi = 1.0 / steps, (steps - warmup) / steps
-        theta0.append((_logit((decay - lo) / (hi - lo)), _logit(settings["final"] / peak)))
+    starts = [_settings(best_per_shape[shape].name) for shape in shapes]
+    refined = _refined(fit, family, shapes, starts, steps=steps, peak=peak, warmup=warmup)
+    both = rank(fit, [*best_per_shape.values(), *refined], tolerance=tolerance)
+    kept, seen = [], set()
+    for choice in both.choices:  # best first: per shape, keep the better of grid and refined
+        shape = _settings(choice.name).get("shape", family)
+        if shape not in seen:
+            seen.add(shape)
+            kept.append(choice)
+    return replace(both, choices=tuple(kept))
+
+
+def _checked_shapes(family: str, shapes: Sequence[str] | str | None) -> tuple[str, ...]:
+    """The WSD cooldown shapes to search (every one by default), or ``(family,)`` for another
+    family; an unknown shape is an :class:`InputError`."""
+    if family != "wsd":
+        return (family,)
+    shapes = (shapes,) if isinstance(shapes, str) else shapes
+    shapes = tuple(SHAPES if shapes is None else shapes)
+    unknown = [s for s in shapes if s not in SHAPES]
+    if unknown:
+        raise InputError(f"unknown wsd shape {unknown[0]!r} (shapes: {', '.join(SHAPES)})")
+    return shapes
+
+
+def _refined(fit, family, shapes, starts, *, steps, peak, warmup) -> list[Schedule]:
+    """Each shape's settings refined by L-BFGS through the law from ``starts`` (its best grid
+    point's settings), as schedules whose specs carry 3-4 significant digits."""
+    lo, hi = 1.0 / steps, (steps - warmup) / steps  # the WSD cooldown fractions possible
+    theta0 = [
+        (_logit((start.get("decay", 0.5) - lo) / (hi - lo)), _logit(start["final"] / peak))
+        for start in starts
+    ]
     law_name, options, params = _law_setup(fit, steps + 1)
     with jax.enable_x64(True):
         theta = np.asarray(
@@ -531,27 +552,16 @@ def search_family(
             continue
         final = _significant(peak / (1 + math.exp(-v)))
         final = 0.0 if final < 1e-5 * peak else final  # what sigmoid(v) cannot reach
-        if family == "wsd":
-            lo, hi = 1.0 / steps, (steps - warmup) / steps
-            decay = _significant(lo + (hi - lo) / (1 + math.exp(-u)), 4)
-            if (
-                wsd_cooldown_steps(steps, decay) < 1
-                or steps - wsd_cooldown_steps(steps, decay) < warmup
-            ):
-                continue
-            final = max(final, _EXP_FINAL_GRID[0] * peak) if shape == "exp" else final
-            refined.append(_spec("wsd", steps, peak, warmup, decay=decay, shape=shape, final=final))
-        else:
+        if family != "wsd":
             refined.append(_spec(family, steps, peak, warmup, final=final))
-    refined = [parse_schedule(spec) for spec in refined]
-    both = rank(fit, [*best_per_shape.values(), *refined], tolerance=tolerance)
-    kept, seen = [], set()
-    for choice in both.choices:  # best first: per shape, keep the better of grid and refined
-        shape = _settings(choice.name).get("shape", family)
-        if shape not in seen:
-            seen.add(shape)
-            kept.append(choice)
-    return replace(both, choices=tuple(kept))
+            continue
+        decay = _significant(lo + (hi - lo) / (1 + math.exp(-u)), 4)
+        cooldown = wsd_cooldown_steps(steps, decay)
+        if cooldown < 1 or steps - cooldown < warmup:
+            continue
+        final = max(final, _EXP_FINAL_GRID[0] * peak) if shape == "exp" else final
+        refined.append(_spec("wsd", steps, peak, warmup, decay=decay, shape=shape, final=final))
+    return [parse_schedule(spec) for spec in refined]
 
 
 def _settings(spec: str) -> dict[str, object]:
@@ -599,7 +609,7 @@ def _descend(z0, head, params, peak, warmup_steps, learning_rate, *, law_name, o
     return lr_of(best_z), jnp.minimum(last, best_value), history
 
 
-def optimize(
+def optimize_schedule(
     fit: Fit,
     *,
     steps: int,

@@ -14,12 +14,13 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from scalefit.curve import Curve
-from scalefit.errors import InputError
-from scalefit.fitting import Fit, fit
+from scalefit._curve import Curve
+from scalefit._errors import InputError
+from scalefit._fit import fit
+from scalefit._metrics import CurveMetrics
+from scalefit._predict import Prediction, predict_curves
+from scalefit._result import Fit
 from scalefit.laws import LAWS
-from scalefit.metrics import CurveMetrics
-from scalefit.predict import Prediction, predict_curves
 
 __all__ = ["LawComparison", "compare_laws"]
 

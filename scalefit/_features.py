@@ -1,0 +1,149 @@
+"""A law evaluated on curves: its features at the logged rows, its loss, its log-loss gradient.
+
+Curves of different lengths are padded into one :class:`Stack` (per-step LRs ``(C, N)``; rows,
+losses and row weights ``(C, R)``), so that a fit of many curves, and many fits of one shape,
+share one compiled program. Every function here is a function of a law and arrays: the fit, the
+error model and predictions all evaluate laws through it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from functools import partial
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+from scalefit import _programs
+from scalefit._curve import Curve
+from scalefit._least_squares import to_params
+from scalefit.laws import Law
+
+__all__ = ["Stack", "evaluate", "law_features", "log_loss_and_gradient", "take_rows"]
+
+
+@partial(jax.jit, static_argnames="law_loss")
+def _evaluate(params, features, *, law_loss):
+    return law_loss(params, features)
+
+
+def evaluate(law: Law, params: np.ndarray, features: dict[str, jax.Array]) -> np.ndarray:
+    """The law's loss at every row of ``features`` (from :func:`law_features`); float64 NumPy."""
+    with jax.enable_x64(True):
+        params = np.asarray(params, dtype=np.float64)
+        return np.asarray(_programs.call(_evaluate, params, features, law_loss=law.loss))
+
+
+@partial(jax.jit, static_argnames="law_loss")
+def _log_loss_and_gradient(theta, lower, features, *, law_loss):
+    def log_loss(t):
+        return jnp.log(law_loss(to_params(t, lower), features))
+
+    return log_loss(theta), jax.jacfwd(log_loss)(theta)
+
+
+def log_loss_and_gradient(law: Law, params: np.ndarray, features: dict[str, jax.Array]):
+    r"""The log of the law's loss at every row of ``features`` and its gradient with respect to
+    the minimiser's coordinates :math:`\theta = \log(p - p_{lower})`: arrays ``(..., r)`` and
+    ``(..., r, n_params)``, float64 NumPy. What the delta method needs."""
+    with jax.enable_x64(True):
+        lower = np.asarray(law.lower, dtype=np.float64)
+        theta = np.log(np.maximum(np.asarray(params, dtype=np.float64) - lower, 1e-300))
+        out = _programs.call(_log_loss_and_gradient, theta, lower, features, law_loss=law.loss)
+        return tuple(np.asarray(x) for x in out)
+
+
+@dataclass(frozen=True)
+class Stack:
+    """Curves padded to common shapes: per-step LRs ``(C, N)``; rows, losses and row weights
+    ``(C, R)`` (padded rows weigh 0); warm-up lengths ``(C,)``."""
+
+    lr: np.ndarray
+    rows: np.ndarray
+    loss: np.ndarray
+    weight: np.ndarray
+    warmup_steps: np.ndarray
+
+    @classmethod
+    def of(cls, curves: Sequence[Curve]) -> Stack:
+        """The curves, padded: the LR with its last value, rows and losses with their last."""
+        # Padding the LR with its last value leaves every earlier feature unchanged (they depend
+        # on the LRs up to their step, and on the peak, which the last LR does not exceed), so
+        # all curves share one compiled feature computation.
+        n = max(c.n_steps for c in curves)
+        r = _round_up(max(c.loss.size for c in curves), 64)  # similar fits share programs
+        lr = np.stack([np.pad(c.lr, (0, n - c.n_steps), mode="edge") for c in curves])
+        rows = np.stack([np.pad(c.step, (0, r - c.step.size), mode="edge") for c in curves])
+        loss = np.stack([np.pad(c.loss, (0, r - c.loss.size), mode="edge") for c in curves])
+        weight = np.stack([np.arange(r) < c.loss.size for c in curves]).astype(np.float64)
+        return cls(lr, rows, loss, weight, np.array([c.warmup_steps for c in curves]))
+
+    def features(self, law: Law, options: dict[str, object]) -> dict[str, jax.Array]:
+        """The law's features at every row (:func:`law_features`)."""
+        return law_features(law, self.lr, self.rows, self.warmup_steps, options)
+
+    def unstack(self, values: np.ndarray) -> list[np.ndarray]:
+        """Per-curve arrays from a ``(C, R)`` array, padding dropped."""
+        return [v[w > 0] for v, w in zip(values, self.weight)]
+
+    def thinned(self, max_rows: int) -> tuple[Stack, np.ndarray | None]:
+        """At most ``max_rows`` evenly spaced rows of each curve (first and last kept), each
+        weighted by how many rows it stands for, so that the objective keeps its scale; and
+        which rows they are (``(C, r)`` indices, for :func:`take_rows`; ``None``: all)."""
+        counts = (self.weight > 0).sum(axis=1)
+        if counts.max() <= max_rows:
+            return self, None
+        picks = [
+            np.unique(np.round(np.linspace(0, n - 1, min(n, max_rows))).astype(int)) for n in counts
+        ]
+        r = max(p.size for p in picks)
+        index = np.stack([np.pad(p, (0, r - p.size), mode="edge") for p in picks])
+        weight = np.stack(
+            [np.where(np.arange(r) < p.size, n / p.size, 0.0) for p, n in zip(picks, counts)]
+        )
+        take = partial(np.take_along_axis, indices=index, axis=1)
+        return Stack(self.lr, take(self.rows), take(self.loss), weight, self.warmup_steps), index
+
+
+def take_rows(
+    features: dict[str, jax.Array], index: np.ndarray | None, shape: tuple[int, int]
+) -> dict[str, np.ndarray]:
+    """The per-row features (leading axes ``shape``: curves, rows) at the rows ``index`` of each
+    curve; the others as they are. A feature at a row depends only on the LRs and that row, so
+    this equals computing them at those rows, without a second compiled feature program."""
+    if index is None:
+        return features
+    out = {}
+    for name, value in features.items():
+        value = np.asarray(value)
+        if value.shape[:2] == shape:
+            at = index.reshape(index.shape + (1,) * (value.ndim - 2))
+            value = np.take_along_axis(value, at, axis=1)
+        out[name] = value
+    return out
+
+
+def law_features(
+    law: Law,
+    lr: np.ndarray,
+    rows: np.ndarray,
+    warmup_steps: np.ndarray,
+    options: dict[str, object],
+) -> dict[str, jax.Array]:
+    """The law's features at ``rows`` of per-step LRs ``lr`` (both with a leading curve axis),
+    in float64."""
+    # Padding the LR with its last value leaves every earlier feature unchanged (see Stack.of);
+    # rounded-up lengths let schedules of similar budgets share one compiled program.
+    lr = np.asarray(lr, dtype=np.float64)
+    lr = np.pad(lr, [(0, 0), (0, _round_up(lr.shape[-1], 1024) - lr.shape[-1])], mode="edge")
+    with jax.enable_x64(True):
+        features = _programs.call(
+            law.prepare, lr, np.asarray(rows), np.asarray(warmup_steps), **options
+        )
+    return law.finish(features) if law.finish else features
+
+
+def _round_up(n: int, multiple: int) -> int:
+    return -(-n // multiple) * multiple

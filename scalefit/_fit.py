@@ -1,0 +1,391 @@
+r"""Fitting a law to one or more curves: the objective, the multi-start search, the result.
+
+The objective is the paper's: a Huber loss (:math:`\delta = 10^{-3}`) on log residuals summed over
+every observed row of every curve,
+
+.. math::
+
+    \mathcal{L}(\theta) = \sum_{c} \sum_{s \in \text{rows}_c}
+        \operatorname{Huber}_\delta\big(\log y_{c,s} - \log \hat L_\theta(s; \eta_c)\big).
+
+Starting points are minimised together in one compiled program (``jax.vmap`` over starts) by
+optimistix's Levenberg-Marquardt on residuals whose half sum of squares is the objective (the
+Huber loss is a least-squares problem in disguise: :mod:`scalefit._least_squares`); a profiled
+momentum decay repeats this per value. Gauss-Newton curvature takes a few dozen steps where a
+quasi-Newton method took hundreds in the multi-power law's long, flat valleys.
+Bounds :math:`p \ge 0` are kept by optimising :math:`\log p`. The starts first take a few iterations
+each; the best ``refine`` of them then run to convergence. Curves with many rows (per-step logs) are
+searched on evenly thinned rows, weighted to keep the objective's scale, and the best start is then
+minimised on every row. Only rows logged after warm-up are fitted by default. Fixed inputs give the
+same fit every time. Each fit also carries the error model of its predictions
+(:mod:`scalefit._uncertainty`) and the warnings of :mod:`scalefit._diagnostics`.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+from collections.abc import Sequence
+from dataclasses import dataclass
+from functools import partial
+
+import jax
+import numpy as np
+
+from scalefit import _progress
+from scalefit._curve import Curve
+from scalefit._diagnostics import anneals, diagnose
+from scalefit._errors import InputError
+from scalefit._features import Stack, evaluate, take_rows
+from scalefit._least_squares import multistart, polish, refit, to_theta
+from scalefit._metrics import curve_metrics
+from scalefit._result import Fit, Uncertainty, _checked_options, _law_options
+from scalefit._uncertainty import assess
+from scalefit._version import __version__
+from scalefit.areas import DEFAULT_DECAY
+from scalefit.laws import DEFAULT_LAW, LAWS, Law, get_law
+
+__all__ = ["DECAY_GRID", "HUBER_DELTA", "fit"]
+
+HUBER_DELTA = 1e-3
+DECAY_GRID = (0.99, 0.995, 0.998, 0.999, 0.9995, 0.9998)
+"""Values of the momentum decay tried when it is fitted (``fit_decay=True``)."""
+
+# The error model's refits start at the fit: a hundred steps move them as far as the error
+# estimate needs (the multi-power law's flat valley could take many more).
+_REFIT_ITERATIONS = 100
+_REFIT_TOL = 1e-6
+
+
+@dataclass(frozen=True)
+class _Settings:
+    """The objective's and the minimiser's settings, shared by a fit, its refits and its rival."""
+
+    huber_delta: float
+    skip_warmup: bool
+    refine: int
+    max_iter: int
+    tol: float
+
+
+@dataclass(frozen=True)
+class _Search:
+    """The best start of a multi-start search under one set of law options."""
+
+    value: float
+    options: dict[str, object]
+    theta: np.ndarray
+    n_iter: int
+    converged: bool
+    n_starts: int
+    features: dict[str, jax.Array]  # at every row
+    searched: Stack  # the rows searched (every row, or evenly thinned ones)
+    search_features: dict[str, jax.Array]  # at the rows searched
+    thinned: bool
+
+
+def fit(
+    curves: Curve | Sequence[Curve],
+    law: str | Law = DEFAULT_LAW,
+    *,
+    decay: float = DEFAULT_DECAY,
+    fit_decay: bool = False,
+    warmup: str | None = None,
+    huber_delta: float = HUBER_DELTA,
+    skip_warmup: bool = True,
+    refine: int = 4,
+    max_iter: int = 1000,
+    tol: float = 1e-8,
+    uncertainty: bool = True,
+) -> Fit:
+    """Fit ``law`` to one or more curves at once.
+
+    Args:
+        curves: a :class:`~scalefit.Curve` or several (ragged lengths are fine).
+        law: a registered law's name, or the law itself (registered:
+            :func:`scalefit.laws.register`).
+        decay: the momentum decay :math:`\\lambda` for laws that have one.
+        fit_decay: profile :math:`\\lambda` over :data:`DECAY_GRID` (plus ``decay``) and keep the
+            best, instead of holding it fixed (a warning says when the best is the grid's
+            first or last value).
+        warmup: ``"peak"`` or ``"actual"``: how warm-up steps count (default: the law's own
+            convention; ``"peak"`` for the annealing law, as its paper does).
+        huber_delta: :math:`\\delta` of the Huber loss on log residuals.
+        skip_warmup: fit only the losses observed from the end of each curve's warm-up on (the
+            laws describe training after warm-up; the first losses of a run, near log(vocab),
+            would otherwise pull the fit). Predictions still cover every step.
+        refine: how many of the best screened starts run to convergence.
+        max_iter: Levenberg-Marquardt step limit per start.
+        tol: a start has converged when its last step and the change of every residual are
+            below ``tol`` relative (optimistix's Cauchy test).
+        uncertainty: also estimate how sure the fit's predictions are
+            (:class:`~scalefit.Uncertainty`: parameter errors, prediction
+            intervals), at the cost of a few refits (leave one curve out, first halves only)
+            and, for a law that names a rival, a fit of the rival law.
+
+    Returns:
+        A :class:`Fit`.
+
+    Raises:
+        InputError: no curve, a curve without rows or without a positive LR, or fewer rows than
+            the law has parameters.
+        TypeError: something other than curves (a path: read it with
+            :func:`scalefit.io.read_curve`).
+        ValueError: a setting out of its range (``decay`` outside (0, 1), ``huber_delta`` <= 0).
+    """
+    settings = _Settings(huber_delta, skip_warmup, refine, max_iter, tol)
+    curves, law = _checked_input(curves, law, settings, decay, fit_decay, warmup)
+    decays = sorted(set(DECAY_GRID) | {decay}) if fit_decay else [decay]
+    stack = Stack.of(curves)
+    with jax.enable_x64(True):
+        searches = [
+            _search(law, stack, _law_options(law, decay=d, warmup=warmup), settings) for d in decays
+        ]
+        best = _polish(law, stack, min(searches, key=lambda s: s.value), settings)
+        error_model = None
+        if uncertainty and np.isfinite(best.value) and np.all(np.isfinite(best.theta)):
+            error_model = _assess_errors(law, best, curves, settings)
+    predicted = stack.unstack(evaluate(law, _params(law, best.theta), best.features))
+    result = _record(law, curves, best, predicted, error_model, settings, fit_decay)
+    if error_model is not None and law.rival:
+        result.uncertainty = _with_rival(error_model, law.rival, curves, settings)
+    result.warnings.extend(diagnose(result, curves, predicted))
+    if fit_decay and best.options["decay"] in (decays[0], decays[-1]):
+        result.warnings.append(_decay_at_grid_end(best.options["decay"], decays))
+    _progress.clear()
+    return result
+
+
+def _checked_input(
+    curves: object,
+    law: str | Law,
+    settings: _Settings,
+    decay: float,
+    fit_decay: bool,
+    warmup: str | None,
+) -> tuple[list[Curve], Law]:
+    """The curves to fit (from their warm-up's end unless ``skip_warmup`` is off) and the law,
+    or the error that says why they cannot be fitted."""
+    if isinstance(curves, (str, os.PathLike)):
+        raise TypeError(f"fit takes curves, not a path: read {curves} with scalefit.io.read_curve")
+    curves = [curves] if isinstance(curves, Curve) else list(curves)
+    if not curves:
+        raise InputError("no curve to fit")
+    strays = [type(c).__name__ for c in curves if not isinstance(c, Curve)]
+    if strays:
+        raise TypeError(
+            f"fit takes Curve objects (scalefit.io.read_curve makes them), not {strays[0]}"
+        )
+    s = settings
+    if not (s.huber_delta > 0 and s.refine >= 1 and s.max_iter >= 1 and s.tol > 0):
+        raise ValueError(
+            "huber_delta and tol must be > 0, refine and max_iter >= 1; got "
+            f"{s.huber_delta}, {s.tol}, {s.refine} and {s.max_iter}"
+        )
+    if s.skip_warmup:
+        curves = [c.after_warmup() for c in curves]
+    _check_curves(curves, s.skip_warmup)
+    law = get_law(law)
+    _check_law(law, curves, s.skip_warmup, decay, fit_decay, warmup)
+    return curves, law
+
+
+def _check_curves(curves: list[Curve], skip_warmup: bool) -> None:
+    after = " after warm-up" if skip_warmup else ""
+    for c in curves:
+        if c.loss.size == 0:
+            raise InputError(f"{c.source or c.name}: no observed loss to fit{after}")
+        if np.any(~np.isfinite(c.loss)) or np.any(c.loss <= 0):
+            raise InputError(f"{c.source or c.name}: losses must be finite and positive")
+        if not np.any(c.lr > 0):
+            raise InputError(f"{c.source or c.name}: the learning rate is 0 at every step")
+
+
+def _check_law(
+    law: Law,
+    curves: list[Curve],
+    skip_warmup: bool,
+    decay: float,
+    fit_decay: bool,
+    warmup: str | None,
+) -> None:
+    rows = sum(c.loss.size for c in curves)
+    if rows < law.n_params:
+        where = ", ".join(c.source or c.name for c in curves)
+        raise InputError(
+            f"{where}: {rows} observed loss(es){' after warm-up' if skip_warmup else ''} for the "
+            f"{law.name} law's {law.n_params} parameters: log more of the run"
+        )
+    if LAWS.get(law.name.lower()) is not law:
+        raise ValueError(
+            f"the law {law.name!r} is not the one registered under that name: pass it to "
+            "scalefit.laws.register first (a fit refers to its law by name)"
+        )
+    if (fit_decay or decay != DEFAULT_DECAY) and "decay" not in law.options:
+        what = "to fit" if fit_decay else f"to set to {decay}"
+        raise InputError(
+            f"the {law.name} law has no momentum decay {what} (the annealing law has one: "
+            "--law annealing)"
+        )
+    _checked_options(law, _law_options(law, decay=decay, warmup=warmup))  # as a file holds them
+    if law.rival and law.rival.lower() not in LAWS:
+        raise InputError(f"the {law.name} law's rival {law.rival!r} is not a registered law")
+
+
+def _search(law: Law, stack: Stack, options: dict[str, object], settings: _Settings) -> _Search:
+    """Screen the law's starts on (evenly thinned) rows, refine the best, keep the best one."""
+    searched, picked = stack.thinned(law.search_rows)
+    every_row = stack.features(law, options)
+    features = take_rows(every_row, picked, stack.weight.shape)
+    per_row = {  # the per-row features, flattened over curves, for placing starts
+        k: np.concatenate(searched.unstack(np.asarray(v)))
+        for k, v in features.items()
+        if np.shape(v)[:2] == searched.weight.shape
+    }
+    start_params = law.starts(np.concatenate(searched.unstack(searched.loss)), per_row)
+    lower = np.asarray(law.lower, dtype=np.float64)
+    theta, value, k, done = multistart(
+        to_theta(start_params, lower),
+        (lower, features, np.log(searched.loss), searched.weight, settings.huber_delta),
+        law_loss=law.loss,
+        refine=min(settings.refine, len(start_params)),
+        max_iter=settings.max_iter,
+        tol=settings.tol,
+    )
+    i = int(np.argmin(value))
+    return _Search(
+        value=float(value[i]),
+        options=options,
+        theta=theta[i],
+        n_iter=int(k[i]),
+        converged=bool(done[i]),
+        n_starts=len(start_params),
+        features=every_row,
+        searched=searched,
+        search_features=features,
+        thinned=picked is not None,
+    )
+
+
+def _polish(law: Law, stack: Stack, best: _Search, settings: _Settings) -> _Search:
+    """The best start minimised on every row, when the search ran on thinned rows."""
+    if not best.thinned:
+        return best
+    _progress.report("fit: minimising on every row")
+    lower = np.asarray(law.lower, dtype=np.float64)
+    theta, value, k, converged = polish(
+        best.theta,
+        (lower, best.features, np.log(stack.loss), stack.weight, settings.huber_delta),
+        law_loss=law.loss,
+        max_iter=settings.max_iter,
+        tol=settings.tol,
+    )
+    return dataclasses.replace(
+        best, theta=theta, value=value, n_iter=best.n_iter + k, converged=converged
+    )
+
+
+def _assess_errors(
+    law: Law, best: _Search, curves: list[Curve], settings: _Settings
+) -> Uncertainty:
+    """The fit's error model (:func:`scalefit._uncertainty.assess`), its refits run on the rows
+    searched, from the fit, in the search's compiled minimiser."""
+    _progress.report("fit: refitting without each curve and on first halves (errors)")
+    lower = np.asarray(law.lower, dtype=np.float64)
+    return assess(
+        law,
+        best.searched,
+        best.theta,
+        best.search_features,
+        refit=partial(
+            refit,
+            data=(lower, np.log(best.searched.loss), settings.huber_delta),
+            batch=settings.refine,
+            law_loss=law.loss,
+            max_iter=min(settings.max_iter, _REFIT_ITERATIONS),
+            tol=max(settings.tol, _REFIT_TOL),
+        ),
+        anneals=[anneals(c) for c in curves],
+    )
+
+
+def _params(law: Law, theta: np.ndarray) -> np.ndarray:
+    return np.asarray(law.lower, dtype=np.float64) + np.exp(theta)
+
+
+def _record(
+    law: Law,
+    curves: list[Curve],
+    best: _Search,
+    predicted: list[np.ndarray],
+    error_model: Uncertainty | None,
+    settings: _Settings,
+    fit_decay: bool,
+) -> Fit:
+    """The :class:`Fit` of the search's best point: parameters, options, curves, metrics."""
+    if not np.isfinite(best.value):
+        status = "failed: the objective is not finite at any start"
+    elif best.converged:
+        status = "converged"
+    else:
+        status = f"stopped at the iteration limit ({settings.max_iter}) before converging"
+    options = {
+        **best.options,
+        "huber_delta": settings.huber_delta,
+        "fit_decay": fit_decay,
+        "skip_warmup": settings.skip_warmup,
+    }
+    return Fit(
+        law=law.name,
+        params={n: float(v) for n, v in zip(law.param_names, _params(law, best.theta))},
+        options=options,
+        curves=[_curve_record(c) for c in curves],
+        metrics=[curve_metrics(c.name, c.loss, p) for c, p in zip(curves, predicted)],
+        objective=best.value,
+        n_starts=best.n_starts,
+        n_iter=best.n_iter,
+        converged=best.converged,
+        status=status,
+        version=__version__,
+        uncertainty=error_model,
+    )
+
+
+def _curve_record(curve: Curve) -> dict[str, object]:
+    return {
+        "name": curve.name,
+        "source": curve.source,
+        "rows": int(curve.loss.size),
+        "steps": curve.n_steps,
+        "warmup_steps": int(curve.warmup_steps),
+        "peak_lr": float(np.max(curve.lr)),
+    }
+
+
+def _decay_at_grid_end(decay: float, grid: Sequence[float]) -> str:
+    """The warning of a profiled momentum decay that ends on its grid's edge."""
+    faster = decay == grid[0]
+    return (
+        f"the fitted momentum decay lambda = {decay:g} sits at the "
+        f"{'lower' if faster else 'upper'} end of the values tried ({grid[0]:g}-{grid[-1]:g}): "
+        f"the curves want a loss drop that saturates {'faster' if faster else 'slower'} than "
+        "any of them gives, and the other parameters make up for it; a law whose drop saturates "
+        "as a power of the LR area may suit them better (the multipower-fixed law)"
+    )
+
+
+def _with_rival(
+    error_model: Uncertainty, rival: str, curves: list[Curve], settings: _Settings
+) -> Uncertainty:
+    """``error_model`` with the fit of the ``rival`` law to the same curves (its own
+    conventions, e.g. how warm-up counts; the same objective and minimiser ``settings``), whose
+    distance from the fit's predictions counts as error (:mod:`scalefit._uncertainty`)."""
+    _progress.report(f"fit: fitting the {rival} law beside it (errors)")
+    other = fit(curves, rival, uncertainty=False, **dataclasses.asdict(settings))
+    if not np.isfinite(other.objective):
+        notes = (*error_model.notes, f"the rival {rival} law could not be fitted: no rival term")
+        return dataclasses.replace(error_model, notes=notes)
+    return dataclasses.replace(
+        error_model,
+        rival={"law": other.law, "params": other.params, "options": other.law_options},
+    )

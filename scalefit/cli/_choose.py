@@ -1,0 +1,214 @@
+"""``scalefit choose``: rank schedules, search families, design one."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from scalefit.cli import _common
+
+EPILOG = """\
+examples:
+  # which of these schedules ends lowest? (specs and logged schedules, any budgets)
+  scalefit choose fit.json --candidate "cosine:peak=3e-4,steps=24000,warmup=2160" \\
+      --candidate "wsd:peak=3e-4,steps=24000,warmup=2160,decay=0.2" \\
+      --candidate-csv planned.csv --at 12000 --out rank.csv
+  # the best WSD and cosine settings for a budget, and a free-form schedule beating them
+  scalefit choose fit.json --family wsd --family cosine --optimize \\
+      --steps 24000 --peak-lr 3e-4 --warmup 2160 --schedule-out chosen.csv --plot chosen.png
+
+Candidates are ranked by predicted final loss, best first. Predictions closer than the fit's own
+error (its mean RMSE on the fitted curves; --tolerance to set it) are marked '~ best': the fit
+cannot tell them apart. --optimize refuses an optimum that is an artefact of the law (the
+annealing law's: hold the peak, drop to zero in a step or two) and says why.
+
+Hand the chosen schedule (--schedule-out: step,lr) to a trainer:
+  optax:  scalefit.schedules.to_optax(lr)        (a schedule: optax.adamw(to_optax(lr)))
+  torch:  LambdaLR(optimizer, scalefit.schedules.to_lambda_lr(lr)), optimizer lr = peak
+with lr = scalefit.io.read_schedule("chosen.csv").lr, or numpy.loadtxt on the lr column.
+"""
+
+
+def add_parser(subparsers: argparse._SubParsersAction) -> None:
+    parser = subparsers.add_parser(
+        "choose",
+        help="rank schedules by predicted loss, search a family, or design one",
+        description="Choose a learning-rate schedule before training, by the final loss a saved "
+        "fit predicts: rank given candidates, find the best settings of a family (WSD cooldown "
+        "fraction, shape and final LR; cosine or linear final LR), or optimise the per-step LRs "
+        "freely. Prints a ranking; optionally writes it, the best schedule and a plot.",
+        epilog=EPILOG,
+        formatter_class=_common.Formatter,
+    )
+    parser.add_argument("fit", type=Path, help="a fit written by `scalefit fit --out`")
+    parser.add_argument(
+        "--candidate", action="append", default=[], metavar="SPEC", help="a schedule spec (repeat)"
+    )
+    parser.add_argument(
+        "--candidate-csv",
+        action="append",
+        default=[],
+        type=Path,
+        metavar="CSV",
+        help="a schedule as a CSV with step and lr columns (repeat)",
+    )
+    parser.add_argument(
+        "--family",
+        action="append",
+        default=[],
+        choices=("wsd", "cosine", "linear"),
+        help="search this family's best settings (repeat; needs --steps, --peak-lr)",
+    )
+    parser.add_argument(
+        "--optimize",
+        action="store_true",
+        help="design free per-step LRs (non-increasing after warm-up, at most the peak) "
+        "minimising the predicted final loss, from the best WSD schedule",
+    )
+    parser.add_argument("--steps", type=int, help="budget for --family and --optimize")
+    parser.add_argument("--peak-lr", type=float, help="peak LR for --family and --optimize")
+    parser.add_argument(
+        "--warmup",
+        "--warmup-steps",
+        dest="warmup",
+        type=int,
+        help="warm-up steps for --family and --optimize (default 0)",
+    )
+    parser.add_argument("--iterations", type=int, help="Adam steps of --optimize (default 1000)")
+    parser.add_argument(
+        "--at",
+        action="append",
+        default=[],
+        help="also report the predicted loss at these steps (comma-separated; repeat)",
+    )
+    parser.add_argument(
+        "--tolerance",
+        type=float,
+        help="predicted losses closer than this are ties (default: the fit's mean RMSE)",
+    )
+    parser.add_argument("--out", type=Path, help="write the ranking as CSV")
+    parser.add_argument(
+        "--schedule-out", type=Path, help="write the best schedule as CSV (step,lr)"
+    )
+    parser.add_argument("--plot", type=Path, help="draw the best schedules and their losses")
+
+
+def run(args: argparse.Namespace) -> int:
+    import scalefit
+    from scalefit import io
+
+    _common.guard_outputs(
+        [args.fit, *args.candidate_csv], args, "--out", "--schedule-out", "--plot"
+    )
+    warmup, iterations = _checked_design(args)
+    at = sorted({step for text in args.at for step in _common.parse_steps(text)})
+    result = io.load_fit(args.fit)
+    candidates: list = list(args.candidate)
+    for path in args.candidate_csv:
+        logged = io.read_schedule(path)
+        candidates.append(scalefit.Candidate(str(path), logged.lr, logged.warmup_steps))
+    design = {"steps": args.steps, "peak": args.peak_lr, "warmup": warmup}
+    designed, warnings = _designed(args, result, design, iterations)
+    candidates.extend(designed)
+    ranking = scalefit.rank(result, candidates, at=at, tolerance=args.tolerance)
+    warnings = list(dict.fromkeys([*ranking.warnings, *warnings]))
+    print(f"Schedules ranked by the final loss the {result.law} law predicts ({args.fit}):")
+    print(ranking.table())
+    _write_outputs(args, result, ranking)
+    for w in warnings:
+        print(f"warning: {w}", file=sys.stderr)
+    return 0
+
+
+def _checked_design(args: argparse.Namespace) -> tuple[int, int]:
+    """The warm-up and iterations of a design (--family, --optimize), once its options are
+    checked: each given only where it means something, and within its range."""
+    from scalefit import InputError
+
+    designing = bool(args.family or args.optimize)
+    if not (args.candidate or args.candidate_csv or designing):
+        raise InputError(
+            "nothing to choose from: give --candidate, --candidate-csv, --family or --optimize"
+        )
+    if not designing:
+        for option in ("--steps", "--peak-lr", "--warmup", "--iterations"):
+            if _common.given(args, option) is not None:
+                raise InputError(f"{option}: only with --family or --optimize")
+    if not args.optimize and args.iterations is not None:
+        raise InputError("--iterations: only with --optimize")
+    warmup = 0 if args.warmup is None else args.warmup
+    iterations = 1000 if args.iterations is None else args.iterations
+    if designing and (args.steps is None or args.peak_lr is None):
+        raise InputError("--family and --optimize need --steps and --peak-lr")
+    if designing and not (args.steps >= 1 and args.peak_lr > 0 and warmup >= 0):
+        raise InputError(
+            "--steps must be >= 1, --peak-lr > 0 and --warmup >= 0, not "
+            f"{args.steps}, {args.peak_lr} and {warmup}"
+        )
+    if args.optimize and iterations < 1:
+        raise InputError(f"--iterations must be >= 1, not {iterations}")
+    return warmup, iterations
+
+
+def _designed(args: argparse.Namespace, result, design: dict, iterations: int):
+    """The schedules the families' searches and the free design found, and their warnings."""
+    import scalefit
+
+    families = list(dict.fromkeys(args.family))
+    if args.optimize and "wsd" not in families:
+        families.append("wsd")  # the designed schedule starts from the best WSD one
+    found, wsd_best, warnings = [], None, []
+    for family in families:
+        searched = scalefit.search_family(result, family, **design)
+        print(f"searched {family}: best {searched.best.name}", file=sys.stderr)
+        found.extend(searched.choices)
+        wsd_best = searched.best if family == "wsd" else wsd_best
+    if args.optimize:
+        try:
+            optimized = scalefit.optimize_schedule(
+                result, start=wsd_best, iterations=iterations, **design
+            )
+        except scalefit.DegenerateOptimum as err:
+            raise scalefit.DegenerateOptimum(f"{args.fit}: {err}") from None
+        found.append(next(c for c in optimized.choices if c.name == "optimized"))
+        warnings.extend(optimized.warnings)
+    return found, warnings
+
+
+def _write_outputs(args: argparse.Namespace, result, ranking) -> None:
+    """--out (the ranking), --schedule-out (the best schedule), --plot (the best six)."""
+    import numpy as np
+    import pandas as pd
+
+    from scalefit import io, predict
+
+    if args.out:
+        io.write_csv_atomic(ranking.to_frame(), args.out)
+        print(f"wrote {args.out}", file=sys.stderr)
+    best = ranking.best
+    if args.schedule_out:
+        frame = pd.DataFrame({"step": np.arange(best.lr.size), "lr": best.lr})
+        io.write_csv_atomic(frame, args.schedule_out)
+        print(
+            f"wrote {args.schedule_out}: {best.name} (step,lr; for a trainer: "
+            "scalefit.schedules.to_optax / to_lambda_lr, see --help)",
+            file=sys.stderr,
+        )
+    if args.plot:
+        from scalefit.plot import plot_predictions
+
+        top = ranking.choices[:6]
+        every = max(1, max(c.lr.size for c in top) // 1000)
+        preds = [
+            predict(
+                result,
+                c.lr,
+                at=np.r_[np.arange(0, c.lr.size, every), c.lr.size - 1],
+                warmup_steps=c.warmup_steps,
+            ).renamed(c.name)
+            for c in top
+        ]
+        figure = plot_predictions(preds, title="predicted loss of the best schedules")
+        io.save_figure(figure, args.plot)
+        print(f"wrote {args.plot}", file=sys.stderr)

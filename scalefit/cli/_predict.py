@@ -1,0 +1,130 @@
+"""``scalefit predict``: the loss trajectory of a schedule, from a saved fit."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from scalefit.cli import _common
+
+EPILOG = """\
+examples:
+  scalefit predict fit.json --schedule "wsd:peak=3e-4,warmup=2160,steps=24000,decay=0.2" \\
+      --every 100 --out pred.csv --plot pred.png
+  scalefit predict fit.json --schedule "cosine:peak=3e-4,steps=24000,final=3e-5,warmup=2160" \\
+      --steps 72000 --out long.csv
+  scalefit predict fit.json --schedule-csv other_run.csv --out pred.csv
+
+schedule spec grammar:  FAMILY:key=value,key=value,...  (defaults in brackets)
+  constant   peak, steps, warmup [0]
+  cosine     peak, steps, warmup [0], final [0]: cosine from peak to final at steps
+  linear     peak, steps, warmup [0], final [0]
+  wsd        peak, steps, warmup [0], decay [0.2] (cooldown fraction of steps),
+             shape [linear] (linear | cosine | sqrt = 1-sqrt | exp), final [0]
+  multistep  peak, steps, milestones (e.g. 8000/16000), gamma [0.1] (LR multiplied by gamma
+             at each milestone), warmup [0]
+  twostage   peak, steps, switch, second, warmup [0]: peak until step switch, then second
+peak and steps are always required. Every family warms up linearly from 0 to peak over
+`warmup` steps; a spec has at most 10,000,000 steps.
+"""
+
+
+def add_parser(subparsers: argparse._SubParsersAction) -> None:
+    parser = subparsers.add_parser(
+        "predict",
+        help="predict the loss trajectory of a schedule from a fit",
+        description="Predict the whole loss trajectory of a schedule from a saved fit; write "
+        "step,lr,loss (loss = predicted).",
+        epilog=EPILOG,
+        formatter_class=_common.Formatter,
+    )
+    parser.add_argument("fit", type=Path, help="a fit written by `scalefit fit --out`")
+    _common.add_schedule_source(
+        parser,
+        "schedule spec (grammar below)",
+        "CSV with step and lr columns: predict at its steps",
+    )
+    parser.add_argument("--steps", type=int, help="budget to predict for a spec (overrides steps=)")
+    parser.add_argument("--every", type=int, help="for a spec, write every K-th step (default 1)")
+    parser.add_argument("--step-column", help="step column of --schedule-csv")
+    parser.add_argument("--lr-column", help="LR column of --schedule-csv")
+    parser.add_argument("--warmup-steps", type=int, help="warm-up length of --schedule-csv")
+    _common.add_interval(parser, None, "add a prediction interval at this level (e.g. 0.9)")
+    parser.add_argument("--out", type=Path, required=True, help="where to write the prediction")
+    parser.add_argument("--plot", type=Path, help="also draw the prediction to this PNG")
+
+
+def run(args: argparse.Namespace) -> int:
+    from scalefit import InputError, io, predict
+    from scalefit._uncertainty import level_label
+    from scalefit.schedules import parse_schedule
+
+    inputs = [args.fit] + ([args.schedule_csv] if args.schedule_csv else [])
+    _common.guard_outputs(inputs, args, "--out", "--plot")
+    if args.schedule_csv is not None:
+        for option, value in (("--every", args.every), ("--steps", args.steps)):
+            if value is not None:
+                raise InputError(
+                    f"{option}: only with --schedule (a --schedule-csv is predicted at its steps)"
+                )
+    else:
+        for option in ("--step-column", "--lr-column", "--warmup-steps"):
+            if _common.given(args, option) is not None:
+                raise InputError(f"{option}: only with --schedule-csv (it reads that file)")
+    every = 1 if args.every is None else args.every
+    if every < 1:
+        raise InputError(f"--every must be >= 1, not {args.every}")
+    if args.steps is not None and args.steps < 1:
+        raise InputError(f"--steps must be >= 1, not {args.steps}")
+    if args.interval is not None:
+        _common.check_level(args.interval)
+    result = io.load_fit(args.fit)
+    if args.interval is not None and result.uncertainty is None:  # name the file
+        unusable = [w for w in result.warnings if w.startswith("the file's error model")]
+        raise InputError(
+            f"{args.fit}: "
+            + (unusable[0] if unusable else "this fit has no error model")
+            + "; refit it for intervals"
+        )
+    if args.schedule is not None:
+        schedule = parse_schedule(args.schedule)
+        if args.steps is not None and args.steps != schedule.steps:
+            schedule = schedule.with_steps(args.steps)
+        total = schedule.steps + 1
+        at = sorted(set(range(0, total, every)) | {total - 1})
+        prediction = predict(result, schedule, at=at, interval=args.interval)
+    else:
+        lr_curve = io.read_schedule(
+            args.schedule_csv,
+            step_column=args.step_column,
+            lr_column=args.lr_column,
+            warmup_steps=args.warmup_steps,
+        )
+        prediction = predict(
+            result,
+            lr_curve.lr,
+            at=lr_curve.step,
+            warmup_steps=lr_curve.warmup_steps,
+            interval=args.interval,
+        ).renamed(lr_curve.name)
+    io.write_csv_atomic(prediction.to_frame(), args.out)
+    line = (
+        f"{prediction.name}: predicted loss {prediction.final_loss:.4f} at step "
+        f"{int(prediction.step[-1])}"
+    )
+    if prediction.lower is not None:
+        line += (
+            f" ({level_label(prediction.level)} interval {prediction.lower[-1]:.4f} to "
+            f"{prediction.upper[-1]:.4f})"
+        )
+    print(line)
+    print(f"wrote {args.out} ({prediction.step.size} rows)", file=sys.stderr)
+    for w in prediction.warnings:
+        print(f"warning: {w}", file=sys.stderr)
+    if args.plot:
+        from scalefit.plot import plot_predictions
+
+        io.save_figure(plot_predictions([prediction]), args.plot)
+        print(f"wrote {args.plot}", file=sys.stderr)
+    return 0
