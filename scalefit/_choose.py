@@ -52,6 +52,7 @@ from scalefit._predict import (
     predicted_losses,
 )
 from scalefit._result import Fit
+from scalefit._text import short_names
 from scalefit.areas import leading_warmup
 from scalefit.laws import get_law
 from scalefit.schedules import SHAPES, Schedule, decay_curve, parse_schedule, wsd_cooldown_steps
@@ -170,12 +171,12 @@ class Ranking:
     def table(self) -> str:
         """The ranking as a text table, with the tolerance (without the warnings)."""
         steps = sorted({s for c in self.choices for s in c.at})
-        width = max(len(c.name) for c in self.choices)
+        names = short_names([c.name for c in self.choices])
+        width = max(len(n) for n in names)
         head = f"  {'#':>2}  {'candidate':<{width}}  {'final loss':>10}  {'gap':>8}"
         head += "".join(f"  {'at ' + str(s):>10}" for s in steps)
         lines = [head]
-        for i, c in enumerate(self.choices, 1):
-            name = c.name
+        for i, (c, name) in enumerate(zip(self.choices, names), 1):
             tie = "  ~ best" if c.indistinguishable and i > 1 else ""
             line = f"  {i:>2}  {name:<{width}}  {c.final_loss:>10.5f}  {c.gap:>8.5f}"
             line += "".join(f"  {c.at.get(s, math.nan):>10.5f}" for s in steps)

@@ -14,6 +14,8 @@ from dataclasses import asdict, dataclass
 
 import numpy as np
 
+from scalefit._text import short_names
+
 __all__ = ["CurveMetrics", "curve_metrics"]
 
 _HEADS = {
@@ -51,8 +53,10 @@ class CurveMetrics:
 
     @staticmethod
     def table(metrics: Sequence[CurveMetrics], mean: bool = False) -> str:
-        """A plain-text table, one row per curve (plus the mean if asked)."""
-        width = max([len("curve")] + [len(m.name) for m in metrics])
+        """A plain-text table, one row per curve (plus the mean if asked); long names are
+        shortened (:func:`short_names`: the pieces all share left out, then cut)."""
+        names = short_names([m.name for m in metrics])
+        width = max([len("curve")] + [len(n) for n in names])
         banded = bool(metrics) and all(m.coverage is not None for m in metrics)
         columns = ["pred_e", "worst_e", "r2", "mae", "rmse"] + (
             ["coverage", "width"] if banded else []
@@ -65,7 +69,7 @@ class CurveMetrics:
                 for k in columns
             )
 
-        out = [head] + [row(m.name, m.rows, asdict(m)) for m in metrics]
+        out = [head] + [row(n, m.rows, asdict(m)) for n, m in zip(names, metrics)]
         if mean and metrics:
             avg = {k: float(np.mean([getattr(m, k) for m in metrics])) for k in columns}
             out.append(row("mean", sum(m.rows for m in metrics), avg))

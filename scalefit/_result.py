@@ -9,6 +9,7 @@ model of its predictions (:class:`Uncertainty`, computed by :mod:`scalefit._unce
 from __future__ import annotations
 
 import math
+import textwrap
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
@@ -265,12 +266,14 @@ class Fit:
             uncertainty=uncertainty,
         )
 
-    def __str__(self) -> str:
+    def summary(self, warnings: bool = True) -> str:
+        """The fit as text: the law, options, how the minimiser ended, each parameter with its
+        standard error, the error model, the curves' metrics, and (unless ``warnings`` is
+        off, as when a command prints them apart) the warnings."""
         law = get_law(self.law)
-        lines = [f"Fit of the {law.name} law: {law.formula}"]
+        lines = [f"Fit of the {law.name} law:", *_wrapped(law.formula, "  ")]
         shown = {**self.law_options, **self.options}  # a file's unrecorded options as used
-        opts = ", ".join(f"{k}={v}" for k, v in shown.items())
-        lines.append(f"  options: {opts}")
+        lines += _wrapped("options: " + ", ".join(f"{k}={v}" for k, v in shown.items()), "  ")
         lines.append(
             f"  {self.status}; objective {self.objective:.6g} after {self.n_iter} iterations "
             f"(best of {self.n_starts} starts)"
@@ -294,19 +297,31 @@ class Fit:
                 lines.append(f"  strongly correlated ({limit}): " + ", ".join(strong))
             u = self.uncertainty
             rival = "" if u.rival is None else f"; rival law {u.rival['law']} (gap counts as error)"
-            lines.append(
-                f"  prediction error model: transfer {np.sqrt(u.transfer_variance):.2%} (log sd on "
+            model = (
+                f"prediction error model: transfer {np.sqrt(u.transfer_variance):.2%} (log sd on "
                 f"left-out curves), horizon {np.sqrt(u.horizon_variance):.2%} per log area ratio"
-                + rival
             )
-            lines.extend(f"    note: {note}" for note in u.notes)
+            lines += _wrapped(model + rival, "  ")
+            for note in u.notes:
+                lines += _wrapped(f"note: {note}", "    ")
         lines.append("  curves:")
         lines.extend("    " + row for row in CurveMetrics.table(self.metrics).splitlines())
-        for w in self.warnings:
-            lines.append(f"  warning: {w}")
+        if warnings:
+            for w in self.warnings:
+                lines += _wrapped(f"warning: {w}", "  ")
         return "\n".join(lines)
 
+    def __str__(self) -> str:
+        return self.summary()
+
     __repr__ = __str__
+
+
+def _wrapped(text: str, indent: str, width: int = 100) -> list[str]:
+    """``text`` as lines of at most ``width`` characters, indented, continued lines further."""
+    return textwrap.wrap(
+        text, width, initial_indent=indent, subsequent_indent=indent + "  ", break_on_hyphens=False
+    )
 
 
 FORMAT = 1

@@ -13,6 +13,7 @@ from matplotlib.figure import Figure  # noqa: E402
 
 from scalefit._curve import Curve  # noqa: E402
 from scalefit._predict import Prediction  # noqa: E402
+from scalefit._text import cut_middle  # noqa: E402
 from scalefit._uncertainty import level_label  # noqa: E402
 
 __all__ = ["plot_comparison", "plot_fit", "plot_predictions"]
@@ -37,7 +38,7 @@ def plot_fit(fitted: Sequence[Prediction], curves: Sequence[Curve], title: str =
         top.plot(curve.step, curve.loss, ".", ms=2.5, color=color, alpha=0.5)
         described = pred.step >= pred.warmup_steps  # not the warm-up the fit left out
         step, loss = pred.step[described], pred.loss[described]
-        top.plot(step, loss, "-", lw=1.3, color=color, label=_short(curve.name))
+        top.plot(step, loss, "-", lw=1.3, color=color, label=cut_middle(curve.name, 40))
         common, a, b = np.intersect1d(step, curve.step, return_indices=True)
         bottom.plot(common, (loss[a] - curve.loss[b]) / curve.loss[b], ".", ms=2, color=color)
     _limit_to_tail(top, [c.loss for c in curves])
@@ -78,7 +79,7 @@ def plot_predictions(
         color = f"C{i % 10}"
         if curve is not None:
             top.plot(curve.step, curve.loss, ".", ms=2.5, color=color, alpha=0.45)
-        top.plot(pred.step, pred.loss, "-", lw=1.3, color=color, label=_short(pred.name))
+        top.plot(pred.step, pred.loss, "-", lw=1.3, color=color, label=cut_middle(pred.name, 40))
         if pred.lower is not None:
             top.fill_between(
                 pred.step,
@@ -130,7 +131,7 @@ def plot_comparison(
         for i, (law, preds) in enumerate(predictions.items()):
             ax.plot(preds[k].step, preds[k].loss, "-", lw=1.2, color=f"C{i % 10}", label=law)
         _limit_to_tail(ax, [curve.loss])
-        ax.set_title(_short(curve.name, 30), fontsize=9)
+        ax.set_title(cut_middle(curve.name, 30), fontsize=9)
         ax.set_xlabel("step", fontsize=8)
         ax.tick_params(labelsize=7)
     for k in range(n, rows * cols):
@@ -162,12 +163,3 @@ def _limit_to_tail(
                 lo = min(lo, float(np.nanmin(np.asarray(bound)[tail])))
         pad = 0.05 * (hi - lo) if hi > lo else 0.05 * abs(hi)
         ax.set_ylim(lo - pad, hi + pad)
-
-
-def _short(name: str, most: int = 40) -> str:
-    """``name`` cut in the middle to at most ``most`` characters (a legend or a title that runs
-    off the figure squeezes the axes; W&B-style run names are long)."""
-    if len(name) <= most:
-        return name
-    keep = most - 1
-    return f"{name[: (keep + 1) // 2]}…{name[len(name) - keep // 2 :]}"

@@ -15,7 +15,13 @@ import pytest
 PACKAGE = Path(__file__).resolve().parents[1] / "scalefit"
 
 LAYERS = [
-    ["scalefit._version", "scalefit._errors", "scalefit._progress", "scalefit._programs"],
+    [
+        "scalefit._version",
+        "scalefit._errors",
+        "scalefit._progress",
+        "scalefit._programs",
+        "scalefit._text",
+    ],
     ["scalefit.areas"],
     ["scalefit.schedules", "scalefit._curve", "scalefit._metrics", "scalefit.laws"],
     ["scalefit._least_squares"],

@@ -45,7 +45,7 @@ def run(args: argparse.Namespace) -> int:
         f"(Luo et al. 2025 data)\n"
     )
     result = fit([curves[n] for n in fit_on])
-    print(result)
+    print(result.summary(warnings=False))
     predictions = predict_curves(result, [curves[n] for n in held_out])
     print(f"\nPredicting the {len(held_out)} schedules the fit never saw:\n")
     print(
@@ -59,5 +59,13 @@ def run(args: argparse.Namespace) -> int:
         ),
         args.plot,
     )
-    print(f"\nwrote {args.plot} ({time.perf_counter() - start:.1f} s)", file=sys.stderr)
+    seconds = time.perf_counter() - start
+    print(f"\nwrote {args.plot}", file=sys.stderr)
+    for w in result.warnings:
+        print(f"warning: {w}", file=sys.stderr)
+    print(
+        f"reading, fitting, predicting and drawing took {seconds:.1f} s (compiling included, "
+        "the start of Python and JAX not)",
+        file=sys.stderr,
+    )
     return 0

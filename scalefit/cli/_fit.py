@@ -81,7 +81,7 @@ def run(args: argparse.Namespace) -> int:
     if not np.isfinite(result.objective):
         raise InputError(f"{args.csv[0]}: the fit failed ({result.status}); nothing written")
     io.save_fit(result, args.out)  # first: a reader that closes stdout early loses no fit
-    print(result)
+    print(result.summary(warnings=False))
     print(f"wrote {args.out}", file=sys.stderr)
     for w in result.warnings:
         print(f"warning: {w}", file=sys.stderr)
