@@ -28,6 +28,7 @@ from scalefit._fit import fit
 from scalefit._forecast import Forecast, forecast
 from scalefit._metrics import CurveMetrics, curve_metrics
 from scalefit._predict import Prediction, predict, predict_curves, predicted_losses
+from scalefit._programs import set_cache_dir
 from scalefit._result import Fit, Uncertainty
 from scalefit._version import __version__
 
@@ -59,4 +60,5 @@ __all__ = [
     "rank",
     "schedules",
     "search_family",
+    "set_cache_dir",
 ]

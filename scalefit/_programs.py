@@ -1,9 +1,10 @@
 """Compiled programs kept on disk between processes, so that a command does not re-trace them.
 
 JAX's persistent compilation cache skips XLA's compilation but not Python tracing, and tracing the
-vmapped minimiser takes about a second: most of a small command-line fit. When a store is
-switched on (:func:`use_store`; the ``scalefit`` command does, a library import never does),
-:func:`call` keeps each program it compiles, serialised with
+vmapped minimiser takes about a second: most of a small command-line fit. A store is on unless
+switched off (:func:`set_cache_dir`, or ``SCALEFIT_CACHE_DIR`` set empty): from its first
+:func:`call`, a process (the ``scalefit`` command, or a Python session fitting through the
+library) keeps each program it compiles, serialised with
 :mod:`jax.experimental.serialize_executable`, under a key made of everything the program depends
 on: the function, its static arguments, the shapes and dtypes of its arguments, the versions of
 jax, jaxlib, optax, optimistix and equinox, the backend, and a hash of scalefit's own source
@@ -35,7 +36,8 @@ import jax
 import numpy as np
 
 _KEY_LENGTH = 32  # hexadecimal digits of a program's key
-_store: Path | None = None
+_UNSET = Path()  # the store before anything set it: the default one, from the first call on
+_store: Path | None = _UNSET
 _loaded: dict[str, object] = {}
 _source_hash: str | None = None
 _called: list[str] = []  # the keys this process has called, in the order first called
@@ -47,8 +49,32 @@ _ahead: Path | None = None  # the record of what the last process of this kind c
 _ahead_keys: list[str] = []  # ... as last read or written
 
 
+def default_store() -> Path | None:
+    """The store's folder: ``$SCALEFIT_CACHE_DIR``, else ``scalefit/programs`` in the user's
+    cache folder (``$XDG_CACHE_HOME``, else ``~/.cache``); ``None`` where ``SCALEFIT_CACHE_DIR``
+    is set empty (no store)."""
+    cache = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache")
+    path = os.environ.get("SCALEFIT_CACHE_DIR", str(cache / "scalefit" / "programs"))
+    return Path(path) if path else None
+
+
+def set_cache_dir(path: str | os.PathLike | None) -> None:
+    """Keep the programs scalefit compiles in ``path`` between processes (``None``: nowhere).
+
+    By default they are kept in :func:`default_store`'s folder, so that a second Python
+    process (or command) fitting the same kind of curves loads them in a fraction of a second
+    instead of tracing and compiling them again (seconds). Several processes may share a
+    folder (each writes whole files, atomically); a program is kept under a key made of
+    everything it depends on, scalefit's own source included, so a stale one is never run.
+
+    Args:
+        path: the folder (created when first written to), or ``None`` to keep nothing.
+    """
+    use_store(path)
+
+
 def use_store(path: str | os.PathLike | None, kind: str = "") -> None:
-    """Keep compiled programs under ``path`` (``None``: keep nothing, the default).
+    """Keep compiled programs under ``path`` (``None``: keep nothing).
 
     ``kind`` names what the process is about to do (e.g. ``"fit multipower"``): the programs the
     last process of that kind called (:func:`remember`) start loading at once, in the
@@ -86,6 +112,8 @@ def call(fn, *args, **static):
 
     With a store, the compiled program is loaded from it, or compiled once and saved to it.
     """
+    if _store is _UNSET:
+        use_store(default_store())
     if _store is None or not all(map(_nameable, (fn, *static.values()))):
         return fn(*args, **static)
     key = _key(fn, args, static)

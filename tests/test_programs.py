@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import os
 import subprocess
 import sys
 from functools import partial
@@ -13,6 +14,7 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 
+import scalefit
 from scalefit import _programs
 
 
@@ -29,6 +31,7 @@ def store(tmp_path: Path):
 
 
 def test_without_a_store_it_is_a_plain_call() -> None:
+    _programs.use_store(None)
     x = np.arange(5.0)
     assert float(_programs.call(_scaled_sum, x, 2.0, power=2)) == 60.0
 
@@ -222,3 +225,30 @@ def test_a_held_law_names_itself_unless_its_law_is_made_at_run_time() -> None:
     assert _programs._nameable(hold(law, "a", gamma=0.5).loss)
     made = dataclasses.replace(law, loss=lambda p, f: law.loss(p, f))
     assert not _programs._nameable(hold(made, "b", gamma=0.5).loss)
+
+
+FIT_IN_A_FRESH_PROCESS = """
+import json, sys
+import scalefit
+from scalefit import io
+result = scalefit.fit(io.read_curve(sys.argv[1]), "annealing", uncertainty=False)
+print(json.dumps(result.params))
+"""
+
+
+def test_the_library_keeps_its_programs_between_processes(tmp_path: Path) -> None:
+    curve = Path(__file__).resolve().parents[1] / "data/multipower-law/400M/cosine_24000.csv"
+    store = tmp_path / "programs"
+    env = {**os.environ, "SCALEFIT_CACHE_DIR": str(store)}
+
+    def params() -> str:
+        command = [sys.executable, "-c", FIT_IN_A_FRESH_PROCESS, str(curve)]
+        return subprocess.run(command, env=env, capture_output=True, text=True, check=True).stdout
+
+    first = params()
+    kept = sorted(store.glob("*.pkl"))
+    assert kept  # a library call stores its programs by default ...
+    assert params() == first  # ... and a second process loads them: the same fit
+    assert sorted(store.glob("*.pkl")) == kept
+    scalefit.set_cache_dir(None)  # and one call switches the store off
+    assert _programs._store is None

@@ -11,7 +11,6 @@ import argparse
 import os
 import signal
 import sys
-from pathlib import Path
 
 from scalefit._version import __version__
 from scalefit.cli import _choose, _common, _compare, _demo, _fit, _forecast, _predict
@@ -82,18 +81,11 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def _use_compilation_cache(kind: str) -> None:
-    """Keep compiled programs on disk between runs: compiling and tracing are most of a small
-    fit's wall time (see :mod:`scalefit._programs`).
+    """Keep compiled programs on disk between runs (:func:`scalefit.set_cache_dir`), loading
+    those the last command of the same ``kind`` called while this one reads its input."""
+    from scalefit import _programs
 
-    Only the ``scalefit`` process itself opts in (a library import never changes JAX settings).
-    ``SCALEFIT_CACHE_DIR`` moves the store; ``SCALEFIT_CACHE_DIR=`` (empty) turns it off.
-    """
-    default = Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / "scalefit"
-    path = os.environ.get("SCALEFIT_CACHE_DIR", str(default / "programs"))
-    if path:
-        from scalefit import _programs
-
-        _programs.use_store(path, kind)
+    _programs.use_store(_programs.default_store(), kind)
 
 
 def run() -> None:
