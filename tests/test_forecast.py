@@ -46,6 +46,7 @@ def test_forecast_from_half_a_run_lands_near_the_real_final_loss(cosine):
     assert "forecasts" in str(result) and "interval" in result.table()
 
 
+@pytest.mark.xfail(strict=True, reason="the rival gap inside a cooldown refuses it, for now")
 def test_forecast_from_inside_a_cooldown_lands_near_the_real_final_loss():
     run = io.read_curve(MP400 / "wsd_20000_24000.csv")  # the LR decays from step 20,000
     keep = run.step <= 21000
