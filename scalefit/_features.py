@@ -21,7 +21,14 @@ from scalefit._curve import Curve
 from scalefit._least_squares import to_params
 from scalefit.laws import Law
 
-__all__ = ["Stack", "evaluate", "law_features", "log_loss_and_gradient", "take_rows"]
+__all__ = [
+    "RowFeatures",
+    "Stack",
+    "evaluate",
+    "law_features",
+    "log_loss_and_gradient",
+    "take_rows",
+]
 
 
 @partial(jax.jit, static_argnames="law_loss")
@@ -90,7 +97,8 @@ class Stack:
 
     def thinned(self, max_rows: int) -> tuple[Stack, np.ndarray | None]:
         """At most ``max_rows`` evenly spaced rows of each curve (first and last kept), each
-        weighted by how many rows it stands for, so that the objective keeps its scale; and
+        weighted by the weight of the rows it stands for, so that the objective keeps its scale;
+        and
         which rows they are (``(C, r)`` indices, for :func:`take_rows`; ``None``: all)."""
         counts = (self.weight > 0).sum(axis=1)
         if counts.max() <= max_rows:
@@ -100,11 +108,38 @@ class Stack:
         ]
         r = max(p.size for p in picks)
         index = np.stack([np.pad(p, (0, r - p.size), mode="edge") for p in picks])
+        total = self.weight.sum(axis=1)  # rows already thinned stand for more rows
         weight = np.stack(
-            [np.where(np.arange(r) < p.size, n / p.size, 0.0) for p, n in zip(picks, counts)]
+            [np.where(np.arange(r) < p.size, w / p.size, 0.0) for p, w in zip(picks, total)]
         )
         take = partial(np.take_along_axis, indices=index, axis=1)
         return Stack(self.lr, take(self.rows), take(self.loss), weight, self.warmup_steps), index
+
+
+class RowFeatures:
+    """A law's features of a batch of schedules, at any rows, in bounded memory: what every row
+    needs (the law's ``prepare_steps``) is computed once, each call of :meth:`at` only what its
+    rows need. For a law without ``prepare_steps``, each call computes its rows' features
+    whole (:func:`law_features`)."""
+
+    def __init__(
+        self, law: Law, lr: np.ndarray, warmup_steps: np.ndarray, options: dict[str, object]
+    ) -> None:
+        self.law, self.options = law, options
+        self.lr = _padded(np.asarray(lr, dtype=np.float64))
+        self.warmup_steps = np.asarray(warmup_steps)
+        self.steps = None
+        if law.prepare_steps is not None:
+            with jax.enable_x64(True):
+                steps = _programs.call(law.prepare_steps, self.lr, self.warmup_steps, **options)
+            self.steps = {name: np.asarray(value) for name, value in steps.items()}
+
+    def at(self, rows: np.ndarray) -> dict[str, np.ndarray]:
+        """The features at ``rows`` (``(C, r)``: steps of each schedule)."""
+        rows = np.asarray(rows)
+        if self.steps is None:
+            return law_features(self.law, self.lr, rows, self.warmup_steps, self.options)
+        return self.law.prepare_rows(self.steps, rows, **self.options, xp=np)
 
 
 def take_rows(
@@ -134,15 +169,19 @@ def law_features(
 ) -> dict[str, jax.Array]:
     """The law's features at ``rows`` of per-step LRs ``lr`` (both with a leading curve axis),
     in float64."""
-    # Padding the LR with its last value leaves every earlier feature unchanged (see Stack.of);
-    # rounded-up lengths let schedules of similar budgets share one compiled program.
-    lr = np.asarray(lr, dtype=np.float64)
-    lr = np.pad(lr, [(0, 0), (0, _round_up(lr.shape[-1], 1024) - lr.shape[-1])], mode="edge")
+    lr = _padded(np.asarray(lr, dtype=np.float64))
     with jax.enable_x64(True):
         features = _programs.call(
             law.prepare, lr, np.asarray(rows), np.asarray(warmup_steps), **options
         )
     return law.finish(features) if law.finish else features
+
+
+def _padded(lr: np.ndarray) -> np.ndarray:
+    """``lr`` (``(C, n)``) padded with its last value to a multiple of 1024 steps: every earlier
+    feature is unchanged (see :meth:`Stack.of`), and schedules of similar budgets share one
+    compiled program."""
+    return np.pad(lr, [(0, 0), (0, _round_up(lr.shape[-1], 1024) - lr.shape[-1])], mode="edge")
 
 
 def _round_up(n: int, multiple: int) -> int:

@@ -16,7 +16,11 @@ quasi-Newton method took hundreds in the multi-power law's long, flat valleys.
 Bounds :math:`p \ge 0` are kept by optimising :math:`\log p`. The starts first take a few iterations
 each; the best ``refine`` of them then run to convergence. Curves with many rows (per-step logs) are
 searched on evenly thinned rows, weighted to keep the objective's scale, and the best start is then
-minimised on every row. Only rows logged after warm-up are fitted by default. Fixed inputs give the
+minimised on every row, or, for a log of more than :data:`POLISH_ROWS` rows a curve (every step of a
+long run), on that many evenly thinned ones, where its metrics are measured too: memory stays
+bounded, and the fit stays within its standard errors of the every-row fit
+(``benchmarks/long_logs.py``).
+Only rows logged after warm-up are fitted by default. Fixed inputs give the
 same fit every time. Each fit also carries the error model of its predictions
 (:mod:`scalefit._uncertainty`) and the warnings of :mod:`scalefit._diagnostics`.
 """
@@ -55,6 +59,9 @@ DECAY_GRID = (0.99, 0.995, 0.998, 0.999, 0.9995, 0.9998)
 # estimate needs (the multi-power law's flat valley could take many more).
 _REFIT_ITERATIONS = 100
 _REFIT_TOL = 1e-6
+POLISH_ROWS = 8192
+"""The most rows of a curve the best start is minimised on (beyond, rows are evenly thinned and
+weighted, as for the search): a log of every step of a long run fits in bounded memory."""
 
 
 @dataclass(frozen=True)
@@ -78,10 +85,11 @@ class _Search:
     n_iter: int
     converged: bool
     n_starts: int
-    features: dict[str, jax.Array]  # at every row
-    searched: Stack  # the rows searched (every row, or evenly thinned ones)
-    search_features: dict[str, jax.Array]  # at the rows searched
-    thinned: bool
+    polished: Stack  # the rows polished: every row, or at most POLISH_ROWS a curve, evenly
+    polish_features: dict[str, jax.Array]
+    searched: Stack  # the rows searched: the polished ones, or evenly thinned ones of them
+    search_features: dict[str, jax.Array]
+    thinned: bool  # whether the search ran on fewer rows than the polish
 
 
 def fit(
@@ -150,9 +158,9 @@ def fit(
     decays = sorted(set(DECAY_GRID) | {decay}) if fit_decay else [decay]
     stack = Stack.of(curves)
     best, error_model = _minimise(free, stack, curves, decays, warmup, settings, uncertainty)
-    predicted = stack.unstack(evaluate(free, _params(free, best.theta), best.features))
+    scored, predicted = _scored(free, best, stack, curves)
     params = {**dict(zip(free.param_names, _params(free, best.theta))), **borrowed}
-    result = _record(law, params, curves, best, predicted, error_model, settings, fit_decay)
+    result = _record(law, params, curves, scored, best, predicted, error_model, settings, fit_decay)
     if borrowed:
         result.options["borrowed"] = list(borrowed)
         if error_model is not None:
@@ -162,7 +170,7 @@ def fit(
         result.uncertainty = _with_rival(
             result.uncertainty, law.rival, curves, settings, rival_prior
         )
-    result.warnings.extend(diagnose(result, curves, predicted))
+    result.warnings.extend(diagnose(result, scored, predicted))
     if fit_decay and best.options["decay"] in (decays[0], decays[-1]):
         result.warnings.append(_decay_at_grid_end(best.options["decay"], decays))
     _progress.clear()
@@ -183,7 +191,7 @@ def _minimise(
         searches = [
             _search(law, stack, _law_options(law, decay=d, warmup=warmup), settings) for d in decays
         ]
-        best = _polish(law, stack, min(searches, key=lambda s: s.value), settings)
+        best = _polish(law, min(searches, key=lambda s: s.value), settings)
         if uncertainty and np.isfinite(best.value) and np.all(np.isfinite(best.theta)):
             return best, _assess_errors(law, best, curves, settings)
     return best, None
@@ -267,9 +275,10 @@ def _check_law(
 
 def _search(law: Law, stack: Stack, options: dict[str, object], settings: _Settings) -> _Search:
     """Screen the law's starts on (evenly thinned) rows, refine the best, keep the best one."""
-    searched, picked = stack.thinned(law.search_rows)
-    every_row = stack.features(law, options)
-    features = take_rows(every_row, picked, stack.weight.shape)
+    polished, _ = stack.thinned(POLISH_ROWS)
+    polish_features = polished.features(law, options)
+    searched, picked = polished.thinned(law.search_rows)
+    features = take_rows(polish_features, picked, polished.weight.shape)
     per_row = {  # the per-row features, flattened over curves, for placing starts
         k: np.concatenate(searched.unstack(np.asarray(v)))
         for k, v in features.items()
@@ -293,22 +302,25 @@ def _search(law: Law, stack: Stack, options: dict[str, object], settings: _Setti
         n_iter=int(k[i]),
         converged=bool(done[i]),
         n_starts=len(start_params),
-        features=every_row,
+        polished=polished,
+        polish_features=polish_features,
         searched=searched,
         search_features=features,
         thinned=picked is not None,
     )
 
 
-def _polish(law: Law, stack: Stack, best: _Search, settings: _Settings) -> _Search:
-    """The best start minimised on every row, when the search ran on thinned rows."""
+def _polish(law: Law, best: _Search, settings: _Settings) -> _Search:
+    """The best start minimised on every row (at most :data:`POLISH_ROWS` a curve), when the
+    search ran on fewer."""
     if not best.thinned:
         return best
     _progress.report("fit: minimising on every row")
     lower = np.asarray(law.lower, dtype=np.float64)
+    rows = best.polished
     theta, value, k, converged = polish(
         best.theta,
-        (lower, best.features, np.log(stack.loss), stack.weight, settings.huber_delta),
+        (lower, best.polish_features, np.log(rows.loss), rows.weight, settings.huber_delta),
         law_loss=law.loss,
         max_iter=settings.max_iter,
         tol=settings.tol,
@@ -342,6 +354,20 @@ def _assess_errors(
     )
 
 
+def _scored(
+    law: Law, best: _Search, stack: Stack, curves: list[Curve]
+) -> tuple[list[Curve], list[np.ndarray]]:
+    """The rows the fit is scored on (its metrics, its diagnostics): those it was polished on,
+    every row of a curve of up to :data:`POLISH_ROWS`, and the fit's loss there."""
+    rows = best.polished
+    predicted = rows.unstack(evaluate(law, _params(law, best.theta), best.polish_features))
+    if rows is stack:
+        return curves, predicted
+    steps, losses = rows.unstack(rows.rows), rows.unstack(rows.loss)
+    scored = [dataclasses.replace(c, step=s, loss=y) for c, s, y in zip(curves, steps, losses)]
+    return scored, predicted
+
+
 def _params(law: Law, theta: np.ndarray) -> np.ndarray:
     return np.asarray(law.lower, dtype=np.float64) + np.exp(theta)
 
@@ -350,6 +376,7 @@ def _record(
     law: Law,
     params: dict[str, float],
     curves: list[Curve],
+    scored: list[Curve],
     best: _Search,
     predicted: list[np.ndarray],
     error_model: Uncertainty | None,
@@ -374,7 +401,7 @@ def _record(
         params={n: float(params[n]) for n in law.param_names},
         options=options,
         curves=[_curve_record(c) for c in curves],
-        metrics=[curve_metrics(c.name, c.loss, p) for c, p in zip(curves, predicted)],
+        metrics=[curve_metrics(c.name, c.loss, p) for c, p in zip(scored, predicted)],
         objective=best.value,
         n_starts=best.n_starts,
         n_iter=best.n_iter,

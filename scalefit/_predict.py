@@ -15,7 +15,7 @@ from numpy.typing import ArrayLike
 
 from scalefit._curve import Curve
 from scalefit._errors import InputError
-from scalefit._features import evaluate, law_features, log_loss_and_gradient
+from scalefit._features import RowFeatures, evaluate, log_loss_and_gradient
 from scalefit._metrics import CurveMetrics, curve_metrics
 from scalefit._result import Fit, recorded_options
 from scalefit._uncertainty import log_sigma, z_value
@@ -162,16 +162,9 @@ def predict(
     if int(warmup_steps) != warmup_steps or not 0 <= warmup_steps <= lr.size:
         raise ValueError(f"warmup_steps must be a whole number in 0..{lr.size}")
     at = _steps_at(default_at if at is None else at, lr.size)
-    # bounded memory: a law's per-row features can be wide (the multi-power law's are)
-    chunks = [at]
-    if at.size > _CHUNK:  # equal chunks: one compiled program serves them all
-        chunks = np.pad(at, (0, (-at.size) % _CHUNK), mode="edge").reshape(-1, _CHUNK)
-    parts = [
-        _predict_batched(fit, [lr], [rows], [warmup_steps], interval=interval) for rows in chunks
-    ]
     loss, lower, upper = (
-        None if parts[0][i] is None else np.concatenate([p[i][0] for p in parts])[: at.size]
-        for i in range(3)
+        None if part is None else part[0]
+        for part in _predict_batched(fit, [lr], [at], [warmup_steps], interval=interval)
     )
     return _prediction(
         fit,
@@ -395,53 +388,22 @@ def predicted_losses(
 
 def _predict_batched(fit, lrs, at, warmup_steps, *, batch=64, interval=None):
     """:func:`predicted_losses`, and with ``interval`` also the interval's bounds:
-    ``(losses, lowers, uppers)``, the last two ``None`` without an interval."""
-    law = get_law(fit.law)
-    options = fit.law_options
-    if interval is not None:
-        if fit.uncertainty is None:
-            raise InputError(
-                "this fit has no error model (given parameters, or fitted with "
-                "uncertainty=False / by an older scalefit): refit it to get intervals, or ask "
-                "for none (interval=None)"
-            )
-        z = z_value(interval)
-        rival = fit.uncertainty.rival
-        if rival is not None:
-            rival_law = get_law(rival["law"])
-            rival_params = np.array([rival["params"][k] for k in rival_law.param_names])
-            rival_options = recorded_options(rival_law, rival["options"])
-    n = max(lr.size for lr in lrs)
-    r = max(np.size(a) for a in at)
-    lr = np.stack(
-        [np.pad(np.asarray(x, np.float64), (0, n - np.size(x)), mode="edge") for x in lrs]
-    )
-    rows = np.stack([np.pad(np.asarray(a, np.int64), (0, r - np.size(a)), mode="edge") for a in at])
-    warmup = np.asarray(warmup_steps, dtype=np.int64)
-    if len(lrs) > batch:  # full batches only: one compiled program serves every call
-        extra = (-len(lrs)) % batch
-        lr, rows, warmup = (
-            np.concatenate([x, np.repeat(x[-1:], extra, 0)]) for x in (lr, rows, warmup)
+    ``(losses, lowers, uppers)``, the last two ``None`` without an interval. Rows are evaluated
+    :data:`_CHUNK` at a time: memory stays bounded however many are asked for."""
+    if interval is not None and fit.uncertainty is None:
+        raise InputError(
+            "this fit has no error model (given parameters, or fitted with "
+            "uncertainty=False / by an older scalefit): refit it to get intervals, or ask "
+            "for none (interval=None)"
         )
+    z = None if interval is None else z_value(interval)
+    lr, rows, warmup = _stacked(lrs, at, warmup_steps, batch)
     losses, sigmas = [], []
     for i in range(0, len(lr), batch):
         part = slice(i, i + batch)
-        features = law_features(law, lr[part], rows[part], warmup[part], options)
-        if interval is None:
-            losses.append(evaluate(law, fit.param_vector, features))
-            continue
-        log_loss, gradient = log_loss_and_gradient(law, fit.param_vector, features)
-        losses.append(np.exp(log_loss))
-        gap = None
-        if rival is not None:
-            rival_features = law_features(
-                rival_law, lr[part], rows[part], warmup[part], rival_options
-            )
-            with np.errstate(invalid="ignore", divide="ignore"):
-                gap = np.log(evaluate(rival_law, rival_params, rival_features)) - log_loss
-            # no law describes warm-up (fits leave it out): there the rival has nothing to say
-            gap = np.where(rows[part] >= warmup[part][:, None], gap, 0.0)
-        sigmas.append(log_sigma(fit.uncertainty, gradient, lr[part], rows[part], gap))
+        loss, sigma = _predict_part(fit, lr[part], rows[part], warmup[part], z is not None)
+        losses.append(loss)
+        sigmas.append(sigma)
     loss = np.concatenate(losses)
     trim = [loss[j, : np.size(a)] for j, a in enumerate(at)]
     if interval is None:
@@ -450,3 +412,68 @@ def _predict_batched(fit, lrs, at, warmup_steps, *, batch=64, interval=None):
     lower = [trim[j] * np.exp(-half[j, : np.size(a)]) for j, a in enumerate(at)]
     upper = [trim[j] * np.exp(half[j, : np.size(a)]) for j, a in enumerate(at)]
     return trim, lower, upper
+
+
+def _stacked(lrs, at, warmup_steps, batch):
+    """The schedules' LRs ``(S, N)``, rows ``(S, R)`` and warm-ups ``(S,)``, each padded with
+    its last value, and repeated up to whole batches: one compiled program serves every call."""
+    n = max(lr.size for lr in lrs)
+    r = max(1, *(np.size(a) for a in at))  # a run without rows is padded, then trimmed
+    r = _round_up(r, _CHUNK if r > _CHUNK else 64)  # whole chunks: one program serves them
+    lr = np.stack(
+        [np.pad(np.asarray(x, np.float64), (0, n - np.size(x)), mode="edge") for x in lrs]
+    )
+    rows = np.stack([_pad_to(np.asarray(a, np.int64), r) for a in at])
+    warmup = np.asarray(warmup_steps, dtype=np.int64)
+    if len(lrs) > batch:
+        extra = (-len(lrs)) % batch
+        lr, rows, warmup = (
+            np.concatenate([x, np.repeat(x[-1:], extra, 0)]) for x in (lr, rows, warmup)
+        )
+    return lr, rows, warmup
+
+
+def _pad_to(rows: np.ndarray, size: int) -> np.ndarray:
+    """``rows`` padded with the last (or, without any, with step 0) to ``size``."""
+    return np.pad(rows, (0, size - rows.size), mode="edge" if rows.size else "constant")
+
+
+def _predict_part(fit: Fit, lr, rows, warmup, with_sigma: bool):
+    """The predicted loss at ``rows`` of the schedules ``lr``, and with ``with_sigma`` its log
+    standard error (:func:`scalefit._uncertainty.log_sigma`), :data:`_CHUNK` rows at a time."""
+    law = get_law(fit.law)
+    features = RowFeatures(law, lr, warmup, fit.law_options)
+    rival = _rival_features(fit, lr, warmup) if with_sigma else None
+    losses, sigmas = [], []
+    for j in range(0, rows.shape[1], _CHUNK):
+        at = rows[:, j : j + _CHUNK]
+        if not with_sigma:
+            losses.append(evaluate(law, fit.param_vector, features.at(at)))
+            continue
+        log_loss, gradient = log_loss_and_gradient(law, fit.param_vector, features.at(at))
+        losses.append(np.exp(log_loss))
+        gap = None
+        if rival is not None:
+            rival_law, rival_params, rival_features = rival
+            with np.errstate(invalid="ignore", divide="ignore"):
+                gap = np.log(evaluate(rival_law, rival_params, rival_features.at(at))) - log_loss
+            # no law describes warm-up (fits leave it out): there the rival has nothing to say
+            gap = np.where(at >= warmup[:, None], gap, 0.0)
+        sigmas.append(log_sigma(fit.uncertainty, gradient, lr, at, gap))
+    sigma = np.concatenate(sigmas, axis=1) if with_sigma else None
+    return np.concatenate(losses, axis=1), sigma
+
+
+def _rival_features(fit: Fit, lr, warmup):
+    """The fit's rival law, its parameters and its features of the schedules, or ``None``."""
+    rival = fit.uncertainty.rival
+    if rival is None:
+        return None
+    law = get_law(rival["law"])
+    params = np.array([rival["params"][k] for k in law.param_names])
+    options = recorded_options(law, rival["options"])
+    return law, params, RowFeatures(law, lr, warmup, options)
+
+
+def _round_up(n: int, multiple: int) -> int:
+    return -(-n // multiple) * multiple

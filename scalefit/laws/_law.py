@@ -47,6 +47,12 @@ class Law:
             (:mod:`scalefit._uncertainty`). Empty: none.
         legacy_options: for options added to the law after fit files were saved, the value such
             a file (which records none) was made with, so that it predicts as it did.
+        prepare_steps, prepare_rows: optionally, ``prepare`` in two parts, for predictions at
+            many rows of long schedules: ``prepare_steps(lr, warmup_steps, **options)`` (jitted)
+            computes what every row needs, once per schedule; ``prepare_rows(steps, rows,
+            **options, xp=numpy)`` the features at some rows from it, with NumPy (or with
+            ``xp=jax.numpy``, traced). ``prepare`` must equal ``prepare_rows`` of
+            ``prepare_steps``; ``finish`` is not applied to these features.
     """
 
     name: str
@@ -64,6 +70,8 @@ class Law:
     finish: Callable[[Features], Features] | None = None
     rival: str = ""
     legacy_options: Mapping[str, object] = field(default_factory=dict)
+    prepare_steps: Callable[..., Features] | None = None
+    prepare_rows: Callable[..., Features] | None = None
 
     @property
     def n_params(self) -> int:

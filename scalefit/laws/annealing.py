@@ -17,10 +17,12 @@ from __future__ import annotations
 
 import itertools
 from functools import partial
+from typing import Any
 
 import jax
 import jax.numpy as jnp
 import numpy as np
+from numpy.typing import ArrayLike
 
 from scalefit.areas import DEFAULT_DECAY, schedule_areas
 from scalefit.laws._law import Features, Law
@@ -48,13 +50,27 @@ def prepare(
     ``lr`` is ``(..., n)`` per-step LRs, ``rows`` ``(..., r)`` integer steps, ``warmup_steps``
     broadcastable to ``lr[..., 0]``.
     """
+    steps = prepare_steps(lr, warmup_steps, decay=decay, warmup=warmup)
+    return prepare_rows(steps, rows, xp=jnp)
+
+
+@partial(jax.jit, static_argnames=("decay", "warmup"))
+def prepare_steps(
+    lr: jax.Array,
+    warmup_steps: jax.Array,
+    *,
+    decay: float = DEFAULT_DECAY,
+    warmup: str = "peak",
+) -> Features:
+    """:func:`prepare`'s features at every step."""
     s1, s2 = schedule_areas(lr, decay, warmup_steps, warmup)
-    tiny = jnp.finfo(s1.dtype).tiny
-    s1 = jnp.take_along_axis(s1, rows, axis=-1)
-    return {
-        "log_s1": jnp.log(jnp.maximum(s1, tiny)),
-        "s2": jnp.take_along_axis(s2, rows, axis=-1),
-    }
+    return {"log_s1": jnp.log(jnp.maximum(s1, jnp.finfo(s1.dtype).tiny)), "s2": s2}
+
+
+def prepare_rows(steps: Features, rows: ArrayLike, *, xp: Any = jnp, **options: object) -> Features:
+    """:func:`prepare`'s features at ``rows``, from :func:`prepare_steps`' ``steps`` (with NumPy,
+    ``xp=numpy``, or traced by JAX)."""
+    return {name: xp.take_along_axis(value, rows, axis=-1) for name, value in steps.items()}
 
 
 def loss(params: jax.Array, features: Features) -> jax.Array:
@@ -100,6 +116,8 @@ LAW = Law(
     loss=loss,
     starts=starts,
     options={"decay": DEFAULT_DECAY, "warmup": "peak"},
+    prepare_steps=prepare_steps,
+    prepare_rows=prepare_rows,
     reference="Tissue et al. 2024, Scaling Law with Learning Rate Annealing, arXiv:2408.11029",
     annealing_params=("C",),
 )

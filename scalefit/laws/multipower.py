@@ -41,10 +41,12 @@ import dataclasses
 import itertools
 import math
 from functools import partial
+from typing import Any
 
 import jax
 import jax.numpy as jnp
 import numpy as np
+from numpy.typing import ArrayLike
 
 from scalefit.areas import warmup_as_peak
 from scalefit.laws._hold import hold
@@ -64,7 +66,10 @@ def _offsets(n_steps: int, window: int, resolution: float) -> np.ndarray:
     return np.array(offsets)
 
 
-@partial(jax.jit, static_argnames=("warmup", "window", "resolution", "drop_power"))
+_STATIC = ("warmup", "window", "resolution", "drop_power")
+
+
+@partial(jax.jit, static_argnames=_STATIC)
 def prepare(
     lr: jax.Array,
     rows: jax.Array,
@@ -84,12 +89,33 @@ def prepare(
     decreases only, ``w > 0``, or increases only, ``w < 0``), and their weighted means of the
     log LR (``log_eta``, relative to the peak's, ``log_peak``) and of the area before them
     (``area``), with the variance ``var`` and covariance ``cov`` of the two.
+
+    The same as :func:`prepare_rows` of :func:`prepare_steps`: what is computed once per schedule,
+    then what each row needs of it.
     """
+    options = {"warmup": warmup, "window": window, "resolution": resolution}
+    steps = prepare_steps(lr, warmup_steps, drop_power=drop_power, **options)
+    return prepare_rows(steps, rows, drop_power=drop_power, **options, xp=jnp)
+
+
+@partial(jax.jit, static_argnames=_STATIC)
+def prepare_steps(
+    lr: jax.Array,
+    warmup_steps: jax.Array,
+    *,
+    warmup: str = "actual",
+    window: int = WINDOW,
+    resolution: float = RESOLUTION,
+    drop_power: float = 1.0,
+) -> Features:
+    """What :func:`prepare` computes once per schedule, whatever the rows: the forward area per
+    step, the prefix sums of the LR changes' moments (decreases and increases apart; ``(10, ...,
+    n + 1)``), the steps where the LR changes band, the log of the peak, and (for the exact
+    sum) each step's change, area before it and log LR."""
     if warmup not in ("peak", "actual"):
         raise ValueError(f"warmup must be 'peak' or 'actual', not {warmup!r}")
     if warmup == "peak":
         lr = warmup_as_peak(lr, warmup_steps)
-    n = lr.shape[-1]
     area = jnp.cumsum(lr, axis=-1)
     level = _drop_level(lr, drop_power)
     # η_{k-1} - η_k. With the warm-up's LRs, training starts from η_{-1} = 0, so a schedule that
@@ -99,28 +125,62 @@ def prepare(
     change = jnp.concatenate([start, level[..., :-1] - level[..., 1:]], axis=-1)
     before = area - lr  # Σ_{τ<k} η_τ: S_k(t) = area(t) - before(k)
     log_eta = jnp.log(jnp.maximum(lr, 1e-12)) - jnp.log(jnp.max(lr, axis=-1, keepdims=True))
+    moments = jnp.stack(
+        [
+            x * y
+            for x in (jnp.maximum(change, 0.0), jnp.maximum(-change, 0.0))
+            for y in (1.0, log_eta, before, log_eta**2, log_eta * before)
+        ]
+    )
+    zero = jnp.zeros(moments.shape[:-1] + (1,), moments.dtype)
+    return {
+        "area": area,
+        "prefix": jnp.concatenate([zero, jnp.cumsum(moments, axis=-1)], axis=-1),
+        "breaks": _level_breaks(lr, resolution),
+        "log_peak": jnp.log(jnp.max(lr, axis=-1)),
+        "change": change,
+        "before": before,
+        "log_eta": log_eta,
+    }
+
+
+def prepare_rows(
+    steps: Features,
+    rows: ArrayLike,
+    *,
+    warmup: str = "actual",
+    window: int = WINDOW,
+    resolution: float = RESOLUTION,
+    drop_power: float = 1.0,
+    xp: Any = jnp,
+) -> Features:
+    """:func:`prepare`'s features at ``rows``, from :func:`prepare_steps`' ``steps``: traced by
+    JAX (``xp=jax.numpy``, as :func:`prepare` does), or computed by NumPy (``xp=numpy``: many
+    rows of a long schedule, chunk by chunk, where NumPy's gathers are several times faster
+    than XLA's on a CPU)."""
+    n = steps["area"].shape[-1]
     features = {
-        "s1": jnp.take_along_axis(area, rows, axis=-1),
-        "log_peak": jnp.broadcast_to(jnp.log(jnp.max(lr, axis=-1))[..., None], rows.shape),
+        "s1": xp.take_along_axis(steps["area"], rows, axis=-1),
+        "log_peak": xp.broadcast_to(steps["log_peak"][..., None], rows.shape),
     }
     if window >= n:  # every step its own segment: the exact sum, rows × steps (for few rows)
-        return features | _per_step(change, before, log_eta, rows)
-    offsets = jnp.asarray(_offsets(n, window, resolution))
+        return features | _per_step(steps["change"], steps["before"], steps["log_eta"], rows, xp)
+    offsets = xp.asarray(_offsets(n, window, resolution))
     by_distance = rows[..., None] + 1 - offsets  # t+1, t, ..., t+1-n
-    by_level = _level_breaks(lr, resolution)[..., None, :]  # steps where the LR changes level
-    edges = jnp.concatenate(
-        [by_distance, jnp.minimum(by_level, rows[..., None] + 1).astype(rows.dtype)], axis=-1
+    by_level = steps["breaks"][..., None, :]  # steps where the LR changes level
+    edges = xp.concatenate(
+        [by_distance, xp.minimum(by_level, rows[..., None] + 1).astype(rows.dtype)], axis=-1
     )
-    edges = -jnp.sort(-jnp.clip(edges, 0, None), axis=-1)  # descending; repeats: empty segments
-    return features | _segments(change, before, log_eta, edges)
+    edges = -xp.sort(-xp.clip(edges, 0, None), axis=-1)  # descending; repeats: empty segments
+    return features | _segments(steps["prefix"], edges, xp)
 
 
-def _per_step(change, before, log_eta, rows) -> Features:
+def _per_step(change, before, log_eta, rows, xp) -> Features:
     """Every step before each row its own segment (``(..., r, n)``): the exact sum."""
-    upto = jnp.arange(change.shape[-1]) <= rows[..., None]  # k <= t
-    per_step = jnp.zeros(upto.shape, change.dtype)
+    upto = xp.arange(change.shape[-1]) <= rows[..., None]  # k <= t
+    per_step = xp.zeros(upto.shape, change.dtype)
     return {
-        "w": jnp.where(upto, change[..., None, :], 0.0),
+        "w": xp.where(upto, change[..., None, :], 0.0),
         "area": per_step + before[..., None, :],
         "log_eta": per_step + log_eta[..., None, :],
         "var": per_step,
@@ -128,34 +188,50 @@ def _per_step(change, before, log_eta, rows) -> Features:
     }
 
 
-def _segments(change, before, log_eta, edges) -> Features:
+def _segments(prefix, edges, xp) -> Features:
     """Moments of each segment's changes, weighted by them: log η_k (centred on the peak's, for
     precision) and the area before the change, so that the loss needs no per-step work.
     Decreases and increases are segmented apart (their weights are positive), then put side by
-    side, the increases' sums negated."""
-    dec, inc = jnp.maximum(change, 0.0), jnp.maximum(-change, 0.0)
+    side, the increases' sums negated. ``prefix``: :func:`prepare_steps`' prefix sums of the
+    moments, gathered once at every edge."""
+    at = _gather(prefix, edges, xp)
+    sums = at[..., :-1] - at[..., 1:]  # (10, ..., r, m - 1)
     parts = []
-    for sign, x in ((1.0, dec), (-1.0, inc)):
-        w = _segment_sums(x, edges)
+    for sign, first in ((1.0, 0), (-1.0, 5)):
+        w = sums[first]
         positive = w > 0
-        safe = jnp.where(positive, w, 1.0)
+        safe = xp.where(positive, w, 1.0)
 
-        def mean(y, x=x, safe=safe, positive=positive):
-            return jnp.where(positive, _segment_sums(x * y, edges) / safe, 0.0)
+        def mean(j, first=first, safe=safe, positive=positive):
+            return xp.where(positive, sums[first + j] / safe, 0.0)
 
-        log_mean, area_mean = mean(log_eta), mean(before)
+        log_mean, area_mean = mean(1), mean(2)
         parts.append(
             {
                 "w": sign * w,
                 "area": area_mean,
                 "log_eta": log_mean,
-                "var": jnp.maximum(mean(log_eta**2) - log_mean**2, 0.0),
-                "cov": mean(log_eta * before) - log_mean * area_mean,
+                "var": xp.maximum(mean(3) - log_mean**2, 0.0),
+                "cov": mean(4) - log_mean * area_mean,
             }
         )
     return {
-        name: jnp.concatenate([part[name] for part in parts], axis=-1) for name in _SEGMENT_FEATURES
+        name: xp.concatenate([part[name] for part in parts], axis=-1) for name in _SEGMENT_FEATURES
     }
+
+
+def _gather(prefix, edges, xp):
+    """``prefix`` ``(k, ..., n + 1)`` at ``edges`` ``(..., r, m)``: ``(k, ..., r, m)``."""
+    if xp is np:  # each moment from one flat row: NumPy's take, far faster than take_along_axis
+        lead = prefix.shape[1:-1]
+        base = (np.arange(int(np.prod(lead, dtype=np.int64))) * prefix.shape[-1]).reshape(
+            lead + (1, 1)
+        )
+        flat = (edges + base).ravel()
+        rows = prefix.reshape(prefix.shape[0], -1)
+        return np.stack([np.take(row, flat) for row in rows]).reshape((-1,) + edges.shape)
+    flat = edges.reshape(edges.shape[:-2] + (-1,))[None]
+    return xp.take_along_axis(prefix, flat, axis=-1).reshape((-1,) + edges.shape)
 
 
 def _drop_level(lr: jax.Array, drop_power: float) -> jax.Array:
@@ -190,15 +266,6 @@ def _level_breaks(lr: jax.Array, resolution: float) -> jax.Array:
 
     flat = crossing.reshape((-1, lr.shape[-1]))
     return jax.vmap(first)(flat).reshape(lr.shape[:-1] + (most,))
-
-
-def _segment_sums(x: jax.Array, edges: jax.Array) -> jax.Array:
-    """Σ of ``x`` (``(..., n)``) over each segment ``[edges[i+1], edges[i])`` (``(..., r, m)``)."""
-    zero = jnp.zeros(x.shape[:-1] + (1,), x.dtype)
-    prefix = jnp.concatenate([zero, jnp.cumsum(x, axis=-1)], axis=-1)  # Σ_{j<k} x_j, k = 0..n
-    flat = edges.reshape(x.shape[:-1] + (-1,))
-    at = jnp.take_along_axis(prefix, flat, axis=-1).reshape(edges.shape)
-    return at[..., :-1] - at[..., 1:]
 
 
 def finish(features: Features) -> Features:
@@ -304,6 +371,8 @@ LAW = Law(
     loss=loss,
     starts=starts,
     options={"warmup": "actual", "window": WINDOW, "resolution": RESOLUTION, "drop_power": 1.0},
+    prepare_steps=prepare_steps,
+    prepare_rows=prepare_rows,
     reference="Luo et al. 2025, A Multi-Power Law for Loss Curve Prediction Across Learning Rate "
     "Schedules, ICLR 2025, arXiv:2503.12811",
     annealing_params=("B", "C", "beta", "gamma"),
