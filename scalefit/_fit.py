@@ -163,18 +163,29 @@ def fit(
     result = _record(law, params, curves, scored, best, predicted, error_model, settings, fit_decay)
     if borrowed:
         result.options["borrowed"] = list(borrowed)
-        if error_model is not None:
-            result.uncertainty = _with_prior(error_model, law, free, prior)
-    if result.uncertainty is not None and law.rival:
-        rival_prior = prior if set(borrowed) & set(law.annealing_params) else None
-        result.uncertainty = _with_rival(
-            result.uncertainty, law.rival, curves, settings, rival_prior
-        )
+    result.uncertainty = _full_error_model(result, free, prior, curves, settings)
     result.warnings.extend(diagnose(result, scored, predicted))
     if fit_decay and best.options["decay"] in (decays[0], decays[-1]):
         result.warnings.append(_decay_at_grid_end(best.options["decay"], decays))
     _progress.clear()
     return result
+
+
+def _full_error_model(
+    result: Fit, free: Law, prior: Fit | None, curves: list[Curve], settings: _Settings
+) -> Uncertainty | None:
+    """The error model of the fit of ``free`` (its law with borrowed parameters held) as one of
+    its law: with the borrowed parameters' errors (:func:`_with_prior`) and the rival's fit."""
+    law, error_model = get_law(result.law), result.uncertainty
+    if error_model is None:
+        return None
+    borrowed = result.options.get("borrowed", [])
+    if borrowed:
+        error_model = _with_prior(error_model, law, free, prior)
+    if not law.rival:
+        return error_model
+    rival_prior = prior if set(borrowed) & set(law.annealing_params) else None
+    return _with_rival(error_model, law.rival, curves, settings, rival_prior)
 
 
 def _minimise(
