@@ -53,9 +53,7 @@ def from_rows(
         raise fail(path, f"no learning-rate value in column {lr_col!r}")
     if not (table["lr"] > 0).any():
         raise fail(path, f"the learning rate in column {lr_col!r} is 0 on every row")
-    grouped = table.groupby("step", sort=True)
-    mean, low, high = grouped.mean(), grouped.min(), grouped.max()
-    merged = mean.where(low.ne(high), low)  # identical repeats stay bit-exact
+    merged = _merged(table)
 
     all_steps = merged.index.to_numpy(dtype=np.int64)
     lr_rows = merged["lr"].notna().to_numpy()
@@ -75,6 +73,16 @@ def from_rows(
         warmup_steps=warm,
         source=str(path),
     )
+
+
+def _merged(table: pd.DataFrame) -> pd.DataFrame:
+    """One row per step, in order: rows of one step averaged, each column over its values."""
+    steps = table["step"].to_numpy()
+    if np.all(steps[1:] > steps[:-1]):  # one row a step, in order (a per-step log): as it is
+        return table.set_index("step")
+    grouped = table.groupby("step", sort=True)
+    mean, low, high = grouped.mean(), grouped.min(), grouped.max()
+    return mean.where(low.ne(high), low)  # identical repeats stay bit-exact
 
 
 def _warmup(path, lr, lr_steps, lr_values, warmup_steps) -> int:
