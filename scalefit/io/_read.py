@@ -169,6 +169,8 @@ def _lr_for(source: Source, lr_tables: dict, lr_from: PathLike):
     if source.run in lr_tables:
         return lr_tables[source.run]
     names = ", ".join(str(r) for r in lr_tables)
+    if source.run is None:
+        raise fail(lr_from, f"holds several runs ({names}); give a file of this run's LR")
     raise fail(lr_from, f"holds several runs ({names}) and none is {source.run!r}")
 
 
