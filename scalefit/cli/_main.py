@@ -15,7 +15,16 @@ import warnings
 from pathlib import Path
 
 from scalefit._version import __version__
-from scalefit.cli import _choose, _common, _compare, _demo, _fit, _forecast, _predict
+from scalefit.cli import (
+    _choose,
+    _common,
+    _compare,
+    _demo,
+    _fit,
+    _forecast,
+    _inspect,
+    _predict,
+)
 
 COMMANDS = {
     "fit": _fit,
@@ -23,6 +32,7 @@ COMMANDS = {
     "forecast": _forecast,
     "compare": _compare,
     "choose": _choose,
+    "inspect": _inspect,
     "demo": _demo,
 }
 """Each subcommand's module: ``add_parser(subparsers)`` and ``run(args) -> exit code``."""

@@ -13,10 +13,10 @@ __all__ = ["ALIASES", "ALIAS_PATTERNS", "find_column", "list_columns", "loss_alt
 
 #: Names recognised for each kind, case-insensitively, in order of preference: the usual column
 #: names of CSV logs and W&B exports, Hugging Face's (``loss``, ``learning_rate``; ``train/...``
-#: in TensorBoard and W&B), Megatron-LM's (``lm loss``, ``learning-rate``; ``lm_loss`` where a writer replaced the space), NeMo's
-#: (``reduced_train_loss``), torchtitan's (``loss_metrics/global_avg_loss``), Lightning's
-#: (``train_loss``, ``train_loss_step``). A real step counter (``global_step``) comes before
-#: W&B's ``_step``, which counts log calls.
+#: in TensorBoard and W&B), Megatron-LM's (``lm loss``, ``learning-rate``; ``lm_loss`` where a
+#: writer replaced the space), NeMo's (``reduced_train_loss``), torchtitan's
+#: (``loss_metrics/global_avg_loss``), Lightning's (``train_loss``, ``train_loss_step``). A real
+#: step counter (``global_step``) comes before W&B's ``_step``, which counts log calls.
 ALIASES: dict[str, tuple[str, ...]] = {
     "step": (
         "step",
