@@ -18,6 +18,13 @@ import pandas as pd
 FIXTURES = Path(__file__).resolve().parent / "fixtures" / "logs"
 SPEC = "cosine:peak=3e-4,steps=2000,warmup=100,final=3e-5"
 EVERY = 10
+REAL = Path(__file__).resolve().parents[1] / "data" / "multipower-law" / "25M" / "cosine_24000.csv"
+
+
+def real_run() -> pd.DataFrame:
+    """A real run to lay out in each format: the bundled 25M cosine run (171 rows, every 128
+    steps from the end of its 2,160-step warm-up)."""
+    return pd.read_csv(REAL)[["step", "lr", "loss"]]
 
 
 def synthetic_run(spec: str = SPEC, every: int = EVERY) -> pd.DataFrame:
@@ -43,11 +50,11 @@ def write_csv(run: pd.DataFrame, path: Path) -> Path:
     return path
 
 
-def write_trainer_state(run: pd.DataFrame, folder: Path, eval_every: int = 500) -> Path:
+def write_trainer_state(run: pd.DataFrame, folder: Path, eval_every: int = 50) -> Path:
     """``<folder>/checkpoint-<last>/trainer_state.json`` as transformers' Trainer writes it."""
     last = int(run["step"].iloc[-1])
     history: list[dict] = []
-    for step, lr, loss in run.itertuples(index=False):
+    for i, (step, lr, loss) in enumerate(run.itertuples(index=False)):
         history.append(
             {
                 "epoch": round(step / last, 4),
@@ -57,7 +64,7 @@ def write_trainer_state(run: pd.DataFrame, folder: Path, eval_every: int = 500) 
                 "step": int(step),
             }
         )
-        if step % eval_every == 0:
+        if i % eval_every == eval_every - 1:
             history.append(
                 {
                     "epoch": round(step / last, 4),

@@ -565,7 +565,8 @@ def test_missing_column_message_lists_columns(tmp_path: Path) -> None:
         read_curve(path)
     looked = ", ".join(ALIASES["loss"])
     assert looked.startswith("loss, train_loss, train/loss, loss/train, lm loss")
-    assert str(caught.value) == f"{path}: no loss column (looked for {looked}; columns: step, lr, acc)"
+    expected = f"{path}: no loss column (looked for {looked}; columns: step, lr, acc)"
+    assert str(caught.value) == expected
 
 
 def test_nan_cell_is_an_error_but_an_empty_cell_is_skipped(tmp_path: Path) -> None:
