@@ -57,7 +57,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("out", type=Path, help="the CSV to write (.csv.gz etc. compress it)")
     parser.add_argument("--rows", type=int, default=1_000_000, help="rows, one per step")
-    parser.add_argument("--schedule", help="schedule spec (default: WSD, 1 %% warm-up, 20 %% decay)")
+    parser.add_argument("--schedule", help="schedule spec (default: WSD, 1 %% warm-up)")
     parser.add_argument("--noise", type=float, default=0.0, help="relative noise of each loss")
     parser.add_argument("--seed", type=int, default=0)
     args = parser.parse_args()
