@@ -213,7 +213,7 @@ def test_bad_input_is_one_line_exit_2_nothing_written(logs, tmp_path, capsys, ki
     assert code == 2 and not out.exists(), err
     lines = err.strip().splitlines()
     assert len(lines) == 1 and message in lines[0], err
-    assert lines[0].startswith(f"scalefit fit: error: {path.parent if kind == 'x' else ''}")
+    assert lines[0].startswith(f"scalefit fit: error: {path if 'overlap' not in kind else ''}")
     assert "Traceback" not in err
 
 

@@ -210,7 +210,13 @@ def _run_log(source: Source, reading: _Reading, name: str | None) -> RunLog:
     warm = reading.warmup_steps
     if loss is not None:
         curve = from_rows(
-            source.path, table, columns=columns, warmup_steps=warm, name=name, with_loss=True
+            source.path,
+            table,
+            columns=columns,
+            warmup_steps=warm,
+            name=name,
+            with_loss=True,
+            what=source.what,
         )
         every_step = _sorted_unique(table["step"].to_numpy())
         schedule = LoggedSchedule(
@@ -219,7 +225,13 @@ def _run_log(source: Source, reading: _Reading, name: str | None) -> RunLog:
     else:
         curve, table = None, table.assign(loss=1.0)
         schedule = from_rows(
-            source.path, table, columns=columns, warmup_steps=warm, name=name, with_loss=False
+            source.path,
+            table,
+            columns=columns,
+            warmup_steps=warm,
+            name=name,
+            with_loss=False,
+            what=source.what,
         )
     logged = table["step"].to_numpy()[table["loss"].notna().to_numpy()]
     others = (

@@ -37,11 +37,13 @@ def from_rows(
     warmup_steps: int | None,
     name: str | None,
     with_loss: bool,
+    what: str = "column",
 ) -> Curve | LoggedSchedule:
     """The curve (or, without ``with_loss``, the schedule) of a log's rows.
 
     ``table`` holds one row per logged row: ``step`` (integers), ``lr`` and ``loss`` (NaN where
-    the row has none); ``columns`` names the log's step, LR and loss columns, for messages.
+    the row has none); ``columns`` names the log's step, LR and loss columns (``what`` the log
+    calls them: ``"column"``, ``"tag"``, ``"key"``), for messages.
     Rows of one step (a restart) are averaged, each column over its non-empty cells.
     """
     step_col, lr_col, loss_col = columns
@@ -50,9 +52,9 @@ def from_rows(
         problem = f"no row has both a numeric {step_col!r} and a {loss_col!r} value"
         raise fail(path, f"no usable rows ({problem})")
     if not has_lr.any():
-        raise fail(path, f"no learning-rate value in column {lr_col!r}")
+        raise fail(path, f"no learning-rate value in {what} {lr_col!r}")
     if not (table["lr"] > 0).any():
-        raise fail(path, f"the learning rate in column {lr_col!r} is 0 on every row")
+        raise fail(path, f"the learning rate in {what} {lr_col!r} is 0 on every row")
     merged = _merged(table)
 
     all_steps = merged.index.to_numpy(dtype=np.int64)
