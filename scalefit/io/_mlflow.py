@@ -46,14 +46,21 @@ def _run_name(folder: Path) -> str:
 
 def mlflow_runs(path: Path) -> list[Path]:
     """The run folders of ``path``: itself, its runs (an experiment), or its experiments' runs
-    (``mlruns``), leaving out deleted runs."""
+    (``mlruns``), leaving out deleted runs, in the order they started."""
     if is_mlflow_run(path):
         return [path]
     runs = [p for p in sorted(path.iterdir()) if p.is_dir() and is_mlflow_run(p)]
     if not runs:
         experiments = [p for p in sorted(path.iterdir()) if p.is_dir() and p.name != ".trash"]
         runs = [r for e in experiments for r in sorted(e.iterdir()) if is_mlflow_run(r)]
-    return [r for r in runs if _meta(r, "lifecycle_stage") != "deleted"]
+    runs = [r for r in runs if _meta(r, "lifecycle_stage") != "deleted"]
+    return sorted(runs, key=_started)
+
+
+def _started(run: Path) -> tuple[float, str]:
+    """When the run started (``start_time`` in ``meta.yaml``): runs come in the order they ran."""
+    start = _meta(run, "start_time") or ""
+    return (float(start) if start.isdigit() else float("inf"), run.name)
 
 
 def _metric(path: Path, file: Path) -> tuple[np.ndarray, np.ndarray]:
