@@ -350,3 +350,19 @@ def test_predict_scores_a_logged_schedule(logs, tmp_path, capsys):
     rows = stdout.splitlines()[-1].split()
     assert rows[0] == "hf" and int(rows[1]) == 171 and float(rows[2]) < 0.01
     assert (tmp_path / "p.png").is_file()
+
+
+def test_a_library_warning_is_a_one_line_note(monkeypatch, tmp_path, capsys):
+    """No warning reaches the terminal as Python prints it (two lines naming a source file)."""
+    import warnings
+
+    from scalefit.cli import _inspect
+
+    def run(args):
+        warnings.warn("overflow encountered in exp", RuntimeWarning, stacklevel=1)
+        return 0
+
+    monkeypatch.setattr(_inspect, "run", run)
+    assert main(["inspect", str(tmp_path)]) == 0
+    err = capsys.readouterr().err
+    assert err == "note: RuntimeWarning: overflow encountered in exp\n"
