@@ -16,7 +16,7 @@ from scalefit._predict import Prediction  # noqa: E402
 from scalefit._text import cut_middle  # noqa: E402
 from scalefit._uncertainty import level_label  # noqa: E402
 
-__all__ = ["plot_comparison", "plot_fit", "plot_predictions"]
+__all__ = ["plot_comparison", "plot_fit", "plot_logs", "plot_predictions"]
 
 
 def plot_fit(fitted: Sequence[Prediction], curves: Sequence[Curve], title: str = "") -> Figure:
@@ -102,6 +102,39 @@ def plot_predictions(
     top.legend(fontsize=7)
     drawn = any(curve is not None for curve in observed)
     top.set_title(title or "predicted loss (lines)" + (", observed (dots)" if drawn else ""))
+    bottom.set_ylabel("learning rate")
+    bottom.set_xlabel("step")
+    fig.tight_layout()
+    return fig
+
+
+def plot_logs(curves: Sequence[Curve], title: str = "") -> Figure:
+    """Logged runs as read: the loss (dots, the warm-up's lighter) over the LR per step.
+
+    Args:
+        curves: the runs.
+        title: figure title.
+
+    Returns:
+        The ``matplotlib.figure.Figure``.
+    """
+    fig, (top, bottom) = plt.subplots(
+        2, 1, figsize=(7, 5), sharex=True, gridspec_kw={"height_ratios": [2.2, 1]}
+    )
+    for i, curve in enumerate(curves):
+        color = f"C{i % 10}"
+        warm = curve.step < curve.warmup_steps
+        top.plot(
+            curve.step[~warm], curve.loss[~warm], ".", ms=2, color=color, label=_short(curve.name)
+        )
+        top.plot(curve.step[warm], curve.loss[warm], ".", ms=2, color=color, alpha=0.3)
+        bottom.plot(np.arange(curve.n_steps), curve.lr, "-", lw=1.1, color=color)
+        if curve.warmup_steps:
+            bottom.axvline(curve.warmup_steps, color=color, ls=":", lw=0.8)
+    _limit_to_tail(top, [c.loss for c in curves])
+    top.set_ylabel("loss")
+    top.legend(fontsize=7)
+    top.set_title(title or "logged loss (the warm-up's lighter) and learning rate")
     bottom.set_ylabel("learning rate")
     bottom.set_xlabel("step")
     fig.tight_layout()

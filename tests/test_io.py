@@ -19,6 +19,7 @@ from hypothesis import strategies as st
 from scalefit import Curve, InputError
 from scalefit.areas import leading_warmup
 from scalefit.io import (
+    ALIASES,
     MAX_STEP,
     curve_names,
     find_column,
@@ -562,10 +563,10 @@ def test_missing_column_message_lists_columns(tmp_path: Path) -> None:
     path = _write(tmp_path / "a.csv", "step,lr,acc\n0,1,2\n")
     with pytest.raises(InputError) as caught:
         read_curve(path)
-    assert str(caught.value) == (
-        f"{path}: no loss column (looked for loss, train_loss, train/loss, loss/train, val_loss, "
-        "val/loss, eval_loss, eval/loss, validation_loss; columns: step, lr, acc)"
-    )
+    looked = ", ".join(ALIASES["loss"])
+    assert looked.startswith("loss, train_loss, train/loss, loss/train, lm loss")
+    expected = f"{path}: no loss column (looked for {looked}; columns: step, lr, acc)"
+    assert str(caught.value) == expected
 
 
 def test_nan_cell_is_an_error_but_an_empty_cell_is_skipped(tmp_path: Path) -> None:

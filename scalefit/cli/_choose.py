@@ -51,8 +51,11 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
         default=[],
         type=Path,
         metavar="CSV",
-        help="a schedule as a CSV with step and lr columns (repeat)",
+        help="a schedule as a log with step and lr columns (CSV or any --log-format; repeat); "
+        "where it has a loss column too, how close the prediction is to it is also shown",
     )
+    parser.add_argument("--loss-column", help="loss column of the --candidate-csv logs")
+    _common.add_format_option(parser, "--candidate-csv")
     parser.add_argument(
         "--family",
         action="append",
@@ -105,9 +108,15 @@ def run(args: argparse.Namespace) -> int:
     at = sorted({step for text in args.at for step in _common.parse_steps(text)})
     result = io.load_fit(args.fit)
     candidates: list = list(args.candidate)
+    logged_runs = []
     for path in args.candidate_csv:
-        logged = io.read_schedule(path)
-        candidates.append(scalefit.Candidate(str(path), logged.lr, logged.warmup_steps))
+        runs = _common.read_runs(args, path, with_loss=None)
+        logged = _common.one_run(path, runs)
+        _common.say_how_read([logged], args.loss_column is None)
+        schedule = logged.schedule
+        candidates.append(scalefit.Candidate(str(path), schedule.lr, schedule.warmup_steps))
+        if logged.curve is not None:
+            logged_runs.append((str(path), logged))
     design = {"steps": args.steps, "peak": args.peak_lr, "warmup": warmup}
     designed, warnings = _designed(args, result, design, iterations)
     candidates.extend(designed)
@@ -115,6 +124,8 @@ def run(args: argparse.Namespace) -> int:
     warnings = list(dict.fromkeys([*ranking.warnings, *warnings]))
     print(f"Schedules ranked by the final loss the {result.law} law predicts ({args.fit}):")
     print(ranking.table())
+    if logged_runs:
+        _report_logged(result, logged_runs)
     _write_outputs(args, result, ranking)
     for w in warnings:
         print(f"warning: {w}", file=sys.stderr)
@@ -212,3 +223,18 @@ def _write_outputs(args: argparse.Namespace, result, ranking) -> None:
         figure = plot_predictions(preds, title="predicted loss of the best schedules")
         io.save_figure(figure, args.plot)
         print(f"wrote {args.plot}", file=sys.stderr)
+
+
+def _report_logged(result, logged_runs: list) -> None:
+    """How close the predictions are to the losses the candidate logs hold (stdout)."""
+    from scalefit import CurveMetrics, predict
+
+    metrics = []
+    for name, run in logged_runs:
+        schedule = run.schedule
+        prediction = predict(
+            result, schedule.lr, at=schedule.step, warmup_steps=schedule.warmup_steps
+        ).renamed(name)
+        metrics.append(prediction.compare(run.curve.after_warmup()))
+    print("\nPredictions against the losses the candidate logs hold (rows after warm-up):")
+    print(CurveMetrics.table(metrics))

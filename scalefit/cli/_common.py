@@ -63,10 +63,32 @@ def add_interval(parser: argparse.ArgumentParser, default: float | None, text: s
     )
 
 
+def log_formats_help() -> str:
+    from scalefit.io import LOG_FORMATS
+
+    return "; ".join(f"{name}: {text}" for name, text in LOG_FORMATS.items())
+
+
+def add_format_option(parser: argparse.ArgumentParser, what: str = "the logs") -> None:
+    from scalefit.io import LOG_FORMATS
+
+    parser.add_argument(
+        "--log-format",
+        choices=list(LOG_FORMATS),
+        metavar="FORMAT",
+        help=f"the format of {what}, when the path does not show it (found from the name, a "
+        f"folder's layout or the columns otherwise): {log_formats_help()}",
+    )
+
+
 def add_log_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--step-column", help="name of the step column")
-    parser.add_argument("--lr-column", help="name of the learning-rate column")
-    parser.add_argument("--loss-column", help="name of the loss column (e.g. val_loss)")
+    parser.add_argument(
+        "--lr-column", help="name of the learning-rate column (tag, key; of --lr-from if given)"
+    )
+    parser.add_argument(
+        "--loss-column", help="name of the loss column (tag, key; e.g. val_loss, eval_loss)"
+    )
     parser.add_argument(
         "--warmup-steps", type=int, help="warm-up length, when the logs do not show it"
     )
@@ -75,40 +97,92 @@ def add_log_options(parser: argparse.ArgumentParser) -> None:
         action="store_true",
         help="also fit the losses logged during warm-up (by default only those after it)",
     )
+    add_format_option(parser)
+    lr = parser.add_mutually_exclusive_group()
+    lr.add_argument(
+        "--lr-from",
+        type=Path,
+        metavar="FILE",
+        help="take the learning rate from this log (any format; joined on steps), for logs "
+        "that hold the loss alone (a W&B panel, a TensorBoard scalar CSV)",
+    )
+    lr.add_argument(
+        "--lr-schedule",
+        metavar="SPEC",
+        help="the learning rate as a schedule spec, for logs "
+        "that never logged it (e.g. cosine:peak=3e-4,steps=24000,warmup=2000)",
+    )
 
 
-def read_logs(args, paths: list[Path] | None = None) -> list:
-    """The curves of ``paths`` (default ``args.csv``), read with the log options in ``args``."""
+def read_runs(args, path: Path, **options) -> list:
+    """The runs of ``path`` (:class:`scalefit.io.RunLog`), read with the log options in ``args``
+    (those it has)."""
+    from scalefit import io
+
+    for option in ("step_column", "lr_column", "loss_column", "warmup_steps", "log_format"):
+        options.setdefault(option, getattr(args, option, None))
+    for option in ("lr_from", "lr_schedule"):
+        if getattr(args, option, None) is not None:
+            options.setdefault(option, getattr(args, option))
+    return io.read_runs(path, **options)
+
+
+def read_logs(args, paths: list[Path] | None = None, *, by_path: bool = False) -> list:
+    """The curves of ``paths`` (default ``args.csv``), read with the log options in ``args``: one
+    per run (a log may hold several). With ``by_path``: ``(path, curves)`` pairs."""
+    from dataclasses import replace
+
     from scalefit import InputError, io
 
     if args.warmup_steps is not None and args.warmup_steps < 0:
         raise InputError(f"--warmup-steps must be >= 0, not {args.warmup_steps}")
     paths = args.csv if paths is None else paths
-    curves = [
-        io.read_curve(
-            path,
-            step_column=args.step_column,
-            lr_column=args.lr_column,
-            loss_column=args.loss_column,
-            warmup_steps=args.warmup_steps,
-            name=name,
+    read = [(path, read_runs(args, path)) for path in paths]
+    named = []
+    for (path, runs), file_name in zip(read, io.curve_names(paths)):
+        plain = len(runs) == 1 and runs[0].name == io.curve_names([path])[0]
+        curves = [replace(runs[0].curve, name=file_name)] if plain else [r.curve for r in runs]
+        named.append((path, curves))
+    say_how_read([run for _, runs in read for run in runs], args.loss_column is None)
+    if by_path:
+        return named
+    return [curve for _, curves in named for curve in curves]
+
+
+def one_run(path: Path, runs: list):
+    """The only run of a log; an error naming them where it holds several."""
+    from scalefit import InputError
+
+    if len(runs) > 1:
+        names = some([r.name for r in runs])
+        raise InputError(f"{path}: holds {len(runs)} runs ({names}); give one run's log")
+    return runs[0]
+
+
+def say_how_read(runs: list, loss_chosen: bool) -> None:
+    """Notes on stderr: which loss column was taken where a log holds several, and what a
+    user should know of a source (e.g. a W&B panel is sampled)."""
+    choices: dict = {}
+    notes: dict = {}
+    for run in runs:
+        if loss_chosen and run.other_losses:
+            key = (run.loss_column, run.what, tuple(run.other_losses))
+            choices.setdefault(key, []).append(run.source)
+        for note in run.notes:
+            notes.setdefault(note, []).append(run.source)
+    for (chosen, what, others), where in choices.items():
+        print(
+            f"note: {_some_files(where)}: loss from {what} {chosen!r}; also there: "
+            f"{', '.join(others)} (--loss-column to fit another)",
+            file=sys.stderr,
         )
-        for path, name in zip(paths, io.curve_names(paths))
-    ]
-    if args.loss_column is None:  # say which loss was taken where a log holds several
-        choices = {}
-        for path in paths:
-            chosen, others = io.other_loss_columns(path)
-            if others:
-                choices.setdefault((chosen, tuple(others)), []).append(path)
-        for (chosen, others), where in choices.items():
-            files = str(where[0]) + (f" and {len(where) - 1} more" if len(where) > 1 else "")
-            print(
-                f"note: {files}: loss from column {chosen!r}; also there: {', '.join(others)} "
-                "(--loss-column to fit another)",
-                file=sys.stderr,
-            )
-    return curves
+    for note, where in notes.items():
+        print(f"note: {_some_files(where)}: {note}", file=sys.stderr)
+
+
+def _some_files(where: list[str]) -> str:
+    where = list(dict.fromkeys(where))
+    return str(where[0]) + (f" and {len(where) - 1} more" if len(where) > 1 else "")
 
 
 def given(args, option: str):

@@ -25,7 +25,12 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
         epilog=EPILOG,
         formatter_class=_common.Formatter,
     )
-    parser.add_argument("csv", nargs="+", type=Path, help="training logs (CSV)")
+    parser.add_argument(
+        "csv",
+        nargs="+",
+        type=Path,
+        help="training logs (CSV or any --log-format; a log of several runs gives a curve each)",
+    )
     parser.add_argument(
         "--fit-on",
         nargs="+",
@@ -112,11 +117,15 @@ def _split(args: argparse.Namespace) -> tuple[list, list]:
     from scalefit import InputError
 
     curves, by_path = {}, {}
-    for path, curve in zip(args.csv, _common.read_logs(args)):
-        if path.resolve() in by_path or curve.name in curves:  # the same file (or a link to it)
+    for path, read in _common.read_logs(args, by_path=True):
+        if path.resolve() in by_path:  # the same file (or a link to it)
             raise InputError(f"{path}: given twice")
-        curves[curve.name] = curve
-        by_path[path.resolve()] = curve.name
+        for curve in read:
+            if curve.name in curves:
+                raise InputError(f"{path}: a second curve named {curve.name!r}")
+            curves[curve.name] = curve
+        if len(read) == 1:
+            by_path[path.resolve()] = read[0].name
 
     def pick(given: list[str], option: str) -> list:
         names = [_common.curve_named(n, list(curves), option, by_path) for n in given]

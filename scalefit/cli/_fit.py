@@ -20,6 +20,14 @@ usual names: step/iter/_step, lr/learning_rate, loss/train_loss/val_loss ...; or
 --*-column options). The LR may be logged every k steps (it is interpolated per step; jumps stay
 jumps), rows without a loss are skipped for fitting, and a log that starts after step 0 is taken to
 have had a linear warm-up from 0 to its first LR.
+
+Logs may also be a Hugging Face trainer_state.json (or checkpoint folder), TensorBoard event files
+(a file, a run folder, a folder of runs), Lightning's metrics.csv, an MLflow store (run,
+experiment or mlruns folder), a W&B history (CSV, JSON) or panel export, a TensorBoard scalar CSV
+(the format is found from the path; --log-format to force it). Where the LR is in another file:
+  scalefit fit panel_loss.csv --lr-from panel_lr.csv --out fit.json
+  scalefit fit run-.-tag-train_loss.csv --lr-schedule "cosine:peak=3e-4,steps=24000" --out fit.json
+`scalefit inspect LOG` shows what would be read.
 """
 
 
@@ -32,7 +40,12 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
         epilog=EPILOG,
         formatter_class=_common.Formatter,
     )
-    parser.add_argument("csv", nargs="+", type=Path, help="training logs (CSV)")
+    parser.add_argument(
+        "csv",
+        nargs="+",
+        type=Path,
+        help="training logs (CSV or any --log-format; a log of several runs gives a curve each)",
+    )
     _common.add_law(parser)
     _common.add_log_options(parser)
     parser.add_argument(

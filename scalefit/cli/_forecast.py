@@ -44,6 +44,9 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     )
     _common.add_law(parser, forecast=True)
     _common.add_log_options(parser)
+    parser.add_argument(
+        "--schedule-format", metavar="FORMAT", help="the format of --schedule-csv (as --log-format)"
+    )
     _common.add_interval(parser, 0.9, "level of the prediction interval")
     parser.add_argument(
         "--prior",
@@ -72,11 +75,11 @@ def run(args: argparse.Namespace) -> int:
     _common.check_level(args.interval)
     if args.every < 1:
         raise InputError(f"--every must be >= 1, not {args.every}")
-    (run,) = _common.read_logs(args, [args.csv])
+    run = _common.one_run(args.csv, _common.read_logs(args, [args.csv]))
     if args.schedule is not None:
         plan = parse_schedule(args.schedule).lr()
     else:
-        plan = io.read_schedule(args.schedule_csv).lr
+        plan = io.read_schedule(args.schedule_csv, log_format=args.schedule_format).lr
     at = np.array(sorted(set(range(0, plan.size, args.every)) | {plan.size - 1}))
     prior = None if args.prior is None else io.load_fit(args.prior)
     result = forecast(

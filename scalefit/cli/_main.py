@@ -11,9 +11,19 @@ import argparse
 import os
 import signal
 import sys
+import warnings
 
 from scalefit._version import __version__
-from scalefit.cli import _choose, _common, _compare, _demo, _fit, _forecast, _predict
+from scalefit.cli import (
+    _choose,
+    _common,
+    _compare,
+    _demo,
+    _fit,
+    _forecast,
+    _inspect,
+    _predict,
+)
 
 COMMANDS = {
     "fit": _fit,
@@ -21,6 +31,7 @@ COMMANDS = {
     "forecast": _forecast,
     "compare": _compare,
     "choose": _choose,
+    "inspect": _inspect,
     "demo": _demo,
 }
 """Each subcommand's module: ``add_parser(subparsers)`` and ``run(args) -> exit code``."""
@@ -53,9 +64,26 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     laws = getattr(args, "law", None) or getattr(args, "laws", None) or ""
     _use_compilation_cache(f"{args.command} {laws.lower()}")
-    from scalefit import InputError, _progress
+    from scalefit import _progress
 
     _progress.enable(sys.stderr.isatty())
+    with warnings.catch_warnings(record=True) as caught:  # the filters in force stay
+        try:
+            return _run_command(args)
+        finally:
+            _report_warnings(caught)
+
+
+def _report_warnings(caught: list) -> None:
+    """The warnings a library raised during the command, each once, as one line on stderr (not
+    Python's two lines naming a source file)."""
+    for message in dict.fromkeys(f"{w.category.__name__}: {w.message}" for w in caught):
+        print(f"note: {' '.join(message.split())}", file=sys.stderr)
+
+
+def _run_command(args: argparse.Namespace) -> int:
+    from scalefit import InputError, _progress
+
     previous = signal.signal(signal.SIGINT, _progress.on_interrupt)
     try:
         code = COMMANDS[args.command].run(args)

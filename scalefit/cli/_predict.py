@@ -43,13 +43,20 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     _common.add_schedule_source(
         parser,
         "schedule spec (grammar below)",
-        "CSV with step and lr columns: predict at its steps",
+        "a log with step and lr columns (CSV or any --log-format): predict at its steps; with "
+        "a loss column too, also say how close the prediction is",
     )
     parser.add_argument("--steps", type=int, help="budget to predict for a spec (overrides steps=)")
     parser.add_argument("--every", type=int, help="for a spec, write every K-th step (default 1)")
     parser.add_argument("--step-column", help="step column of --schedule-csv")
     parser.add_argument("--lr-column", help="LR column of --schedule-csv")
     parser.add_argument("--warmup-steps", type=int, help="warm-up length of --schedule-csv")
+    parser.add_argument(
+        "--loss-column",
+        help="loss column of --schedule-csv: a logged run to score the prediction against "
+        "(PredE, WorstE, interval coverage; by default any loss column found)",
+    )
+    _common.add_format_option(parser, "--schedule-csv")
     _common.add_interval(parser, None, "add a prediction interval at this level (e.g. 0.9)")
     parser.add_argument("--out", type=Path, required=True, help="where to write the prediction")
     parser.add_argument("--plot", type=Path, help="also draw the prediction to this PNG")
@@ -69,7 +76,7 @@ def run(args: argparse.Namespace) -> int:
                     f"{option}: only with --schedule (a --schedule-csv is predicted at its steps)"
                 )
     else:
-        for option in ("--step-column", "--lr-column", "--warmup-steps"):
+        for option in ("--step-column", "--lr-column", "--warmup-steps", "--loss-column"):
             if _common.given(args, option) is not None:
                 raise InputError(f"{option}: only with --schedule-csv (it reads that file)")
     every = 1 if args.every is None else args.every
@@ -87,6 +94,7 @@ def run(args: argparse.Namespace) -> int:
             + (unusable[0] if unusable else "this fit has no error model")
             + "; refit it for intervals"
         )
+    truth = None
     if args.schedule is not None:
         schedule = parse_schedule(args.schedule)
         if args.steps is not None and args.steps != schedule.steps:
@@ -95,19 +103,7 @@ def run(args: argparse.Namespace) -> int:
         at = sorted(set(range(0, total, every)) | {total - 1})
         prediction = predict(result, schedule, at=at, interval=args.interval)
     else:
-        lr_curve = io.read_schedule(
-            args.schedule_csv,
-            step_column=args.step_column,
-            lr_column=args.lr_column,
-            warmup_steps=args.warmup_steps,
-        )
-        prediction = predict(
-            result,
-            lr_curve.lr,
-            at=lr_curve.step,
-            warmup_steps=lr_curve.warmup_steps,
-            interval=args.interval,
-        ).renamed(lr_curve.name)
+        prediction, truth = _predict_log(args, result)
     io.write_csv_atomic(prediction.to_frame(), args.out)
     line = (
         f"{prediction.name}: predicted loss {prediction.final_loss:.4f} at step "
@@ -119,12 +115,47 @@ def run(args: argparse.Namespace) -> int:
             f"{prediction.upper[-1]:.4f})"
         )
     print(line)
+    if truth is not None and truth[0] is not None:
+        _report_truth(prediction, truth)
     print(f"wrote {args.out} ({prediction.step.size} rows)", file=sys.stderr)
     for w in prediction.warnings:
         print(f"warning: {w}", file=sys.stderr)
     if args.plot:
         from scalefit.plot import plot_predictions
 
-        io.save_figure(plot_predictions([prediction]), args.plot)
+        observed = [truth[0] if truth else None]
+        io.save_figure(plot_predictions([prediction], observed), args.plot)
         print(f"wrote {args.plot}", file=sys.stderr)
     return 0
+
+
+def _predict_log(args: argparse.Namespace, result):
+    """The prediction at the steps of --schedule-csv, and the run it logged if it has a loss."""
+    from scalefit import predict
+
+    run = _common.one_run(
+        args.schedule_csv, _common.read_runs(args, args.schedule_csv, with_loss=None)
+    )
+    _common.say_how_read([run], args.loss_column is None)
+    schedule = run.schedule
+    prediction = predict(
+        result,
+        schedule.lr,
+        at=schedule.step,
+        warmup_steps=schedule.warmup_steps,
+        interval=args.interval,
+    ).renamed(schedule.name)
+    return prediction, (run.curve, run.loss_column)
+
+
+def _report_truth(prediction, truth) -> None:
+    """How close the prediction is to the loss the schedule's log holds (stdout)."""
+    from scalefit import CurveMetrics, InputError
+
+    curve, column = truth
+    try:
+        metrics = prediction.compare(curve)
+    except ValueError as err:
+        raise InputError(f"{curve.source}: {err}") from None
+    print(f"against the loss logged in {curve.source} ({column!r}, the rows after warm-up):")
+    print(CurveMetrics.table([metrics]))

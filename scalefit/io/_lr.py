@@ -74,9 +74,10 @@ def rebuild_lr(steps: ArrayLike, lrs: ArrayLike, n_steps: int | None = None) -> 
         raise ValueError("steps must be >= 0")
     if not np.all(np.isfinite(values)):
         raise ValueError("learning rates must be finite")
-    order = np.argsort(raw_steps, kind="stable")
-    xs = raw_steps[order].astype(np.int64)
-    values = values[order]
+    if np.any(raw_steps[1:] < raw_steps[:-1]):
+        order = np.argsort(raw_steps, kind="stable")
+        raw_steps, values = raw_steps[order], values[order]
+    xs = raw_steps.astype(np.int64)
     if np.any(np.diff(xs) == 0):
         raise ValueError("steps must not repeat")
     last = int(xs[-1])

@@ -37,11 +37,13 @@ def from_rows(
     warmup_steps: int | None,
     name: str | None,
     with_loss: bool,
+    what: str = "column",
 ) -> Curve | LoggedSchedule:
     """The curve (or, without ``with_loss``, the schedule) of a log's rows.
 
     ``table`` holds one row per logged row: ``step`` (integers), ``lr`` and ``loss`` (NaN where
-    the row has none); ``columns`` names the log's step, LR and loss columns, for messages.
+    the row has none); ``columns`` names the log's step, LR and loss columns (``what`` the log
+    calls them: ``"column"``, ``"tag"``, ``"key"``), for messages.
     Rows of one step (a restart) are averaged, each column over its non-empty cells.
     """
     step_col, lr_col, loss_col = columns
@@ -50,12 +52,10 @@ def from_rows(
         problem = f"no row has both a numeric {step_col!r} and a {loss_col!r} value"
         raise fail(path, f"no usable rows ({problem})")
     if not has_lr.any():
-        raise fail(path, f"no learning-rate value in column {lr_col!r}")
+        raise fail(path, f"no learning-rate value in {what} {lr_col!r}")
     if not (table["lr"] > 0).any():
-        raise fail(path, f"the learning rate in column {lr_col!r} is 0 on every row")
-    grouped = table.groupby("step", sort=True)
-    mean, low, high = grouped.mean(), grouped.min(), grouped.max()
-    merged = mean.where(low.ne(high), low)  # identical repeats stay bit-exact
+        raise fail(path, f"the learning rate in {what} {lr_col!r} is 0 on every row")
+    merged = _merged(table)
 
     all_steps = merged.index.to_numpy(dtype=np.int64)
     lr_rows = merged["lr"].notna().to_numpy()
@@ -75,6 +75,16 @@ def from_rows(
         warmup_steps=warm,
         source=str(path),
     )
+
+
+def _merged(table: pd.DataFrame) -> pd.DataFrame:
+    """One row per step, in order: rows of one step averaged, each column over its values."""
+    steps = table["step"].to_numpy()
+    if np.all(steps[1:] > steps[:-1]):  # one row a step, in order (a per-step log): as it is
+        return table.set_index("step")
+    grouped = table.groupby("step", sort=True)
+    mean, low, high = grouped.mean(), grouped.min(), grouped.max()
+    return mean.where(low.ne(high), low)  # identical repeats stay bit-exact
 
 
 def _warmup(path, lr, lr_steps, lr_values, warmup_steps) -> int:
