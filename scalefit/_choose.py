@@ -4,9 +4,11 @@ Three questions, one answer (a :class:`Ranking`, best first):
 
 * :func:`rank`: which of these schedules (specs, logged or designed per-step LRs) ends lowest?
 * :func:`search_family`: the best settings of a family at a given budget, peak and warm-up:
-  WSD's cooldown fraction and final LR for each cooldown shape, cosine's or linear's final LR.
-  A grid is evaluated in one batched call, and its best point per shape refined by L-BFGS on
-  the settings (through the law, differentiated by JAX).
+  WSD's cooldown fraction and final LR for each cooldown shape, cosine's or linear's final LR,
+  the polynomial decay's power and final LR, the inverse square root's cooldown fraction and
+  final LR for each cooldown shape, REX's beta and final LR, the power law's exponent and tail
+  fraction. A grid is evaluated in one batched call, and its best point per shape refined by
+  L-BFGS on the settings (through the law, differentiated by JAX).
 * :func:`optimize_schedule`: the best schedule of free per-step LRs, non-increasing after warm-up
   and at most the peak, by gradient descent through the law from the best WSD schedule. The LRs
   after warm-up are written :math:`\eta_t = p\,(1 - \sum_{k < t} q_k)` with :math:`q =
@@ -55,7 +57,18 @@ from scalefit._result import Fit
 from scalefit._text import short_names
 from scalefit.areas import leading_warmup
 from scalefit.laws import get_law
-from scalefit.schedules import SHAPES, Schedule, decay_curve, parse_schedule, wsd_cooldown_steps
+from scalefit.schedules import (
+    SHAPES,
+    Schedule,
+    decay_curve,
+    default_timescale,
+    parse_schedule,
+    polynomial_decay,
+    power_law_tail_steps,
+    rex_decay,
+    rsqrt_decay,
+    wsd_cooldown_steps,
+)
 
 __all__ = [
     "SEARCHABLE",
@@ -69,13 +82,20 @@ __all__ = [
     "search_family",
 ]
 
-SEARCHABLE = ("wsd", "cosine", "linear")
+SEARCHABLE = ("wsd", "cosine", "linear", "polynomial", "rsqrt", "rex", "powerlaw")
 """The families :func:`search_family` searches."""
 
 _DECAY_GRID = tuple(np.round(np.arange(0.05, 0.951, 0.05), 2))
 _FINAL_GRID = (0.0, 0.01, 0.03, 0.1, 0.3)  # fractions of the peak
 _EXP_FINAL_GRID = (0.001, 0.01, 0.03, 0.1, 0.3)  # the exp shape needs a final LR > 0
 _LINE_FINAL_GRID = (0.0, 0.01, 0.02, 0.05, 0.1, 0.15, 0.2, 0.3, 0.5)
+_POWER_GRID = (0.5, 1.0, 1.5, 2.0, 3.0, 4.0)  # polynomial powers
+_POWER_RANGE = (0.1, 10.0)  # ... refined on a log scale between these
+_BETA_GRID = (0.0, 0.25, 0.5, 0.75, 0.9)  # REX: linear, ..., the paper's 0.5, its code's 0.9
+_BETA_MAX = 0.95  # beyond, REX holds the peak and drops at the last steps (the laws' artefact)
+_EXPONENT_GRID = (-0.1, -0.25, -0.5, -0.75, -1.0)  # power-law b (OLMo-core's default -0.51)
+_EXPONENT_RANGE = (0.01, 2.0)  # ... |b| refined on a log scale between these
+_RSQRT_SHAPES = ("linear", "sqrt")  # rsqrt's cooldowns searched by default
 _SUDDEN_DROP = 0.1  # of the peak in one step: worth a warning
 _COLLAPSE = (0.9, 0.01)  # from this fraction of the peak to near zero ...
 _COLLAPSE_STEPS = 0.001  # ... within this fraction of the steps (at least 2): degenerate
@@ -343,23 +363,103 @@ def _final_loss(params, lr, warmup_steps, *, law_name, options):
 
 
 def _family_lr(theta, shape, t, *, family, steps, warmup, peak, shapes):
-    """Per-step LRs of ``family`` with continuous settings ``theta = (u, v)``: cooldown
-    fraction ``lo + (hi - lo) sigmoid(u)`` (WSD only; between one step and all after warm-up)
-    and final LR ``peak * sigmoid(v)``; ``shape`` indexes ``shapes``."""
+    """Per-step LRs of ``family`` with continuous settings ``theta = (u, v)`` (each family's
+    maps: :data:`_SEARCH_LRS`); ``shape`` indexes ``shapes``."""
     theta = jnp.clip(theta, -30.0, 30.0)  # keeps the final LR > 0: exp's gradient stays finite
-    final = peak * jax.nn.sigmoid(theta[1])
-    if family == "wsd":
-        lo, hi = 1.0 / steps, (steps - warmup) / steps
-        length = steps * (lo + (hi - lo) * jax.nn.sigmoid(theta[0]))
-        start = steps - length
-        x = jnp.clip((t - start) / length, 0.0, 1.0)
-        value = jnp.stack([decay_curve(s, x, peak, _final(s, final, peak)) for s in shapes])
-        value = value[shape]
-        value = jnp.where(t < start, peak, value)
-    else:
-        x = jnp.clip((t - warmup) / (steps - warmup), 0.0, 1.0)
-        value = decay_curve(family, x, peak, final)
+    lr_of = _SEARCH_LRS[family]
+    value = lr_of(
+        theta[0], theta[1], shape, t, steps=steps, warmup=warmup, peak=peak, shapes=shapes
+    )
     return jnp.where(t < warmup, peak * t / max(warmup, 1), value)
+
+
+def _wsd_lr(u, v, shape, t, *, steps, warmup, peak, shapes):
+    """WSD: cooldown fraction ``lo + (hi - lo) sigmoid(u)`` (between one step and all after
+    warm-up), final LR ``peak * sigmoid(v)``."""
+    final = peak * jax.nn.sigmoid(v)
+    lo, hi = 1.0 / steps, (steps - warmup) / steps
+    length = steps * (lo + (hi - lo) * jax.nn.sigmoid(u))
+    start = steps - length
+    x = jnp.clip((t - start) / length, 0.0, 1.0)
+    value = jnp.stack([decay_curve(s, x, peak, _final(s, final, peak)) for s in shapes])
+    return jnp.where(t < start, peak, value[shape])
+
+
+def _decay_lr(u, v, shape, t, *, steps, warmup, peak, shapes):
+    """Cosine or linear (``shapes[0]``): final LR ``peak * sigmoid(v)``; ``u`` unused."""
+    final = peak * jax.nn.sigmoid(v)
+    x = jnp.clip((t - warmup) / (steps - warmup), 0.0, 1.0)
+    return decay_curve(shapes[0], x, peak, final)
+
+
+def _polynomial_lr(u, v, shape, t, *, steps, warmup, peak, shapes):
+    """Polynomial: power ``lo (hi / lo)^sigmoid(u)`` (:data:`_POWER_RANGE`), final LR
+    ``peak * sigmoid(v)``."""
+    x = 1.0 - jnp.clip(steps - t, 0.0, steps - warmup) / (steps - warmup)  # as schedules'
+    power = _between(_POWER_RANGE, jax.nn.sigmoid(u))
+    return polynomial_decay(x, peak, peak * jax.nn.sigmoid(v), power)
+
+
+def _rex_lr(u, v, shape, t, *, steps, warmup, peak, shapes):
+    """REX: beta ``_BETA_MAX * sigmoid(u)``, final LR ``peak * sigmoid(v)``."""
+    x = 1.0 - jnp.clip(steps - t, 0.0, steps - warmup) / (steps - warmup)  # as schedules'
+    return rex_decay(x, peak, peak * jax.nn.sigmoid(v), _BETA_MAX * jax.nn.sigmoid(u))
+
+
+def _rsqrt_lr(u, v, shape, t, *, steps, warmup, peak, shapes):
+    """rsqrt (default timescale): cooldown fraction as WSD's, final LR ``r(T) sigmoid(v)``
+    (at most the inverse square root's LR at the last step)."""
+    end = _rsqrt_end(steps, peak, warmup)
+    final = end * jax.nn.sigmoid(v)
+    lo, hi = 1.0 / steps, (steps - warmup) / steps
+    length = steps * (lo + (hi - lo) * jax.nn.sigmoid(u))
+    start = steps - length
+    x = jnp.clip((t - start) / length, 0.0, 1.0)
+    decayed = rsqrt_decay(t, peak, warmup, default_timescale(warmup), jnp)
+    softening = 0.5 / length  # half a step: see _softened_curve
+    curves = [_softened_curve(s, x, decayed, _final(s, final, end), softening) for s in shapes]
+    return jnp.where(t < start, decayed, jnp.stack(curves)[shape])
+
+
+def _softened_curve(shape: str, x, peak, final, softening):
+    r""":func:`~scalefit.schedules.decay_curve`, but the sqrt shape's :math:`\sqrt{x}` as
+    :math:`(\sqrt{x + e^2} - e) / (\sqrt{1 + e^2} - e)`, ``e = softening``: the infinite slope
+    of :math:`\sqrt{x}` at 0 makes the loss's gradient in the cooldown's length jump each time
+    its start crosses a step, and L-BFGS, misled about the curvature, stalls near its start
+    point. Softened over half a step, it converges; the refined spec is then ranked exactly."""
+    if shape != "sqrt":
+        return decay_curve(shape, x, peak, final)
+    root = (jnp.sqrt(x + softening**2) - softening) / (jnp.sqrt(1 + softening**2) - softening)
+    return final + (peak - final) * (1.0 - root)
+
+
+def _powerlaw_lr(u, v, shape, t, *, steps, warmup, peak, shapes):
+    """OLMo-core's power law: tail fraction as WSD's cooldown, exponent
+    ``b = -lo (hi / lo)^sigmoid(v)`` (:data:`_EXPONENT_RANGE`), final LR 0."""
+    lo, hi = 1.0 / steps, (steps - warmup) / steps
+    length = steps * (lo + (hi - lo) * jax.nn.sigmoid(u))
+    start = steps - length
+    b = -_between(_EXPONENT_RANGE, jax.nn.sigmoid(v))
+    power = peak * (jnp.maximum(t, warmup) / max(warmup, 1)) ** b
+    tail = peak * (start / max(warmup, 1)) ** b * jnp.clip((steps - t) / length, 0.0, 1.0)
+    return jnp.where(t < start, power, tail)
+
+
+_SEARCH_LRS = {
+    "wsd": _wsd_lr,
+    "cosine": _decay_lr,
+    "linear": _decay_lr,
+    "polynomial": _polynomial_lr,
+    "rex": _rex_lr,
+    "rsqrt": _rsqrt_lr,
+    "powerlaw": _powerlaw_lr,
+}
+"""Each searchable family's per-step LRs as a traceable function of its continuous settings."""
+
+
+def _rsqrt_end(steps: int, peak, warmup: int):
+    """The rsqrt decay's LR at the last step (default timescale): the highest final LR."""
+    return rsqrt_decay(np.float64(steps), peak, warmup, default_timescale(warmup), np)
 
 
 _LINESEARCH = optax.scale_by_backtracking_linesearch(
@@ -434,20 +534,50 @@ def _spec(family: str, steps: int, peak: float, warmup: int, **settings: object)
 
 
 def _grid(family: str, steps: int, peak: float, warmup: int, shapes: Sequence[str]) -> list[str]:
-    if family != "wsd":
-        return [_spec(family, steps, peak, warmup, final=f * peak) for f in _LINE_FINAL_GRID]
+    """The specs of ``family`` that :func:`search_family` evaluates first."""
+    if family in ("wsd", "rsqrt"):
+        return _cooldown_grid(family, steps, peak, warmup, shapes)
+    if family == "powerlaw":
+        return [
+            _spec(family, steps, peak, warmup, b=b, decay=decay, final=0.0)
+            for decay in _DECAY_GRID
+            if _tail_fits(power_law_tail_steps(steps, decay), steps, warmup)
+            for b in _EXPONENT_GRID
+        ]
+    finals = [f * peak for f in _LINE_FINAL_GRID]
+    if family == "polynomial":
+        return [
+            _spec(family, steps, peak, warmup, power=k, final=f)
+            for k in _POWER_GRID
+            for f in finals
+        ]
+    if family == "rex":
+        return [
+            _spec(family, steps, peak, warmup, beta=b, final=f) for b in _BETA_GRID for f in finals
+        ]
+    return [_spec(family, steps, peak, warmup, final=f) for f in finals]
+
+
+def _cooldown_grid(family, steps, peak, warmup, shapes) -> list[str]:
+    """WSD's or rsqrt's grid: per shape, cooldown fractions and final LRs (fractions of the
+    peak, or of the rsqrt's LR at the last step)."""
+    end = peak if family == "wsd" else float(_rsqrt_end(steps, peak, warmup))
     specs = []
     for shape in shapes:
         for decay in _DECAY_GRID:
-            n = wsd_cooldown_steps(steps, decay)
-            if n < 1 or steps - n < warmup:
+            if not _tail_fits(wsd_cooldown_steps(steps, decay), steps, warmup):
                 continue
             finals = _EXP_FINAL_GRID if shape == "exp" else _FINAL_GRID
             for f in finals:
                 specs.append(
-                    _spec("wsd", steps, peak, warmup, decay=decay, shape=shape, final=f * peak)
+                    _spec(family, steps, peak, warmup, decay=decay, shape=shape, final=f * end)
                 )
     return specs
+
+
+def _tail_fits(n: int, steps: int, warmup: int) -> bool:
+    """A cooldown (or tail) of ``n`` steps is at least one step and starts after the warm-up."""
+    return n >= 1 and steps - n >= warmup
 
 
 def _significant(x: float, digits: int = 3) -> float:
@@ -466,23 +596,34 @@ def search_family(
 ) -> Ranking:
     """The best settings of a schedule family by the fit's predicted final loss.
 
-    Evaluates a grid in one batched call (WSD: cooldown fractions 0.05-0.95 by 0.05 and final
-    LRs 0-30 % of the peak, per shape; cosine and linear: final LRs 0-50 %), then refines the
-    best grid point of each shape by L-BFGS on the continuous settings through the law. The
-    refined settings are written as a spec (3-4 significant digits) and kept if their predicted
-    loss beats the grid's.
+    Evaluates a grid in one batched call, then refines the best grid point of each shape by
+    L-BFGS on the continuous settings through the law. The refined settings are written as a
+    spec (3-4 significant digits) and kept if their predicted loss beats the grid's. What each
+    family searches (grid; range refined):
+
+    * ``wsd``: cooldown fraction (0.05-0.95 by 0.05; one step to all after warm-up) and final LR
+      (0-30 % of the peak; 0-100 %), per shape;
+    * ``cosine``, ``linear``: final LR (0-50 % of the peak; 0-100 %);
+    * ``polynomial``: power (0.5-4; 0.1-10) and final LR (as cosine's);
+    * ``rsqrt``: cooldown fraction (as WSD's) and final LR (0-30 % of the inverse square root's
+      LR at the last step; 0-100 %), per cooldown shape (linear and sqrt by default), at the
+      default timescale (:func:`~scalefit.schedules.default_timescale`);
+    * ``rex``: beta (0, 0.25, 0.5, 0.75, 0.9; 0-0.95) and final LR (as cosine's);
+    * ``powerlaw``: tail fraction (as WSD's cooldown) and exponent b (-0.1 to -1; -0.01 to -2),
+      final LR 0 (OLMo-core's default).
 
     Args:
         fit: the fit to predict with.
         family: one of :data:`SEARCHABLE`.
         steps: the budget.
         peak: the peak LR (fixed: the laws are fitted at one peak).
-        warmup: warm-up steps (linear from 0).
-        shapes: WSD cooldown shapes to search (default all of :data:`~scalefit.schedules.SHAPES`).
+        warmup: warm-up steps (linear from 0; ``powerlaw`` needs at least one).
+        shapes: the cooldown shapes to search, of :data:`~scalefit.schedules.SHAPES`: WSD's
+            (default all) or rsqrt's (default linear and sqrt); other families have none.
         tolerance: as in :func:`rank`.
 
     Returns:
-        A :class:`Ranking` with the best spec per shape (one row for cosine and linear).
+        A :class:`Ranking` with the best spec per shape (one row for a family without shapes).
     """
     family = family.strip().lower()
     if family not in SEARCHABLE:
@@ -511,26 +652,25 @@ def search_family(
 
 
 def _checked_shapes(family: str, shapes: Sequence[str] | str | None) -> tuple[str, ...]:
-    """The WSD cooldown shapes to search (every one by default), or ``(family,)`` for another
-    family; an unknown shape is an :class:`InputError`."""
-    if family != "wsd":
+    """The cooldown shapes to search: WSD's (every one by default), rsqrt's (linear and sqrt
+    by default), or ``(family,)`` for a family without shapes; an unknown shape is an
+    :class:`InputError`."""
+    if family not in ("wsd", "rsqrt"):
         return (family,)
     shapes = (shapes,) if isinstance(shapes, str) else shapes
-    shapes = tuple(SHAPES if shapes is None else shapes)
+    default = SHAPES if family == "wsd" else _RSQRT_SHAPES
+    shapes = tuple(default if shapes is None else shapes)
     unknown = [s for s in shapes if s not in SHAPES]
     if unknown:
-        raise InputError(f"unknown wsd shape {unknown[0]!r} (shapes: {', '.join(SHAPES)})")
+        raise InputError(f"unknown {family} shape {unknown[0]!r} (shapes: {', '.join(SHAPES)})")
     return shapes
 
 
 def _refined(fit, family, shapes, starts, *, steps, peak, warmup) -> list[Schedule]:
     """Each shape's settings refined by L-BFGS through the law from ``starts`` (its best grid
     point's settings), as schedules whose specs carry 3-4 significant digits."""
-    lo, hi = 1.0 / steps, (steps - warmup) / steps  # the WSD cooldown fractions possible
-    theta0 = [
-        (_logit((start.get("decay", 0.5) - lo) / (hi - lo)), _logit(start["final"] / peak))
-        for start in starts
-    ]
+    where = {"steps": steps, "peak": peak, "warmup": warmup}
+    theta0 = [_encoded(family, start, **where) for start in starts]
     law_name, options, params = _law_setup(fit, steps + 1)
     with jax.enable_x64(True):
         theta = np.asarray(
@@ -549,20 +689,69 @@ def _refined(fit, family, shapes, starts, *, steps, peak, warmup) -> list[Schedu
         )
     refined = []
     for shape, (u, v) in zip(shapes, np.clip(theta, -30.0, 30.0)):
-        if not np.isfinite([u, v]).all():
-            continue
-        final = _significant(peak / (1 + math.exp(-v)))
-        final = 0.0 if final < 1e-5 * peak else final  # what sigmoid(v) cannot reach
-        if family != "wsd":
-            refined.append(_spec(family, steps, peak, warmup, final=final))
-            continue
-        decay = _significant(lo + (hi - lo) / (1 + math.exp(-u)), 4)
-        cooldown = wsd_cooldown_steps(steps, decay)
-        if cooldown < 1 or steps - cooldown < warmup:
-            continue
-        final = max(final, _EXP_FINAL_GRID[0] * peak) if shape == "exp" else final
-        refined.append(_spec("wsd", steps, peak, warmup, decay=decay, shape=shape, final=final))
+        if np.isfinite([u, v]).all():
+            spec = _decoded(family, shape, float(u), float(v), **where)
+            refined += [spec] if spec else []
     return [parse_schedule(spec) for spec in refined]
+
+
+def _scaled_sigmoid(scale: float, z: float) -> float:
+    """``scale * sigmoid(z)``, written as the search always has (``scale / (1 + e^-z)``)."""
+    return scale / (1 + math.exp(-z))
+
+
+def _between(bounds: tuple[float, float], fraction):
+    """The value a ``fraction`` of the way from ``lo`` to ``hi`` on a log scale (traceable)."""
+    lo, hi = bounds
+    return lo * (hi / lo) ** fraction
+
+
+def _position(bounds: tuple[float, float], value: float) -> float:
+    """The inverse of :func:`_between`: the fraction of the way to ``value``."""
+    lo, hi = bounds
+    return math.log(value / lo) / math.log(hi / lo)
+
+
+def _encoded(family: str, start: dict, *, steps: int, peak: float, warmup: int):
+    """The continuous settings ``(u, v)`` of a grid point's settings: the inverse of the maps in
+    :data:`_SEARCH_LRS`."""
+    lo, hi = 1.0 / steps, (steps - warmup) / steps  # the cooldown fractions possible
+    u = _logit((start.get("decay", 0.5) - lo) / (hi - lo))
+    if family == "polynomial":
+        u = _logit(_position(_POWER_RANGE, start["power"]))
+    elif family == "rex":
+        u = _logit(start["beta"] / _BETA_MAX)
+    elif family == "powerlaw":
+        return u, _logit(_position(_EXPONENT_RANGE, -start["b"]))
+    end = float(_rsqrt_end(steps, peak, warmup)) if family == "rsqrt" else peak
+    return u, _logit(start["final"] / end)
+
+
+def _decoded(family: str, shape: str, u: float, v: float, *, steps: int, peak: float, warmup: int):
+    """The spec of continuous settings ``(u, v)`` (3-4 significant digits), or ``None`` when
+    rounding leaves no valid schedule (a cooldown before the warm-up's end)."""
+    lo, hi = 1.0 / steps, (steps - warmup) / steps
+    decay = _significant(lo + _scaled_sigmoid(hi - lo, u), 4)
+    spec = partial(_spec, family, steps, peak, warmup)
+    if family == "powerlaw":
+        b = -_significant(_between(_EXPONENT_RANGE, _scaled_sigmoid(1.0, v)))
+        fits = _tail_fits(power_law_tail_steps(steps, decay), steps, warmup)
+        return spec(b=b, decay=decay, final=0.0) if fits else None
+    end = float(_rsqrt_end(steps, peak, warmup)) if family == "rsqrt" else peak
+    final = min(_significant(_scaled_sigmoid(end, v)), end)
+    final = 0.0 if final < 1e-5 * end else final  # what sigmoid(v) cannot reach
+    if family in ("wsd", "rsqrt"):
+        if not _tail_fits(wsd_cooldown_steps(steps, decay), steps, warmup):
+            return None
+        final = max(final, _EXP_FINAL_GRID[0] * end) if shape == "exp" else final
+        return spec(decay=decay, shape=shape, final=final)
+    if family == "polynomial":
+        return spec(
+            power=_significant(_between(_POWER_RANGE, _scaled_sigmoid(1.0, u))), final=final
+        )
+    if family == "rex":
+        return spec(beta=_significant(_scaled_sigmoid(_BETA_MAX, u)), final=final)
+    return spec(final=final)
 
 
 def _settings(spec: str) -> dict[str, object]:

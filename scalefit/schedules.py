@@ -1,7 +1,8 @@
 r"""Learning-rate schedule families, and the spec strings that name them.
 
 Each family (:func:`constant`, :func:`cosine`, :func:`linear`, :func:`wsd`, :func:`multistep`,
-:func:`two_stage`) returns a pure function of the step, in the style of optax's schedules. It is
+:func:`two_stage`, :func:`polynomial`, :func:`rsqrt`, :func:`rex`, :func:`power_law`) returns a
+pure function of the step, in the style of optax's schedules. It is
 vectorised (no Python loop over steps) and works on
 
 * Python numbers and numpy arrays: evaluated with numpy in float64, returning numpy values;
@@ -27,6 +28,10 @@ Spec grammar. A schedule is written as one string, ``FAMILY:key=value,key=value,
     constant:peak=1e-3,steps=50000,warmup=300
     multistep:peak=3e-4,steps=24000,milestones=8000/16000,gamma=0.3
     twostage:peak=3e-4,steps=16000,switch=8000,second=9e-5
+    polynomial:peak=3e-4,steps=24000,warmup=2160,power=2,final=3e-5
+    rsqrt:peak=3e-4,steps=24000,warmup=2160,decay=0.2,shape=sqrt
+    rex:peak=3e-4,steps=24000,warmup=2160,beta=0.5
+    powerlaw:peak=3e-4,steps=24000,warmup=2160,b=-0.51,decay=0.1
 
 Family names, keys and shape names are case-insensitive; whitespace around names, values and
 separators is ignored; keys may come in any order. ``steps`` (the budget :math:`T`) is required
@@ -44,15 +49,26 @@ family         aliases              required keys              optional keys (de
 ``multistep``                       peak, steps, milestones    gamma (0.1), warmup (0)
 ``twostage``   ``two_stage``        peak, steps, switch,       warmup (0)
                                     second
+``polynomial`` ``poly``             peak, steps                power (1), final (0), warmup (0)
+``rsqrt``      ``inverse_sqrt``,    peak, steps                timescale (warmup, or 10000
+               ``inv_sqrt``                                    without one), decay (0.2), shape
+                                                               (linear), final (0), warmup (0)
+``rex``                             peak, steps                beta (0.5), final (0), warmup (0)
+``powerlaw``   ``power_lr``,        peak, steps, warmup        b (-0.51), decay (0.1), final (0)
+               ``power_law``,
+               ``power-law``
 =============  ===================  =========================  ================================
 
-``wsd`` shapes: ``linear``, ``cosine`` (alias ``cos``), ``sqrt`` (alias ``1-sqrt``), ``exp``
-(alias ``exponential``). Constraints: learning rates (``peak``, ``final``, ``second``) are finite
-and :math:`\ge 0`, ``peak`` :math:`> 0`; ``final`` :math:`\le` ``peak``; ``steps`` :math:`> 0`;
-:math:`0 \le` ``warmup`` :math:`<` ``steps``; ``decay`` in :math:`(0, 1]`; milestones strictly
-increasing and after the warmup (one beyond ``steps`` never comes: :meth:`Schedule.with_steps`
-keeps them where they are); ``switch`` after the warmup; ``steps`` at most :data:`MAX_STEPS`;
-``gamma`` :math:`\ge 0`. A
+``wsd`` and ``rsqrt`` shapes: ``linear``, ``cosine`` (alias ``cos``), ``sqrt`` (alias ``1-sqrt``),
+``exp`` (alias ``exponential``). Constraints: learning rates (``peak``, ``final``, ``second``) are
+finite and :math:`\ge 0`, ``peak`` :math:`> 0`; ``final`` :math:`\le` ``peak`` (``rsqrt``: at
+most the inverse square root's LR at ``steps``; ``powerlaw``: at most its LR where the tail
+starts); ``steps`` :math:`> 0`; :math:`0 \le` ``warmup`` :math:`<` ``steps`` (``powerlaw``:
+:math:`\ge 1`); ``decay`` in :math:`(0, 1]`, a cooldown of at least one step starting after the
+warmup; milestones strictly increasing and after the warmup (one beyond ``steps`` never comes:
+:meth:`Schedule.with_steps` keeps them where they are); ``switch`` after the warmup; ``steps`` at
+most :data:`MAX_STEPS`; ``gamma`` :math:`\ge 0`; ``power`` :math:`> 0`; ``beta`` in
+:math:`[0, 1)`; ``b`` :math:`< 0`; ``timescale`` :math:`\ge 1`. A
 malformed spec raises :class:`~scalefit.InputError` with a one-line message that quotes
 the spec. :func:`parse_schedule` returns a :class:`Schedule` whose ``spec`` is the canonical
 form of the string (every key written, in a fixed order), which parses back to an equal
@@ -88,12 +104,21 @@ __all__ = [
     "constant",
     "cosine",
     "decay_curve",
+    "default_timescale",
     "linear",
     "lr_array",
     "multistep",
     "LambdaLRFactor",
     "parse_schedule",
     "per_step_lrs",
+    "polynomial",
+    "polynomial_decay",
+    "power_law",
+    "power_law_tail_steps",
+    "rex",
+    "rex_decay",
+    "rsqrt",
+    "rsqrt_decay",
     "to_lambda_lr",
     "to_optax",
     "two_stage",
@@ -427,15 +452,16 @@ def wsd(
 
 
 def _check_cooldown(
-    decay: float, shape: str, final: float, steps: int, warmup: int
+    decay: float, shape: str, final: float, steps: int, warmup: int, family: str = "wsd"
 ) -> tuple[str, int]:
-    """A WSD cooldown's shape (its canonical name) and length in steps, once checked."""
+    """A cooldown's shape (its canonical name) and length in steps (:func:`wsd`'s, or
+    :func:`rsqrt`'s), once checked."""
     decay = float(decay)
     if not 0.0 < decay <= 1.0:
         raise InputError(f"decay must be in (0, 1] (a fraction of steps), got {decay!r}")
     key = _SHAPE_ALIASES.get(str(shape).strip().lower())
     if key is None:
-        raise InputError(f"unknown wsd shape {shape!r} (shapes: {', '.join(SHAPES)})")
+        raise InputError(f"unknown {family} shape {shape!r} (shapes: {', '.join(SHAPES)})")
     if key == "exp" and final <= 0:
         raise InputError(f"shape exp needs final > 0, got final={final!r}")
     n = wsd_cooldown_steps(steps, decay)
@@ -533,6 +559,372 @@ def two_stage(peak: float, switch: int, second: float, warmup: int = 0) -> Sched
     if switch <= warmup:
         raise InputError(f"switch must come after the warmup ({warmup}), got {switch}")
     return _with_warmup(peak, warmup, lambda t, xp: xp.where(t < switch, peak, second))
+
+
+def _decay_fraction(t: Any, steps: int, span: int, xp: Any) -> Any:
+    """The fraction :math:`x` done at ``t`` of a decay over the ``span`` steps up to ``steps``,
+    as ``1 - (steps - t) / span`` (clipped): exactly 1 at ``steps`` on every backend, where XLA,
+    dividing by a multiplication with the reciprocal, makes ``(t - W) / D`` fall short of 1
+    (``0.9999999999999999`` for ``107 / 107``), which :math:`(1 - x)^k` with a small ``k``
+    would magnify."""
+    return 1.0 - xp.clip(steps - t, 0.0, span) / span
+
+
+def polynomial_decay(x: ArrayLike, peak: ArrayLike, final: ArrayLike, power: ArrayLike) -> Any:
+    r"""The LR a fraction ``x`` of the way through a polynomial decay (see :func:`polynomial`):
+    :math:`(p - f)(1 - x)^k + f`, computed in optax's order.
+
+    The gradient in ``power`` stays finite at ``x = 1`` (where :math:`0^k \log 0` is NaN), so
+    that :func:`scalefit.search_family` can differentiate it; numpy or jax like ``x``.
+
+    Examples:
+        >>> [float(polynomial_decay(x, 1.0, 0.1, 2.0)) for x in (0.0, 0.5, 1.0)]
+        [1.0, 0.325, 0.1]
+    """
+    xp = _array_module(x)
+    remaining = 1.0 - x
+    left = remaining > 0
+    factor = xp.where(left, xp.where(left, remaining, 1.0) ** power, 0.0)
+    return (peak - final) * factor + final
+
+
+def polynomial(
+    peak: float, steps: int, power: float = 1.0, final: float = 0.0, warmup: int = 0
+) -> ScheduleFn:
+    r"""Polynomial decay from ``peak`` at the end of warmup to ``final`` at ``steps``.
+
+    .. math::
+
+        \eta(t) = f + (p - f)\,(1 - x)^{k}, \qquad
+        x = \frac{\min(\max(t - W, 0),\, D)}{D},\ D = T - W,
+
+    after the linear warmup :math:`\eta(t) = p\,t/W` for :math:`t < W`; held at :math:`f` after
+    :math:`T`. :math:`x` is the fraction of the decay done, counted from the end of the warmup,
+    as optax's ``polynomial_schedule(init_value=p, end_value=f, power=k, transition_steps=D)``
+    counts it when joined after the warmup (``optax.join_schedules(..., boundaries=[W])``), and
+    as Hugging Face's ``get_polynomial_decay_schedule_with_warmup(lr_end=f, power=k)``; torch's
+    ``PolynomialLR(total_iters=D, power=k)`` started after the warmup is the case :math:`f = 0`.
+    :math:`k = 1` is :func:`linear`; :math:`k = 2` falls faster early and flattens near the end.
+    (optax's schedule, run by XLA on arrays, can miss :math:`f` at :math:`t = T` by
+    :math:`(p - f)\,\epsilon^k`, :math:`\epsilon` a rounding error: about
+    :math:`10^{-8}(p - f)` at :math:`k = 1/2` in float64; this one reaches :math:`f`.)
+
+    Args:
+        peak: the peak learning rate :math:`p`, reached at the end of warmup.
+        steps: the total number of steps :math:`T`; the schedule reaches ``final`` at ``t = T``.
+        power: the exponent :math:`k > 0`.
+        final: the final learning rate :math:`f` (``0 <= final <= peak``).
+        warmup: warmup steps :math:`W < T`.
+
+    Returns:
+        A function of the step returning the learning rate.
+
+    References:
+        optax.polynomial_schedule; torch.optim.lr_scheduler.PolynomialLR; the polynomial decay of
+        BERT-style training (Hugging Face transformers,
+        ``get_polynomial_decay_schedule_with_warmup``).
+
+    Examples:
+        >>> f = polynomial(1e-3, steps=1100, power=2, final=1e-4, warmup=100)
+        >>> print(float(f(50)), float(f(100)), round(float(f(600)), 10), float(f(1100)))
+        0.0005 0.001 0.000325 0.0001
+    """
+    peak = _check_peak(peak)
+    steps, warmup = _check_steps_warmup(steps, warmup)
+    final = _check_final(peak, final)
+    power = _check_positive("power", power)
+    span = steps - warmup
+
+    def shape(t: Any, xp: Any) -> Any:
+        return polynomial_decay(_decay_fraction(t, steps, span, xp), peak, final, power)
+
+    return _with_warmup(peak, warmup, shape)
+
+
+def _check_positive(name: str, value: float) -> float:
+    value = float(value)
+    if not math.isfinite(value) or value <= 0:
+        raise InputError(f"{name} must be a finite number > 0, got {value!r}")
+    return value
+
+
+def default_timescale(warmup: int) -> int:
+    """The :func:`rsqrt` timescale when none is given: the warmup, or 10,000 steps without one
+    (Hugging Face's ``get_inverse_sqrt_schedule`` default).
+
+    Examples:
+        >>> default_timescale(2160), default_timescale(0)
+        (2160, 10000)
+    """
+    return warmup if warmup > 0 else 10_000
+
+
+def rsqrt_decay(t: Any, peak: Any, warmup: int, timescale: Any, xp: Any) -> Any:
+    r"""The inverse square root part of :func:`rsqrt`:
+    :math:`r(t) = p / \sqrt{1 + (\max(t, W) - W)/s}`, numpy or jax as ``xp``.
+
+    Examples:
+        >>> float(rsqrt_decay(np.float64(400), 1.0, 100, 100, np))  # sqrt(100 / 400)
+        0.5
+    """
+    return peak / xp.sqrt(1.0 + (xp.maximum(t, warmup) - warmup) / timescale)
+
+
+def rsqrt(
+    peak: float,
+    steps: int,
+    decay: float = 0.2,
+    shape: str = "linear",
+    final: float = 0.0,
+    warmup: int = 0,
+    timescale: int | None = None,
+) -> ScheduleFn:
+    r"""Inverse square root decay after warmup, then a cooldown to ``final`` over the last
+    ``int(decay * steps)`` steps.
+
+    After the linear warmup :math:`\eta(t) = p\,t/W` for :math:`t < W`, the LR falls as the
+    inverse square root of the steps, with timescale :math:`s`,
+
+    .. math::
+
+        r(t) = \frac{p}{\sqrt{1 + (t - W)/s}} \qquad (t \ge W),
+
+    which for :math:`s = W` (the default with a warmup) is :math:`p\sqrt{W/t}`: T5's and
+    fairseq's ``inverse_sqrt``. With :math:`n = \lfloor \mathrm{decay} \cdot T \rfloor` and
+    :math:`x = \min\bigl(1, \max(0, (t - (T - n)) / n)\bigr)`, the cooldown brings
+    :math:`r(t)` down to :math:`f` in the shape of :func:`wsd`'s,
+
+    .. math::
+
+        \eta(t) = \begin{cases}
+            r(t) & t < T - n \\
+            f + (r(t) - f)(1 - x) & \text{shape = linear} \\
+            f + (r(t) - f)(1 - \sqrt{x}) & \text{shape = sqrt (1-sqrt)} \\
+            f + \tfrac{r(t) - f}{2}(1 + \cos \pi x) & \text{shape = cosine} \\
+            r(t)\,(f / r(t))^{x} & \text{shape = exp (needs } f > 0)
+        \end{cases}
+
+    reaching :math:`f` at :math:`t = T` and held there after. With :math:`f = 0` and the linear
+    shape this is :math:`r(t)\,(T - t)/n`, the rsqrt schedule with a linear cooldown of Zhai et
+    al. (big_vision's ``decay_type="rsqrt"`` with ``cooldown_steps=n``): the cooldown multiplies
+    the still-decaying :math:`r(t)`, it does not start from a frozen value.
+
+    Args:
+        peak: the peak learning rate :math:`p`, reached at the end of warmup.
+        steps: the total number of steps :math:`T`.
+        decay: the cooldown's fraction of ``steps``, in ``(0, 1]``; it starts after the warmup.
+        shape: the cooldown's shape, as :func:`wsd`'s: ``linear``, ``sqrt`` (``1-sqrt``),
+            ``cosine`` or ``exp``.
+        final: the final learning rate :math:`f`, at most :math:`r(T)` (so that the LR never
+            rises).
+        warmup: warmup steps :math:`W < T`.
+        timescale: :math:`s \ge 1` in steps (default :func:`default_timescale`: the warmup, or
+            10,000 without one, as Hugging Face's ``get_inverse_sqrt_schedule``).
+
+    Returns:
+        A function of the step returning the learning rate.
+
+    References:
+        Raffel et al., "Exploring the Limits of Transfer Learning with a Unified Text-to-Text
+        Transformer", JMLR 2020 (T5's inverse square root). Zhai, Kolesnikov, Houlsby, Beyer,
+        "Scaling Vision Transformers", CVPR 2022, arXiv:2106.04560 (rsqrt with a linear
+        cooldown; google-research/big_vision). Hägele et al., NeurIPS 2024, arXiv:2405.18392
+        (the 1-sqrt cooldown).
+
+    Examples:
+        >>> f = rsqrt(1e-3, steps=1000, decay=0.2, warmup=100)  # timescale = warmup = 100
+        >>> print(float(f(100)), round(float(f(400)), 8), round(float(f(900)), 8), float(f(1000)))
+        0.001 0.0005 0.00016667 0.0
+    """
+    peak = _check_peak(peak)
+    steps, warmup = _check_steps_warmup(steps, warmup)
+    timescale = default_timescale(warmup) if timescale is None else timescale
+    timescale = _check_int("timescale", timescale, 1)
+    final = _check_rsqrt_final(final, peak, steps, warmup, timescale)
+    key, n = _check_cooldown(decay, shape, final, steps, warmup, "rsqrt")
+    start = steps - n
+
+    def cooldown(t: Any, xp: Any) -> Any:
+        decayed = rsqrt_decay(t, peak, warmup, timescale, xp)
+        value = decay_curve(key, xp.clip((t - start) / n, 0.0, 1.0), decayed, final)
+        return xp.where(t < start, decayed, value)
+
+    return _with_warmup(peak, warmup, cooldown)
+
+
+def _check_rsqrt_final(final: float, peak: float, steps: int, warmup: int, timescale: int) -> float:
+    """:func:`rsqrt`'s final LR, once checked: at most the inverse square root's LR at the end."""
+    final = _check_lr("final", final)
+    lowest = float(rsqrt_decay(np.float64(steps), peak, warmup, timescale, np))
+    if final > lowest:
+        raise InputError(
+            f"final must not exceed the inverse square root's LR at the last step, "
+            f"peak/sqrt(1 + (steps - warmup)/timescale) = {lowest!r}, got final={final!r}"
+        )
+    return final
+
+
+def rex(
+    peak: float, steps: int, beta: float = 0.5, final: float = 0.0, warmup: int = 0
+) -> ScheduleFn:
+    r"""REX: the reflected exponential decay from ``peak`` at the end of warmup to ``final``.
+
+    .. math::
+
+        \eta(t) = f + (p - f)\,\frac{1 - x}{(1 - \beta) + \beta\,(1 - x)}, \qquad
+        x = \frac{\min(\max(t - W, 0),\, D)}{D},\ D = T - W,
+
+    after the linear warmup :math:`\eta(t) = p\,t/W` for :math:`t < W`; held at :math:`f` after
+    :math:`T`. The paper's schedule is :math:`\beta = 1/2`, :math:`(1 - z) / (\tfrac12 +
+    \tfrac12 (1 - z))` with :math:`z = t/T` (no warmup, :math:`f = 0`); the reference code
+    (github.com/IvanVassi/REX_LR) uses :math:`\beta = 0.9` and a minimum LR :math:`f`.
+    :math:`\beta = 0` is :func:`linear`; as :math:`\beta \to 1` the LR stays near the peak
+    longer and drops at the end.
+
+    Args:
+        peak: the peak learning rate :math:`p`, reached at the end of warmup.
+        steps: the total number of steps :math:`T`; the schedule reaches ``final`` at ``t = T``.
+        beta: :math:`\beta` in ``[0, 1)``.
+        final: the final learning rate :math:`f` (``0 <= final <= peak``).
+        warmup: warmup steps :math:`W < T`.
+
+    Returns:
+        A function of the step returning the learning rate.
+
+    References:
+        Chen, Wolfe, Kyrillidis, "REX: Revisiting Budgeted Training with an Improved Schedule",
+        MLSys 2022, arXiv:2107.04197.
+
+    Examples:
+        >>> f = rex(1e-3, steps=1000)
+        >>> print(float(f(0)), round(float(f(500)), 8), round(float(f(900)), 8), float(f(1000)))
+        0.001 0.00066667 0.00018182 0.0
+    """
+    peak = _check_peak(peak)
+    steps, warmup = _check_steps_warmup(steps, warmup)
+    final = _check_final(peak, final)
+    beta = float(beta)
+    if not 0.0 <= beta < 1.0:
+        raise InputError(f"beta must be in [0, 1), got {beta!r}")
+    span = steps - warmup
+
+    def shape(t: Any, xp: Any) -> Any:
+        return rex_decay(_decay_fraction(t, steps, span, xp), peak, final, beta)
+
+    return _with_warmup(peak, warmup, shape)
+
+
+def rex_decay(x: ArrayLike, peak: ArrayLike, final: ArrayLike, beta: ArrayLike) -> Any:
+    r"""REX's LR a fraction ``x`` of the way through its decay:
+    :math:`f + (p - f)(1 - x) / ((1 - \beta) + \beta (1 - x))` (see :func:`rex`).
+
+    Examples:
+        >>> round(float(rex_decay(0.5, 1.0, 0.0, 0.5)), 6)  # (1/2) / (1/2 + 1/4)
+        0.666667
+    """
+    remaining = 1.0 - x
+    return final + (peak - final) * (remaining / ((1.0 - beta) + beta * remaining))
+
+
+def power_law_tail_steps(steps: int, decay: float) -> int:
+    """Tail length of :func:`power_law`: ``round(decay * steps)``, Python's ``round`` (half to
+    even), as OLMo-core's ``PowerLR`` computes it from ``decay_fraction``.
+
+    Examples:
+        >>> power_law_tail_steps(1000, 0.1), power_law_tail_steps(25, 0.1)
+        (100, 2)
+    """
+    return round(decay * steps)
+
+
+def power_law(
+    peak: float, steps: int, warmup: int, b: float = -0.51, decay: float = 0.1, final: float = 0.0
+) -> ScheduleFn:
+    r"""OLMo-core's power-law schedule: a horizon-free decay :math:`(t/W)^b`, then a linear tail.
+
+    With :math:`n = \mathrm{round}(\mathrm{decay} \cdot T)` tail steps, :math:`b < 0` and
+    :math:`W \ge 1`,
+
+    .. math::
+
+        \eta(t) = \begin{cases}
+            p\,t / W & t < W \\
+            p\,(t / W)^{b} & W \le t < T - n \\
+            f + (\ell - f)\,\min(T - t, n) / n,
+                \quad \ell = p\,\bigl((T - n) / W\bigr)^{b} & T - n \le t \le T
+        \end{cases}
+
+    held at :math:`f` after :math:`T`. The power phase depends on the warmup only, not on the
+    budget (what "horizon-free" means): two runs of different budgets share it until their
+    tails. This is ``olmo_core.optim.scheduler.PowerLR.get_lr`` (registered as ``power_lr``)
+    with ``warmup=W``, ``warmup_min_lr=0``, ``decay_fraction=decay`` (its ``round``), ``b`` and
+    ``decay_min_lr=f``, in steps (OLMo-core can count tokens instead), as of allenai/OLMo-core
+    commit ``73637f7b8222fdcc02da53c9542676b49f1ab5c8`` ("Add PowerLR scheduler (#674)",
+    2026-05-14; unchanged at ``fa6c5014c9f6e9ee789da2d9c20d5126fee8df0d``, after v2.5.0).
+    OLMo-core's defaults are ``b = -0.51`` and ``decay = 0.1``; it rejects :math:`b \ge 0`.
+
+    Args:
+        peak: the peak learning rate :math:`p`, reached at the end of warmup.
+        steps: the total number of steps :math:`T`.
+        warmup: warmup steps :math:`1 \le W \le T - n` (the power law is relative to it).
+        b: the exponent :math:`b < 0`.
+        decay: the tail's fraction of ``steps``, in ``(0, 1]`` (at least one step).
+        final: the final learning rate :math:`f`, at most :math:`\ell` (the LR where the tail
+            starts).
+
+    Returns:
+        A function of the step returning the learning rate.
+
+    References:
+        allenai/OLMo-core, ``src/olmo_core/optim/scheduler.py``, class ``PowerLR``.
+
+    Examples:
+        >>> f = power_law(1e-3, steps=1000, warmup=100, b=-0.5, decay=0.1)
+        >>> print(float(f(100)), float(f(400)), round(float(f(900)), 8), float(f(1000)))
+        0.001 0.0005 0.00033333 0.0
+    """
+    peak = _check_peak(peak)
+    steps, warmup = _check_steps_warmup(steps, warmup)
+    final = _check_lr("final", final)
+    if warmup < 1:
+        raise InputError("powerlaw needs warmup >= 1: its decay is (t/warmup)^b")
+    b = float(b)
+    if not math.isfinite(b) or b >= 0:
+        raise InputError(f"b must be a finite negative exponent, got {b!r}")
+    n = _check_tail(decay, steps, warmup)
+    start = steps - n
+    start_lr = peak * (start / warmup) ** b
+    if final > start_lr:
+        raise InputError(
+            f"final must not exceed the LR where the tail starts, "
+            f"peak*((steps - n)/warmup)^b = {start_lr!r}, got final={final!r}"
+        )
+
+    def shape(t: Any, xp: Any) -> Any:
+        power = peak * (xp.maximum(t, warmup) / warmup) ** b
+        tail = final + (start_lr - final) * xp.clip(steps - t, 0.0, n) / n
+        return xp.where(t < start, power, tail)
+
+    return _with_warmup(peak, warmup, shape)
+
+
+def _check_tail(decay: float, steps: int, warmup: int) -> int:
+    """The length of :func:`power_law`'s tail, once checked."""
+    decay = float(decay)
+    if not 0.0 < decay <= 1.0:
+        raise InputError(f"decay must be in (0, 1] (a fraction of steps), got {decay!r}")
+    n = power_law_tail_steps(steps, decay)
+    if n < 1:
+        raise InputError(
+            f"decay={decay!r} gives round(decay*steps) = 0 tail steps at steps={steps}; "
+            "need at least 1"
+        )
+    if steps - n < warmup:
+        raise InputError(
+            f"decay={decay!r} starts the tail at step {steps - n} = steps - round(decay*steps), "
+            f"before the warmup ends at step {warmup}"
+        )
+    return n
 
 
 # --------------------------------------------------------------------------------------------
@@ -716,9 +1108,11 @@ class Schedule:
     def with_steps(self, steps: int) -> Schedule:
         """The same family for a new total ``steps``.
 
-        For ``cosine``, ``linear`` and ``wsd`` the decay stretches with the budget (``wsd`` keeps
-        its cooldown *fraction*); for ``constant``, ``multistep`` and ``twostage`` only the budget
-        changes (milestones and switch stay at their steps). Warmup is kept.
+        For ``cosine``, ``linear``, ``polynomial``, ``rex`` and ``wsd`` the decay stretches with
+        the budget (``wsd`` keeps its cooldown *fraction*); ``rsqrt`` and ``powerlaw`` keep their
+        decay (timescale, exponent) and their cooldown or tail *fraction*; for ``constant``,
+        ``multistep`` and ``twostage`` only the budget changes (milestones and switch stay at
+        their steps). Warmup is kept.
 
         Raises:
             InputError: if the new budget is invalid for the schedule (e.g. ``steps <= warmup``).
@@ -738,6 +1132,8 @@ class _Family:
     optional: dict[str, Any]  # key -> default
     # canonical spec order: peak, steps, warmup, then the other keys in the order given here
     build: Callable[[dict[str, Any]], ScheduleFn]
+    # defaults that depend on other keys (a default of None above), filled in before building
+    derive: Callable[[dict[str, Any]], dict[str, Any]] = lambda params: {}
 
 
 FAMILIES: dict[str, _Family] = {
@@ -769,6 +1165,29 @@ FAMILIES: dict[str, _Family] = {
         {"warmup": 0},
         lambda p: two_stage(p["peak"], p["switch"], p["second"], p["warmup"]),
     ),
+    "polynomial": _Family(
+        ("peak", "steps"),
+        {"warmup": 0, "power": 1.0, "final": 0.0},
+        lambda p: polynomial(p["peak"], p["steps"], p["power"], p["final"], p["warmup"]),
+    ),
+    "rsqrt": _Family(
+        ("peak", "steps"),
+        {"warmup": 0, "timescale": None, "decay": 0.2, "shape": "linear", "final": 0.0},
+        lambda p: rsqrt(
+            p["peak"], p["steps"], p["decay"], p["shape"], p["final"], p["warmup"], p["timescale"]
+        ),
+        lambda p: {"timescale": default_timescale(p["warmup"])} if p["timescale"] is None else {},
+    ),
+    "rex": _Family(
+        ("peak", "steps"),
+        {"warmup": 0, "beta": 0.5, "final": 0.0},
+        lambda p: rex(p["peak"], p["steps"], p["beta"], p["final"], p["warmup"]),
+    ),
+    "powerlaw": _Family(
+        ("peak", "steps", "warmup"),
+        {"b": -0.51, "decay": 0.1, "final": 0.0},
+        lambda p: power_law(p["peak"], p["steps"], p["warmup"], p["b"], p["decay"], p["final"]),
+    ),
 }
 """The families of the spec grammar: canonical name to required and optional keys."""
 
@@ -777,10 +1196,17 @@ _FAMILY_ALIASES = {name: name for name in FAMILIES} | {
     "cos": "cosine",
     "two_stage": "twostage",
     "two-stage": "twostage",
+    "poly": "polynomial",
+    "inverse_sqrt": "rsqrt",
+    "inv_sqrt": "rsqrt",
+    "power_lr": "powerlaw",
+    "power_law": "powerlaw",
+    "power-law": "powerlaw",
 }
+_ALIASES_SHOWN = "const, cos, two_stage, poly, inverse_sqrt, inv_sqrt, power_lr, power_law"
 
-_INT_KEYS = {"steps", "warmup", "switch"}
-_FLOAT_KEYS = {"peak", "final", "second", "decay", "gamma"}
+_INT_KEYS = {"steps", "warmup", "switch", "timescale"}
+_FLOAT_KEYS = {"peak", "final", "second", "decay", "gamma", "power", "beta", "b"}
 
 
 def _split_spec(spec: str) -> tuple[str, dict[str, str]]:
@@ -797,7 +1223,7 @@ def _split_spec(spec: str) -> tuple[str, dict[str, str]]:
     if family is None:
         raise InputError(
             f"schedule {spec!r}: unknown family {head.strip()!r} "
-            f"(families: {', '.join(FAMILIES)}; aliases: const, cos, two_stage)"
+            f"(families: {', '.join(FAMILIES)}; aliases: {_ALIASES_SHOWN})"
         )
     allowed = (*FAMILIES[family].required, *FAMILIES[family].optional)
     params: dict[str, str] = {}
@@ -881,6 +1307,7 @@ def parse_schedule(spec: str) -> Schedule:
         )
     params: dict[str, Any] = dict(info.optional)
     params.update({key: _parse_value(spec, key, text) for key, text in raw.items()})
+    params.update(info.derive(params))
     try:
         steps, warmup = _check_steps_warmup(params["steps"], params["warmup"])
         fn = info.build(params)

@@ -6,6 +6,7 @@ import json
 import math
 import pickle
 from dataclasses import replace
+from pathlib import Path
 
 import jax
 import jax.numpy as jnp
@@ -14,7 +15,7 @@ import optax
 import pandas as pd
 import pytest
 
-from scalefit import Fit, InputError, predict
+from scalefit import Fit, InputError, fit, io, predict
 from scalefit import _choose as choose
 from scalefit.cli import main
 from scalefit.laws.multipower import PUBLISHED_400M
@@ -259,3 +260,121 @@ def test_cli_choose_bad_input_exits_2(extra, problem, tmp_path, capsys):
     code = main(["choose", str(fit_json), *extra])
     err = capsys.readouterr().err.strip().splitlines()
     assert code == 2 and len(err) == 1 and problem in err[0]
+
+
+# ------------------------------------------------------------------ the newer families' search
+
+NEWER = ("polynomial", "rsqrt", "rex", "powerlaw")
+MP400 = Path(__file__).resolve().parents[1] / "data" / "multipower-law" / "400M"
+RSQRT_END = PEAK / math.sqrt(1 + (STEPS - WARMUP) / WARMUP)  # its LR at the last step
+COOLDOWNS = (1 / STEPS, (STEPS - WARMUP) / STEPS)  # the cooldown (tail) fractions possible
+SEARCHED = {  # the settings each newer family searches, and the range the search covers
+    "polynomial": {"power": choose._POWER_RANGE, "final": (0.0, PEAK)},
+    "rsqrt": {"decay": COOLDOWNS, "final": (0.0, RSQRT_END)},
+    "rex": {"beta": (0.0, choose._BETA_MAX), "final": (0.0, PEAK)},
+    "powerlaw": {"b": (-choose._EXPONENT_RANGE[1], -choose._EXPONENT_RANGE[0]), "decay": COOLDOWNS},
+}
+
+
+@pytest.fixture(scope="module")
+def annealing_400m() -> Fit:
+    """The annealing law fitted to two bundled 400M runs (constant and cosine, 24k steps)."""
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("SCALEFIT_CACHE_DIR", "")
+        runs = [io.read_curve(MP400 / f"{name}.csv") for name in ("constant_24000", "cosine_24000")]
+        return fit(runs, "annealing", uncertainty=False)
+
+
+def nudged(spec: str) -> list[str]:
+    """``spec`` with one searched setting moved by 5 % either way (from 0: to 1 % of its range),
+    inside the range the search covers."""
+    family, settings = spec.split(":")[0], choose._settings(spec)
+    specs = []
+    for key, (lo, hi) in SEARCHED[family].items():
+        value = settings[key]
+        for moved in (0.95 * value, 1.05 * value) if value else (lo + 0.01 * (hi - lo),):
+            if lo <= moved <= hi:
+                body = ",".join(f"{k}={moved if k == key else v}" for k, v in settings.items())
+                specs.append(f"{family}:{body}")
+    return specs
+
+
+@pytest.mark.parametrize("family", NEWER)
+def test_family_search_of_the_newer_families_finds_a_local_optimum(family, annealing_400m):
+    found = choose.search_family(annealing_400m, family, steps=STEPS, peak=PEAK, warmup=WARMUP)
+    shapes = ["linear", "sqrt"] if family == "rsqrt" else [family]
+    assert sorted(choose._settings(c.name).get("shape", family) for c in found.choices) == shapes
+    grid = [parse_schedule(s) for s in choose._grid(family, STEPS, PEAK, WARMUP, shapes)]
+    assert found.best.final_loss <= choose.rank(annealing_400m, grid).best.final_loss + 1e-12
+    for choice in found.choices:
+        schedule = parse_schedule(choice.name)
+        assert (schedule.family, schedule.spec) == (family, choice.name)
+        assert (schedule.steps, schedule.warmup, schedule.peak) == (STEPS, WARMUP, PEAK)
+        np.testing.assert_array_equal(choice.lr, schedule.lr())
+        settings = choose._settings(choice.name)
+        for key, (lo, hi) in SEARCHED[family].items():
+            assert lo <= settings[key] <= hi
+        # no setting moved a little does better: the refinement found the family's optimum
+        for neighbour in nudged(choice.name):  # one at a time: one compiled program for all
+            moved = choose.rank(annealing_400m, [neighbour]).best
+            assert moved.final_loss >= choice.final_loss - 1e-6, moved.name
+
+
+@pytest.mark.parametrize(
+    "spec",
+    [
+        "polynomial:peak=3e-4,steps=24000,warmup=2160,power=1.7,final=2e-5",
+        "rsqrt:peak=3e-4,steps=24000,warmup=2160,decay=0.2,shape=linear,final=2e-5",
+        "rsqrt:peak=3e-4,steps=24000,warmup=2160,decay=0.25,shape=sqrt,final=1e-6",
+        "rex:peak=3e-4,steps=24000,warmup=2160,beta=0.6,final=2e-5",
+        "powerlaw:peak=3e-4,steps=24000,warmup=2160,b=-0.4,decay=0.1,final=0",
+    ],
+)
+def test_the_search_s_continuous_family_is_the_schedule_family(spec):
+    # the LRs the refinement differentiates, at a spec's settings, are the spec's LRs
+    family, settings = spec.split(":")[0], choose._settings(spec)
+    shape = settings.get("shape", family)
+    shapes = choose._checked_shapes(family, [shape] if family == "rsqrt" else None)
+    theta = choose._encoded(family, settings, steps=STEPS, peak=PEAK, warmup=WARMUP)
+    with jax.enable_x64(True):
+        lr = choose._family_lr(
+            jnp.asarray(theta),
+            0,
+            jnp.arange(STEPS + 1.0),
+            family=family,
+            steps=STEPS,
+            warmup=WARMUP,
+            peak=PEAK,
+            shapes=shapes,
+        )
+        lr = np.asarray(lr)
+    # final = 0 is sigmoid(v) = 1e-6 of the range at the least: 3e-10 off at the end; the sqrt
+    # cooldown is softened over half a step (the first cooldown steps: 1e-4 of the LR off)
+    atol = 1e-4 * PEAK if shape == "sqrt" else 1e-9
+    np.testing.assert_allclose(lr, parse_schedule(spec).lr(), rtol=1e-6, atol=atol)
+
+
+def test_family_search_of_the_newer_families_bad_input():
+    args = {"steps": STEPS, "peak": PEAK, "warmup": WARMUP}
+    with pytest.raises(InputError, match="powerlaw needs warmup >= 1"):
+        choose.search_family(ANNEALING, "powerlaw", **(args | {"warmup": 0}))
+    with pytest.raises(InputError, match="unknown rsqrt shape 'square'"):
+        choose.search_family(ANNEALING, "rsqrt", shapes=["square"], **args)
+
+
+def test_cli_choose_searches_the_newer_families(annealing_400m, tmp_path, capsys):
+    from scalefit.cli._choose import FAMILIES
+
+    assert FAMILIES == choose.SEARCHABLE
+    fit_json = tmp_path / "fit.json"
+    fit_json.write_text(json.dumps(annealing_400m.to_dict()))
+    for family in NEWER:  # each name accepted (then refused for the missing budget)
+        assert main(["choose", str(fit_json), "--family", family]) == 2
+        assert "need --steps and --peak-lr" in capsys.readouterr().err
+    out = tmp_path / "rank.csv"
+    args = ["choose", str(fit_json), "--family", "rex", "--steps", str(STEPS)]
+    code = main([*args, "--peak-lr", str(PEAK), "--warmup", str(WARMUP), "--out", str(out)])
+    captured = capsys.readouterr()
+    assert code == 0, captured.err
+    best = pd.read_csv(out).candidate.iloc[0]
+    assert best.startswith("rex:") and f"searched rex: best {best}" in captured.err

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import math
+import pickle
 from pathlib import Path
 
 import jax
@@ -25,6 +26,13 @@ from scalefit.schedules import (
     lr_array,
     multistep,
     parse_schedule,
+    polynomial,
+    power_law,
+    power_law_tail_steps,
+    rex,
+    rsqrt,
+    to_lambda_lr,
+    to_optax,
     two_stage,
     wsd,
     wsd_cooldown_steps,
@@ -126,6 +134,80 @@ def test_two_stage_key_points():
     assert got == pytest.approx([0.0, 1.5e-4, 3e-4, 3e-4, 9e-5, 9e-5], rel=1e-14)
 
 
+def test_polynomial_key_points():
+    f = polynomial(1.0, steps=110, power=2.0, final=0.1, warmup=10)
+    got = values(f, [0, 5, 10, 35, 60, 85, 110, 200])
+    want = [0.0, 0.5, 1.0, 0.1 + 0.9 * 0.75**2, 0.1 + 0.9 * 0.25, 0.1 + 0.9 * 0.0625, 0.1, 0.1]
+    assert got == pytest.approx(want, rel=1e-12)
+    t = np.arange(120)  # power 1 is the linear decay
+    np.testing.assert_allclose(polynomial(1.0, 110, 1.0, 0.2, 10)(t), linear(1.0, 110, 0.2, 10)(t))
+
+
+@pytest.mark.parametrize(
+    ("shape", "mid"),
+    [("linear", 0.5), ("sqrt", 1 - math.sqrt(0.5)), ("cosine", 0.5), ("exp", None)],
+)
+def test_rsqrt_key_points(shape, mid):
+    # W = s = 100: r(t) = sqrt(100 / t); T = 900, decay 0.2: cooldown from step 720 to 900.
+    final = 0.01
+    f = rsqrt(1.0, steps=900, decay=0.2, shape=shape, final=final, warmup=100)
+    r = [math.sqrt(100 / t) for t in (400, 719, 720, 810)]
+    got = values(f, [0, 50, 100, 400, 719, 720, 810, 900, 1000])
+    at_810 = r[3] * (final / r[3]) ** 0.5 if mid is None else final + (r[3] - final) * mid
+    want = [0.0, 0.5, 1.0, r[0], r[1], r[2], at_810, final, final]
+    assert got == pytest.approx(want, rel=1e-12)
+
+
+def test_rsqrt_timescale_defaults_to_the_warmup_or_ten_thousand():
+    assert parse_schedule("rsqrt:peak=1,steps=50,warmup=7").spec.count("timescale=7") == 1
+    no_warmup = parse_schedule("rsqrt:peak=1,steps=50000")
+    assert "timescale=10000" in no_warmup.spec
+    assert float(no_warmup(30000)) == pytest.approx(1 / math.sqrt(4))  # 1 + 30000/10000
+    longer = parse_schedule("rsqrt:peak=1,steps=100,timescale=30,decay=0.5").with_steps(300)
+    assert (
+        longer.spec == "rsqrt:peak=1,steps=300,warmup=0,timescale=30,decay=0.5,shape=linear,final=0"
+    )
+
+
+def test_rex_key_points():
+    # x = 0.5 with beta 0.5: (1/2) / (1/2 + 1/4) = 2/3; beta = 0 is linear.
+    f = rex(1.0, steps=110, beta=0.5, final=0.1, warmup=10)
+    got = values(f, [0, 5, 10, 60, 110, 111])
+    assert got == pytest.approx([0.0, 0.5, 1.0, 0.1 + 0.9 * 2 / 3, 0.1, 0.1], rel=1e-12)
+    t = np.arange(120)
+    np.testing.assert_allclose(rex(1.0, 110, 0.0, 0.2, 10)(t), linear(1.0, 110, 0.2, 10)(t))
+
+
+def test_power_law_key_points():
+    # W = 100, b = -0.5: p (t/100)^-0.5; T = 1000, decay 0.1: a tail of 100 steps from step 900.
+    f = power_law(1.0, steps=1000, warmup=100, b=-0.5, decay=0.1, final=0.01)
+    got = values(f, [0, 50, 100, 400, 899, 900, 950, 1000, 2000])
+    start = 1 / 3  # (900 / 100)^-0.5
+    want = [0.0, 0.5, 1.0, 0.5, math.sqrt(100 / 899), start, 0.01 + (start - 0.01) / 2, 0.01, 0.01]
+    assert got == pytest.approx(want, rel=1e-12)
+    # horizon-free: two budgets share the power phase up to the earlier tail
+    longer = power_law(1.0, steps=5000, warmup=100, b=-0.5, decay=0.1)
+    t = np.arange(900)
+    np.testing.assert_array_equal(longer(t), f(t))
+
+
+def test_power_law_at_olmo_core_s_own_test_points():
+    # OLMo-core's test_power_lr: initial LR 10, warmup 1000, a 2000-step tail of 10000, b = -0.5
+    s = parse_schedule("powerlaw:peak=10,steps=10000,warmup=1000,b=-0.5,decay=0.2")
+    start = 10 * 8**-0.5
+    got = values(s, [0, 500, 1000, 2000, 4000, 6000, 8000, 9000, 10000])
+    want = [0.0, 5.0, 10.0, 10 * 2**-0.5, 5.0, 10 * 6**-0.5, start, start / 2, 0.0]
+    assert got == pytest.approx(want, rel=1e-12)
+
+
+def test_power_law_tail_rounds_half_to_even_as_olmo_core():
+    assert [power_law_tail_steps(s, 0.1) for s in (25, 35, 1000)] == [2, 4, 100]
+    s = parse_schedule("powerlaw:peak=1,steps=25,warmup=5,decay=0.1")  # 2 tail steps: 23..25
+    lr = s.lr()
+    assert lr[22] == pytest.approx((22 / 5) ** -0.51) and lr[23] == pytest.approx((23 / 5) ** -0.51)
+    assert lr[24] == pytest.approx(lr[23] / 2) and lr[25] == 0.0
+
+
 def test_numbers_numpy_and_jax_inputs():
     f = wsd(1e-3, steps=100, shape="sqrt", warmup=10)
     assert isinstance(f(5), np.floating) and f(5).dtype == np.float64
@@ -144,6 +226,11 @@ def test_numbers_numpy_and_jax_inputs():
         *(f"wsd:peak=1,steps=100,warmup=10,final=0.1,shape={shape}" for shape in SHAPES),
         "multistep:peak=1,steps=100,warmup=10,milestones=20/50",
         "twostage:peak=1,steps=100,warmup=10,switch=50,second=0.5",
+        "polynomial:peak=1,steps=100,warmup=10,power=2,final=0.1",
+        "polynomial:peak=1,steps=100,warmup=10,power=0.5",  # (1 - x)^0.5: steep at x = 1
+        *(f"rsqrt:peak=1,steps=100,warmup=10,final=0.1,shape={s}" for s in ("sqrt", "exp")),
+        "rex:peak=1,steps=100,warmup=10,beta=0.9,final=0.1",
+        "powerlaw:peak=1,steps=100,warmup=10,b=-0.5,decay=0.2,final=0.1",
     ],
 )
 def test_jit_and_grad(spec):
@@ -162,6 +249,39 @@ def test_usable_as_optax_schedule():
     state = opt.init(params)
     updates, _ = opt.update(jnp.ones(3), state, params)
     assert np.all(np.asarray(updates) == 0)  # lr(0) = 0
+
+
+NEWER_SPECS = [
+    "polynomial:peak=3e-4,steps=2400,warmup=216,power=0.5,final=3e-5",
+    "rsqrt:peak=3e-4,steps=2400,warmup=216,decay=0.2,shape=sqrt,final=1e-5",
+    "rex:peak=3e-4,steps=2400,warmup=216,beta=0.9,final=3e-5",
+    "powerlaw:peak=3e-4,steps=2400,warmup=216,b=-0.51,decay=0.1",
+]
+
+
+@pytest.mark.parametrize("spec", NEWER_SPECS)
+def test_newer_families_export_to_optax_and_torch_exactly(spec):
+    s = parse_schedule(spec)
+    lr = s.lr()
+    with jax.enable_x64(True):
+        fn = to_optax(spec)
+        np.testing.assert_array_equal(np.asarray(jax.jit(fn)(jnp.arange(lr.size))), lr)
+        assert float(fn(jnp.asarray(10 * s.steps))) == lr[-1]  # held after the end
+        opt = optax.sgd(fn)  # SGD's update is -lr[t] * grad at step t
+        params = jnp.zeros(1)
+        state = opt.init(params)
+        for t in range(3):
+            updates, state = opt.update(jnp.ones(1), state, params)
+            assert float(updates[0]) == -lr[t]
+        # the schedule's own function is an optax schedule as well, equal to the table
+        own = np.asarray(jax.jit(s.fn)(jnp.arange(lr.size + 5)))
+        np.testing.assert_allclose(own, s.lr(s.steps + 5), rtol=1e-12, atol=1e-18)
+        assert own[s.steps] == lr[-1]  # the final LR, exactly, through XLA too
+    factor = to_lambda_lr(spec)  # LambdaLR: lr = base_lr * factor(epoch), base_lr = the peak
+    assert factor.base_lr == s.peak == lr.max()
+    got = [factor.base_lr * factor(k) for k in range(lr.size + 3)]
+    np.testing.assert_allclose(got, np.r_[lr, [lr[-1]] * 3], rtol=1e-15, atol=0)
+    assert pickle.loads(pickle.dumps(factor))(s.steps) == factor(s.steps)
 
 
 # --------------------------------------------------------------------------------------------
@@ -314,23 +434,47 @@ def test_lr_scheduling_cosine_runs(row):
 lrs = st.floats(1e-6, 1.0, allow_nan=False)
 
 
+DECAYING = ("cosine", "linear", "wsd", "polynomial", "rsqrt", "rex", "powerlaw")
+
+
+def rsqrt_end(params: dict) -> float:
+    """The inverse square root's LR at the last step: the largest final LR rsqrt allows."""
+    return params["peak"] / math.sqrt(
+        1 + (params["steps"] - params["warmup"]) / params["timescale"]
+    )
+
+
 @st.composite
 def schedule_params(draw, family: str | None = None) -> tuple[str, dict[str, object]]:
     """A valid (family, parameters) pair."""
     family = family or draw(st.sampled_from(sorted(FAMILIES)))
     steps = draw(st.integers(2, 3000))
-    warmup = draw(st.integers(0, steps - 1))
+    warmup = draw(st.integers(1 if family == "powerlaw" else 0, steps - 1))
     peak = draw(lrs)
     params: dict[str, object] = {"peak": peak, "steps": steps, "warmup": warmup}
-    if family in ("cosine", "linear", "wsd"):
+    if family in DECAYING:
         params["final"] = draw(st.one_of(st.just(0.0), st.floats(0.0, 1.0).map(lambda u: u * peak)))
-    if family == "wsd":
+    if family in ("wsd", "rsqrt"):
         n = draw(st.integers(1, steps - warmup))
         # n + 1/2 steps' worth, so that float rounding cannot make int(decay * steps) fall to n - 1
         params["decay"] = min(1.0, (n + 0.5) / steps)
         params["shape"] = draw(st.sampled_from(SHAPES))
-        if params["shape"] == "exp":
-            params["final"] = max(float(params["final"]), peak * 1e-3)
+    if family == "rsqrt":
+        params["timescale"] = draw(st.integers(1, 20_000))
+        end = rsqrt_end(params)
+        params["final"] = min(float(params["final"]) * end / peak, end)
+    if family in ("wsd", "rsqrt") and params["shape"] == "exp":
+        params["final"] = max(float(params["final"]), peak * 1e-3)
+    if family == "polynomial":
+        params["power"] = draw(st.floats(0.1, 5.0))
+    if family == "rex":
+        params["beta"] = draw(st.floats(0.0, 0.99))
+    if family == "powerlaw":
+        n = draw(st.integers(1, steps - warmup))
+        params["decay"] = n / steps  # round(decay * steps) = n, float rounding or not
+        params["b"] = draw(st.floats(-2.0, -0.01))
+        start_lr = peak * ((steps - n) / warmup) ** params["b"]
+        params["final"] = min(float(params["final"]) * start_lr / peak, start_lr)
     if family == "multistep":
         count = draw(st.integers(1, 4))
         marks = draw(
@@ -372,7 +516,14 @@ def test_canonical_spec_round_trips(family_params):
     assert s.peak == family_params[1]["peak"] and s.steps == family_params[1]["steps"]
 
 
-ALIASES = {"constant": "CONST", "cosine": "Cos", "twostage": "two_stage"}
+ALIASES = {
+    "constant": "CONST",
+    "cosine": "Cos",
+    "twostage": "two_stage",
+    "polynomial": "Poly",
+    "rsqrt": "inverse_sqrt",
+    "powerlaw": "power_lr",
+}
 
 
 @fast
@@ -390,7 +541,7 @@ def test_spec_tolerates_case_whitespace_order_and_aliases(family_params, data):
 
 
 @fast
-@given(st.sampled_from(["cosine", "linear", "wsd"]).flatmap(schedule_params))
+@given(st.sampled_from(DECAYING).flatmap(schedule_params))
 def test_decaying_families_are_monotone_and_bounded(family_params):
     _, params = family_params
     s = build(*family_params)
@@ -416,6 +567,184 @@ def test_piecewise_families_are_bounded(family_params):
     top = max(params["peak"], params.get("second", 0.0))
     assert np.all(lr >= 0) and np.all(lr <= top * (1 + 1e-12))
     assert lr[params["warmup"]] == pytest.approx(params["peak"], rel=1e-12)
+
+
+# --------------------------------------------------------------------------------------------
+# The newer families against the definitions they follow, at every step of drawn schedules. Each
+# reference is the source's formula, written out per step in plain Python.
+
+
+def polynomial_hf(t, peak, steps, warmup, power, final):
+    """Hugging Face transformers' get_polynomial_decay_schedule_with_warmup (lr_end = final)."""
+    if t < warmup:
+        return peak * t / max(1, warmup)
+    if t > steps:
+        return final
+    remaining = 1 - (t - warmup) / (steps - warmup)
+    return (peak - final) * remaining**power + final
+
+
+def polynomial_torch(k, base_lr, total_iters, power):
+    """torch.optim.lr_scheduler.PolynomialLR's closed form at its k-th step (decays to 0)."""
+    return base_lr * (1.0 - min(total_iters, k) / total_iters) ** power
+
+
+def rsqrt_formula(t, peak, steps, warmup, timescale, decay, shape, final):
+    """rsqrt's docstring: r(t) = p / sqrt(1 + (t - W)/s), then the cooldown in the wsd shape."""
+    if t < warmup:
+        return peak * t / warmup
+    r = peak / math.sqrt(1 + (t - warmup) / timescale)
+    n = int(decay * steps)
+    x = min(1.0, max(0.0, (t - (steps - n)) / n))
+    if shape == "exp":
+        return r * (final / r) ** x
+    g = {"linear": 1 - x, "sqrt": 1 - math.sqrt(x), "cosine": (1 + math.cos(math.pi * x)) / 2}
+    return final + (r - final) * g[shape]
+
+
+def rsqrt_big_vision(t, base, total, warmup, timescale, cooldown):
+    """big_vision's learning-rate schedule (Zhai et al. 2022): decay_type "rsqrt" with
+    ``timescale``, multiplied by the linear warmup and by the linear cooldown of ``cooldown``
+    steps (to 0)."""
+    lr = base
+    if t > warmup:
+        lr = lr / math.sqrt((t + timescale - warmup) / timescale)
+    if warmup:
+        lr = lr * min(1.0, t / warmup)
+    return lr * min(1.0, (total - t) / cooldown)
+
+
+def rex_paper(t, peak, steps):
+    """REX as the paper writes it: (1 - z) / (1/2 + (1 - z)/2), z = t/T."""
+    z = t / steps
+    return peak * (1 - z) / (0.5 + 0.5 * (1 - z))
+
+
+def rex_reference_code(t, max_val, min_val, num_steps):
+    """The REX_LR scheduler of github.com/IvanVassi/REX_LR (beta 0.9), at its t-th step."""
+    z = (num_steps - t % num_steps) / num_steps
+    return min_val + (max_val - min_val) * (z / (1 - 0.9 + 0.9 * z))
+
+
+def power_lr_olmo_core(t, peak, steps, warmup, b, decay, final):
+    """allenai/OLMo-core's PowerLR.get_lr (commit 73637f7b), warmup_min_lr = 0, in steps."""
+    n = round(steps * decay)
+    if t <= warmup:
+        return peak * min(t, warmup) / warmup
+    if t >= steps - n:
+        start = peak * ((steps - n) / warmup) ** b
+        return final + (start - final) * min(steps - t, n) / n
+    return peak * (t / warmup) ** b
+
+
+def per_step(reference, steps, *args) -> np.ndarray:
+    return np.array([reference(t, *args) for t in range(steps)])
+
+
+@pytest.mark.parametrize(
+    "p",
+    [
+        {"peak": 3e-4, "steps": 2400, "warmup": 216, "power": 2.0, "final": 3e-5},
+        {"peak": 1.0, "steps": 107, "warmup": 0, "power": 0.5, "final": 0.0},
+        {"peak": 1e-3, "steps": 1000, "warmup": 999, "power": 1.5, "final": 1e-4},
+        {"peak": 2e-3, "steps": 5000, "warmup": 1, "power": 0.1, "final": 2e-3},
+    ],
+)
+def test_polynomial_is_optax_polynomial_schedule_after_the_warmup(p):
+    s = build("polynomial", p)
+    lr = s.lr(s.steps + 9)
+    after = optax.polynomial_schedule(p["peak"], p["final"], p["power"], p["steps"] - p["warmup"])
+    warm = optax.linear_schedule(0.0, p["peak"], max(p["warmup"], 1))
+    with jax.enable_x64(True):
+        ref = optax.join_schedules([warm, after], [p["warmup"]])(jnp.arange(s.steps + 10))
+    # XLA divides by multiplying with the reciprocal: optax's (1 - x) is off by ~1e-16, which
+    # (1 - x)^k magnifies near the end, and at T, where optax misses the final LR by up to
+    # (p - f) 1e-16^k; compare before T, and see that this schedule reaches the final LR there.
+    tol = {"rtol": 1e-11, "atol": 1e-15 * p["peak"]}
+    np.testing.assert_allclose(lr[: s.steps], np.asarray(ref)[: s.steps], **tol)
+    assert np.all(lr[s.steps :] == p["final"])
+
+
+@fast
+@given(schedule_params("polynomial"))
+def test_polynomial_is_hugging_face_s_polynomial_decay(family_params):
+    _, p = family_params
+    s = build("polynomial", p)
+    keys = ("peak", "steps", "warmup", "power", "final")
+    hf = per_step(polynomial_hf, s.steps + 10, *(p[k] for k in keys))
+    np.testing.assert_allclose(s.lr(s.steps + 9), hf, rtol=1e-11, atol=1e-15 * p["peak"])
+
+
+@fast
+@given(schedule_params("polynomial"))
+def test_polynomial_to_zero_is_torch_polynomial_lr_after_the_warmup(family_params):
+    _, p = family_params
+    s = build("polynomial", {**p, "final": 0.0})
+    w, span = p["warmup"], p["steps"] - p["warmup"]
+    torch = per_step(polynomial_torch, span + 10, p["peak"], span, p["power"])
+    np.testing.assert_allclose(s.lr(s.steps + 9)[w:], torch, rtol=1e-11, atol=1e-15 * p["peak"])
+
+
+@fast
+@given(schedule_params("rsqrt"))
+def test_rsqrt_follows_its_formula(family_params):
+    _, p = family_params
+    s = build("rsqrt", p)
+    keys = ("peak", "steps", "warmup", "timescale", "decay", "shape", "final")
+    want = per_step(rsqrt_formula, s.steps + 10, *(p[k] for k in keys))
+    np.testing.assert_allclose(s.lr(s.steps + 9), want, rtol=1e-12, atol=1e-300)
+
+
+@fast
+@given(schedule_params("rsqrt"))
+def test_rsqrt_with_linear_cooldown_to_zero_is_zhai_et_al_s(family_params):
+    _, p = family_params
+    s = build("rsqrt", {**p, "shape": "linear", "final": 0.0})
+    n = wsd_cooldown_steps(p["steps"], p["decay"])
+    args = (p["peak"], p["steps"], p["warmup"], p["timescale"], n)
+    want = per_step(rsqrt_big_vision, s.steps + 1, *args)
+    np.testing.assert_allclose(s.lr(), want, rtol=1e-12, atol=1e-300)
+
+
+@fast
+@given(schedule_params("rex"))
+def test_rex_follows_its_formula(family_params):
+    _, p = family_params
+    s = build("rex", p)
+    peak, final, beta, w, span = (
+        p["peak"],
+        p["final"],
+        p["beta"],
+        p["warmup"],
+        p["steps"] - p["warmup"],
+    )
+    x = np.clip(np.arange(s.steps + 10) - w, 0, span) / span
+    want = final + (peak - final) * (1 - x) / (1 - beta + beta * (1 - x))
+    want[:w] = peak * np.arange(w) / max(w, 1)
+    np.testing.assert_allclose(s.lr(s.steps + 9), want, rtol=1e-12, atol=1e-300)
+
+
+@fast
+@given(st.integers(1, 3000), lrs, st.floats(0, 1))
+def test_rex_is_the_paper_s_and_its_reference_code_s(steps, peak, fraction):
+    paper = parse_schedule(f"rex:peak={peak!r},steps={steps},beta=0.5")
+    np.testing.assert_allclose(paper.lr(), per_step(rex_paper, steps + 1, peak, steps), rtol=1e-12)
+    final = fraction * peak
+    code = parse_schedule(f"rex:peak={peak!r},steps={steps},beta=0.9,final={final!r}")
+    want = per_step(rex_reference_code, steps, peak, final, steps)  # it restarts at T
+    np.testing.assert_allclose(code.lr()[:-1], want, rtol=1e-12, atol=1e-300)
+
+
+@fast
+@given(schedule_params("powerlaw"))
+def test_power_law_is_olmo_core_s_power_lr(family_params):
+    _, p = family_params
+    s = build("powerlaw", p)
+    keys = ("peak", "steps", "warmup", "b", "decay", "final")
+    want = per_step(power_lr_olmo_core, s.steps + 1, *(p[k] for k in keys))
+    np.testing.assert_allclose(s.lr(), want, rtol=1e-12, atol=1e-300)
+    assert np.all(s.lr(s.steps + 10)[s.steps :] == p["final"])  # held there, where OLMo-core's
+    # formula would go on below it
 
 
 # --------------------------------------------------------------------------------------------
@@ -454,6 +783,33 @@ BAD_SPECS = [
     ("cosine:peak=1,steps=10,peak=2", "key 'peak' given twice"),
     ("cosine:peak=1,steps", "'steps' is not key=value"),
     ("cosine:peak=1,\nsteps=x", "steps='x' is not a number"),
+    ("polynomial:peak=1,steps=10,power=0", "power must be a finite number > 0, got 0.0"),
+    ("poly:peak=1,steps=10,power=-2", "power must be a finite number > 0"),
+    ("polynomial:peak=1,steps=10,power=two", "power='two' is not a number"),
+    ("polynomial:peak=1,steps=10,final=1.5", "final must not exceed peak"),
+    ("polynomial:peak=1,steps=10,decay=0.2", "unknown key 'decay' for polynomial (allowed: peak"),
+    ("rex:peak=1,steps=10,beta=1", "beta must be in [0, 1), got 1.0"),
+    ("rex:peak=1,steps=10,beta=-0.1", "beta must be in [0, 1)"),
+    ("rex:peak=1,steps=10,final=2", "final must not exceed peak"),
+    ("rsqrt:peak=1,steps=100,timescale=0", "timescale must be positive, got 0"),
+    ("rsqrt:peak=1,steps=100,timescale=2.5", "timescale='2.5' is not an integer"),
+    ("rsqrt:peak=1,steps=100,warmup=10,final=0.5", "final must not exceed the inverse square"),
+    ("rsqrt:peak=1,steps=100,decay=0", "decay must be in (0, 1]"),
+    ("rsqrt:peak=1,steps=100,decay=0.005", "0 cooldown steps"),
+    ("rsqrt:peak=1,steps=100,decay=0.95,warmup=10", "before the warmup ends"),
+    ("rsqrt:peak=1,steps=100,shape=step", "unknown shape 'step'"),
+    ("rsqrt:peak=1,steps=100,shape=exp", "shape exp needs final > 0"),
+    ("powerlaw:peak=1,steps=100", "missing required key 'warmup' (powerlaw needs: peak, steps"),
+    ("powerlaw:peak=1,steps=100,warmup=0", "powerlaw needs warmup >= 1"),
+    ("power_lr:peak=1,steps=100,warmup=10,b=0", "b must be a finite negative exponent, got 0.0"),
+    ("powerlaw:peak=1,steps=100,warmup=10,b=0.5", "b must be a finite negative exponent"),
+    ("powerlaw:peak=1,steps=100,warmup=10,decay=0.004", "round(decay*steps) = 0 tail steps"),
+    ("powerlaw:peak=1,steps=100,warmup=10,decay=0.95", "starts the tail at step 5"),
+    ("powerlaw:peak=1,steps=100,warmup=10,decay=1.5", "decay must be in (0, 1]"),
+    (
+        "powerlaw:peak=1,steps=100,warmup=10,final=0.9",
+        "final must not exceed the LR where the tail",
+    ),
 ]
 
 
@@ -480,6 +836,12 @@ def test_non_string_spec():
         lambda: cosine(-1.0, 100),
         lambda: multistep(1.0, []),
         lambda: two_stage(1.0, switch=0, second=0.1),
+        lambda: polynomial(1.0, 100, power=math.nan),
+        lambda: rsqrt(1.0, 100, shape="zigzag"),
+        lambda: rsqrt(1.0, 100, timescale=0),
+        lambda: rex(1.0, 100, beta=1.0),
+        lambda: power_law(1.0, 100, warmup=0),
+        lambda: power_law(1.0, 100, warmup=10, b=math.inf),
     ],
 )
 def test_family_functions_validate(call):

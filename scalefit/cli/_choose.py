@@ -8,6 +8,10 @@ from pathlib import Path
 
 from scalefit.cli import _common
 
+FAMILIES = ("wsd", "cosine", "linear", "polynomial", "rsqrt", "rex", "powerlaw")
+"""What --family takes: :data:`scalefit.SEARCHABLE` (written out: importing the library to
+build the parser would slow every command's start)."""
+
 EPILOG = """\
 examples:
   # which of these schedules ends lowest? (specs and logged schedules, any budgets)
@@ -17,6 +21,19 @@ examples:
   # the best WSD and cosine settings for a budget, and a free-form schedule beating them
   scalefit choose fit.json --family wsd --family cosine --optimize \\
       --steps 24000 --peak-lr 3e-4 --warmup 2160 --schedule-out chosen.csv --plot chosen.png
+  # the newer families: polynomial power, rsqrt cooldown, REX beta, OLMo-core's power law
+  scalefit choose fit.json --family polynomial --family rsqrt --family rex --family powerlaw \\
+      --steps 24000 --peak-lr 3e-4 --warmup 2160
+
+Families searched (--family; each with its own settings):
+  wsd         cooldown fraction and final LR, per cooldown shape (linear, cosine, sqrt, exp)
+  cosine      final LR
+  linear      final LR
+  polynomial  power and final LR
+  rsqrt       cooldown fraction and final LR, per cooldown shape (linear, sqrt)
+  rex         beta and final LR
+  powerlaw    exponent b and tail fraction (final LR 0; needs --warmup >= 1)
+Their spec grammar: scalefit predict --help.
 
 Candidates are ranked by predicted final loss, best first. Predictions closer than the fit's own
 error (its mean RMSE on the fitted curves; --tolerance to set it) are marked '~ best': the fit
@@ -36,8 +53,9 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
         help="rank schedules by predicted loss, search a family, or design one",
         description="Choose a learning-rate schedule before training, by the final loss a saved "
         "fit predicts: rank given candidates, find the best settings of a family (WSD cooldown "
-        "fraction, shape and final LR; cosine or linear final LR), or optimise the per-step LRs "
-        "freely. Prints a ranking; optionally writes it, the best schedule and a plot.",
+        "fraction, shape and final LR; cosine or linear final LR; the polynomial, rsqrt, REX and "
+        "power-law families' settings, listed below), or optimise the per-step LRs freely. "
+        "Prints a ranking; optionally writes it, the best schedule and a plot.",
         epilog=EPILOG,
         formatter_class=_common.Formatter,
     )
@@ -60,7 +78,7 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
         "--family",
         action="append",
         default=[],
-        choices=("wsd", "cosine", "linear"),
+        choices=FAMILIES,
         help="search this family's best settings (repeat; needs --steps, --peak-lr)",
     )
     parser.add_argument(

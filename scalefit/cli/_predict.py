@@ -25,8 +25,19 @@ schedule spec grammar:  FAMILY:key=value,key=value,...  (defaults in brackets)
   multistep  peak, steps, milestones (e.g. 8000/16000), gamma [0.1] (LR multiplied by gamma
              at each milestone), warmup [0]
   twostage   peak, steps, switch, second, warmup [0]: peak until step switch, then second
+  polynomial peak, steps, warmup [0], power [1], final [0]: final + (peak - final)*(1 - x)^power,
+             x the fraction of the steps after warm-up done (optax's polynomial_schedule)
+  rsqrt      peak, steps, warmup [0], timescale [warmup, or 10000 without one], decay [0.2],
+             shape [linear] (as wsd's), final [0]: r = peak/sqrt(1 + (t - warmup)/timescale),
+             brought to final over the last int(decay*steps) steps (linear shape:
+             final + (r - final)*(1 - x), x the fraction of the cooldown done)
+  rex        peak, steps, warmup [0], beta [0.5], final [0]: REX,
+             final + (peak - final)*(1 - x)/(1 - beta + beta*(1 - x))
+  powerlaw   peak, steps, warmup (>= 1), b [-0.51], decay [0.1], final [0]: OLMo-core's PowerLR,
+             peak*(t/warmup)^b, then a linear tail to final over round(decay*steps) steps
 peak and steps are always required. Every family warms up linearly from 0 to peak over
-`warmup` steps; a spec has at most 10,000,000 steps.
+`warmup` steps; a spec has at most 10,000,000 steps. Aliases: const, cos, two_stage, poly,
+inverse_sqrt, inv_sqrt, power_lr, power_law.
 """
 
 
