@@ -125,7 +125,12 @@ def plot_logs(curves: Sequence[Curve], title: str = "") -> Figure:
         color = f"C{i % 10}"
         warm = curve.step < curve.warmup_steps
         top.plot(
-            curve.step[~warm], curve.loss[~warm], ".", ms=2, color=color, label=_short(curve.name)
+            curve.step[~warm],
+            curve.loss[~warm],
+            ".",
+            ms=2,
+            color=color,
+            label=cut_middle(curve.name, 40),
         )
         top.plot(curve.step[warm], curve.loss[warm], ".", ms=2, color=color, alpha=0.3)
         bottom.plot(np.arange(curve.n_steps), curve.lr, "-", lw=1.1, color=color)
