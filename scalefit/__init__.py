@@ -30,6 +30,7 @@ from scalefit._metrics import CurveMetrics, curve_metrics
 from scalefit._predict import Prediction, predict, predict_curves, predicted_losses
 from scalefit._programs import set_cache_dir
 from scalefit._result import Fit, Uncertainty
+from scalefit._sweep import Sweep
 from scalefit._version import __version__
 
 __all__ = [
@@ -45,6 +46,7 @@ __all__ = [
     "LawComparison",
     "Prediction",
     "Ranking",
+    "Sweep",
     "Uncertainty",
     "__version__",
     "areas",

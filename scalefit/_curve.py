@@ -6,7 +6,7 @@ rate used at step ``t`` (``t = 0 .. len(lr) - 1``), and losses are observed at a
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 
@@ -26,11 +26,15 @@ class Curve:
             by default the LR's rising start (:func:`~scalefit.areas.leading_warmup`), as
             :func:`scalefit.io.read_curve` finds it.
         source: where the curve came from (a path), or ``None``.
+        params: the model's parameter count, where known (laws across model sizes read it).
+        tokens_per_step: the tokens each step trains on (batch × sequence length), where known:
+            runs that differ in it are compared per token, not per step.
 
     Raises:
         ValueError: arrays of the wrong shape, a step that is not a whole number within ``lr``,
             steps out of order, an LR that is negative or not finite, a loss that is not finite
-            and positive, or a warm-up outside the run.
+            and positive, a warm-up outside the run, or a size or tokens per step that is not a
+            positive number.
     """
 
     name: str
@@ -39,6 +43,8 @@ class Curve:
     loss: np.ndarray
     warmup_steps: int | None = None
     source: str | None = field(default=None, compare=False)
+    params: float | None = None
+    tokens_per_step: float | None = None
 
     def __post_init__(self) -> None:
         lr = np.asarray(self.lr, dtype=np.float64)
@@ -64,6 +70,12 @@ class Curve:
         warmup = leading_warmup(lr) if self.warmup_steps is None else self.warmup_steps
         if isinstance(warmup, bool) or int(warmup) != warmup or not 0 <= warmup <= lr.size:
             raise ValueError(f"warmup_steps must be a whole number within the run, not {warmup!r}")
+        for name in ("params", "tokens_per_step"):
+            value = getattr(self, name)
+            if value is not None:
+                if isinstance(value, bool) or not (np.isfinite(value) and value > 0):
+                    raise ValueError(f"{name} must be a positive number, not {value!r}")
+                object.__setattr__(self, name, float(value))
         object.__setattr__(self, "warmup_steps", int(warmup))
         object.__setattr__(self, "lr", lr)
         object.__setattr__(self, "step", step)
@@ -74,9 +86,7 @@ class Curve:
         keep = self.step >= self.warmup_steps
         if keep.all():
             return self
-        return Curve(
-            self.name, self.lr, self.step[keep], self.loss[keep], self.warmup_steps, self.source
-        )
+        return replace(self, step=self.step[keep], loss=self.loss[keep])
 
     @property
     def n_steps(self) -> int:

@@ -8,7 +8,8 @@ error model and predictions all evaluate laws through it.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import math
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from functools import partial
 
@@ -18,15 +19,18 @@ import numpy as np
 
 from scalefit import _programs
 from scalefit._curve import Curve
+from scalefit._errors import InputError
 from scalefit._least_squares import to_params
 from scalefit.laws import Law
 
 __all__ = [
     "RowFeatures",
+    "RunContext",
     "Stack",
     "evaluate",
     "law_features",
     "log_loss_and_gradient",
+    "references",
     "take_rows",
 ]
 
@@ -63,6 +67,49 @@ def log_loss_and_gradient(law: Law, params: np.ndarray, features: dict[str, jax.
 
 
 @dataclass(frozen=True)
+class RunContext:
+    """What a law may read of its runs beyond their LRs (:attr:`~scalefit.laws.Law.context`):
+    the log of a reference LR, and each run's log model size over a reference size; the
+    references are the fitted runs' (:func:`references`), so that a fit does not depend on the
+    units of either."""
+
+    log_lr_ref: float = 0.0
+    log_size: np.ndarray | None = None  # (C,): NaN for a run of unknown size
+
+    @classmethod
+    def of(cls, refs: Mapping[str, float | None], sizes: Sequence[float | None]) -> RunContext:
+        """The context of runs of ``sizes`` (``None``: unknown), under the references ``refs``
+        (``lr_ref``, ``size_ref``; either may be missing)."""
+        lr_ref, size_ref = refs.get("lr_ref"), refs.get("size_ref")
+        log_size = None
+        if size_ref:
+            log_size = np.array([np.nan if n is None else np.log(n / size_ref) for n in sizes])
+        return cls(math.log(lr_ref) if lr_ref else 0.0, log_size)
+
+    def features(self, law: Law, shape: tuple[int, ...]) -> dict[str, np.ndarray]:
+        """The features of ``law.context``, at rows of ``shape`` (``(C, R)``)."""
+        out = {}
+        if "log_lr_ref" in law.context:
+            out["log_lr_ref"] = np.full(shape, self.log_lr_ref)
+        if "log_size" in law.context:
+            if self.log_size is None or np.isnan(self.log_size).any():
+                raise InputError(
+                    f"the {law.name} law spans model sizes: give every run's size (params)"
+                )
+            out["log_size"] = np.repeat(self.log_size[:, None], shape[1], axis=1)
+        return out
+
+
+def references(curves: Sequence[Curve]) -> dict[str, float]:
+    """The fitted runs' reference LR (the geometric mean of their peaks) and, where every run's
+    size is known, their reference size (the geometric mean of the sizes)."""
+    refs = {"lr_ref": float(np.exp(np.mean([np.log(np.max(c.lr)) for c in curves])))}
+    if all(c.params is not None for c in curves):
+        refs["size_ref"] = float(np.exp(np.mean([np.log(c.params) for c in curves])))
+    return refs
+
+
+@dataclass(frozen=True)
 class Stack:
     """Curves padded to common shapes: per-step LRs ``(C, N)``; rows, losses and row weights
     ``(C, R)`` (padded rows weigh 0); warm-up lengths ``(C,)``."""
@@ -72,10 +119,12 @@ class Stack:
     loss: np.ndarray
     weight: np.ndarray
     warmup_steps: np.ndarray
+    context: RunContext = RunContext()
 
     @classmethod
-    def of(cls, curves: Sequence[Curve]) -> Stack:
-        """The curves, padded: the LR with its last value, rows and losses with their last."""
+    def of(cls, curves: Sequence[Curve], refs: Mapping[str, float] | None = None) -> Stack:
+        """The curves, padded: the LR with its last value, rows and losses with their last;
+        their context under ``refs`` (default: their own, :func:`references`)."""
         # Padding the LR with its last value leaves every earlier feature unchanged (they depend
         # on the LRs up to their step, and on the peak, which the last LR does not exceed), so
         # all curves share one compiled feature computation.
@@ -85,11 +134,13 @@ class Stack:
         rows = np.stack([np.pad(c.step, (0, r - c.step.size), mode="edge") for c in curves])
         loss = np.stack([np.pad(c.loss, (0, r - c.loss.size), mode="edge") for c in curves])
         weight = np.stack([np.arange(r) < c.loss.size for c in curves]).astype(np.float64)
-        return cls(lr, rows, loss, weight, np.array([c.warmup_steps for c in curves]))
+        warmup = np.array([c.warmup_steps for c in curves])
+        context = RunContext.of(refs or references(curves), [c.params for c in curves])
+        return cls(lr, rows, loss, weight, warmup, context)
 
     def features(self, law: Law, options: dict[str, object]) -> dict[str, jax.Array]:
         """The law's features at every row (:func:`law_features`)."""
-        return law_features(law, self.lr, self.rows, self.warmup_steps, options)
+        return law_features(law, self.lr, self.rows, self.warmup_steps, options, self.context)
 
     def unstack(self, values: np.ndarray) -> list[np.ndarray]:
         """Per-curve arrays from a ``(C, R)`` array, padding dropped."""
@@ -113,7 +164,10 @@ class Stack:
             [np.where(np.arange(r) < p.size, w / p.size, 0.0) for p, w in zip(picks, total)]
         )
         take = partial(np.take_along_axis, indices=index, axis=1)
-        return Stack(self.lr, take(self.rows), take(self.loss), weight, self.warmup_steps), index
+        thinned = Stack(
+            self.lr, take(self.rows), take(self.loss), weight, self.warmup_steps, self.context
+        )
+        return thinned, index
 
 
 class RowFeatures:
@@ -123,9 +177,14 @@ class RowFeatures:
     whole (:func:`law_features`)."""
 
     def __init__(
-        self, law: Law, lr: np.ndarray, warmup_steps: np.ndarray, options: dict[str, object]
+        self,
+        law: Law,
+        lr: np.ndarray,
+        warmup_steps: np.ndarray,
+        options: dict[str, object],
+        context: RunContext = RunContext(),
     ) -> None:
-        self.law, self.options = law, options
+        self.law, self.options, self.context = law, options, context
         self.lr = _padded(np.asarray(lr, dtype=np.float64))
         self.warmup_steps = np.asarray(warmup_steps)
         self.steps = None
@@ -138,8 +197,11 @@ class RowFeatures:
         """The features at ``rows`` (``(C, r)``: steps of each schedule)."""
         rows = np.asarray(rows)
         if self.steps is None:
-            return law_features(self.law, self.lr, rows, self.warmup_steps, self.options)
-        return self.law.prepare_rows(self.steps, rows, **self.options, xp=np)
+            return law_features(
+                self.law, self.lr, rows, self.warmup_steps, self.options, self.context
+            )
+        features = self.law.prepare_rows(self.steps, rows, **self.options, xp=np)
+        return features | self.context.features(self.law, rows.shape)
 
 
 def take_rows(
@@ -166,15 +228,17 @@ def law_features(
     rows: np.ndarray,
     warmup_steps: np.ndarray,
     options: dict[str, object],
+    context: RunContext = RunContext(),
 ) -> dict[str, jax.Array]:
     """The law's features at ``rows`` of per-step LRs ``lr`` (both with a leading curve axis),
-    in float64."""
+    in float64, with what it reads of the runs' ``context``."""
     lr = _padded(np.asarray(lr, dtype=np.float64))
     with jax.enable_x64(True):
         features = _programs.call(
             law.prepare, lr, np.asarray(rows), np.asarray(warmup_steps), **options
         )
-    return law.finish(features) if law.finish else features
+    features = law.finish(features) if law.finish else features
+    return features | context.features(law, np.shape(rows))
 
 
 def _padded(lr: np.ndarray) -> np.ndarray:

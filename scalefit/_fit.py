@@ -40,14 +40,15 @@ from scalefit import _progress
 from scalefit._curve import Curve
 from scalefit._diagnostics import anneals, diagnose
 from scalefit._errors import InputError
-from scalefit._features import Stack, evaluate, take_rows
+from scalefit._features import Stack, evaluate, references, take_rows
 from scalefit._least_squares import multistart, polish, refit, to_theta
 from scalefit._metrics import curve_metrics
 from scalefit._result import Fit, Uncertainty, _checked_options, _law_options
+from scalefit._sweep import Sweep
 from scalefit._uncertainty import assess
 from scalefit._version import __version__
 from scalefit.areas import DEFAULT_DECAY
-from scalefit.laws import DEFAULT_LAW, LAWS, Law, get_law, hold
+from scalefit.laws import LAWS, Law, default_law, get_law, hold
 
 __all__ = ["DECAY_GRID", "HUBER_DELTA", "fit"]
 
@@ -93,8 +94,8 @@ class _Search:
 
 
 def fit(
-    curves: Curve | Sequence[Curve],
-    law: str | Law = DEFAULT_LAW,
+    curves: Curve | Sequence[Curve] | Sweep,
+    law: str | Law | None = None,
     *,
     decay: float = DEFAULT_DECAY,
     fit_decay: bool = False,
@@ -111,9 +112,12 @@ def fit(
     """Fit ``law`` to one or more curves at once.
 
     Args:
-        curves: a :class:`~scalefit.Curve` or several (ragged lengths are fine).
+        curves: a :class:`~scalefit.Curve`, several (ragged lengths are fine), or a
+            :class:`~scalefit.Sweep` (each of its logged rows counted once).
         law: a registered law's name, or the law itself (registered:
-            :func:`scalefit.laws.register`).
+            :func:`scalefit.laws.register`); default: the one for runs like these
+            (:func:`scalefit.laws.default_law`: the default law for one peak LR and size, a law
+            across peaks or sizes for runs that span them).
         decay: the momentum decay :math:`\\lambda` for laws that have one.
         fit_decay: profile :math:`\\lambda` over :data:`DECAY_GRID` (plus ``decay``) and keep the
             best, instead of holding it fixed (a warning says when the best is the grid's
@@ -151,16 +155,15 @@ def fit(
     """
     settings = _Settings(huber_delta, skip_warmup, refine, max_iter, tol)
     curves, law = _checked_input(curves, law, settings, decay, fit_decay, warmup)
-    borrowed = _borrowed(law, prior, borrow)
-    free = (
-        hold(law, f"{law.name}, borrowing {', '.join(borrowed)}", **borrowed) if borrowed else law
-    )
+    free, borrowed = _borrowing(law, prior, borrow)
     decays = sorted(set(DECAY_GRID) | {decay}) if fit_decay else [decay]
-    stack = Stack.of(curves)
+    refs = {k: v for k, v in references(curves).items() if _reads(law, k)}
+    stack = Stack.of(curves, refs)
     best, error_model = _minimise(free, stack, curves, decays, warmup, settings, uncertainty)
     scored, predicted = _scored(free, best, stack, curves)
     params = {**dict(zip(free.param_names, _params(free, best.theta))), **borrowed}
     result = _record(law, params, curves, scored, best, predicted, error_model, settings, fit_decay)
+    result.options |= refs
     if borrowed:
         result.options["borrowed"] = list(borrowed)
     result.uncertainty = _full_error_model(result, free, prior, curves, settings)
@@ -220,6 +223,8 @@ def _checked_input(
     or the error that says why they cannot be fitted."""
     if isinstance(curves, (str, os.PathLike)):
         raise TypeError(f"fit takes curves, not a path: read {curves} with scalefit.io.read_curve")
+    if isinstance(curves, Sweep):
+        curves = curves.counted_once()
     curves = [curves] if isinstance(curves, Curve) else list(curves)
     if not curves:
         raise InputError("no curve to fit")
@@ -237,9 +242,20 @@ def _checked_input(
     if s.skip_warmup:
         curves = [c.after_warmup() for c in curves]
     _check_curves(curves, s.skip_warmup)
-    law = get_law(law)
+    law = get_law(law if law is not None else _law_for(curves))
     _check_law(law, curves, s.skip_warmup, decay, fit_decay, warmup)
     return curves, law
+
+
+def _law_for(curves: list[Curve]) -> str:
+    """The law for runs like ``curves``: across the peak LRs and model sizes they span."""
+    runs = Sweep.of([dataclasses.replace(c, name=str(i)) for i, c in enumerate(curves)])
+    return default_law(len(runs.peaks), len(runs.sizes))
+
+
+def _reads(law: Law, reference: str) -> bool:
+    """Whether ``law`` reads the fitted runs' ``reference`` (``lr_ref``, ``size_ref``)."""
+    return {"lr_ref": "log_lr_ref", "size_ref": "log_size"}[reference] in law.context
 
 
 def _check_curves(curves: list[Curve], skip_warmup: bool) -> None:
@@ -431,6 +447,7 @@ def _curve_record(curve: Curve) -> dict[str, object]:
         "steps": curve.n_steps,
         "warmup_steps": int(curve.warmup_steps),
         "peak_lr": float(np.max(curve.lr)),
+        **{k: getattr(curve, k) for k in ("params", "tokens_per_step") if getattr(curve, k)},
     }
 
 
@@ -477,11 +494,12 @@ def _with_rival(
     )
 
 
-def _borrowed(law: Law, prior: Fit | None, borrow: Sequence[str]) -> dict[str, float]:
-    """The parameters to hold at ``prior``'s values, by name (checked)."""
+def _borrowing(law: Law, prior: Fit | None, borrow: Sequence[str]) -> tuple[Law, dict[str, float]]:
+    """The law with the borrowed parameters held (the law itself when none is), and the
+    parameters held at ``prior``'s values, by name (checked)."""
     borrow = [borrow] if isinstance(borrow, str) else list(dict.fromkeys(borrow))
     if not borrow:
-        return {}
+        return law, {}
     if prior is None:
         raise ValueError(f"borrowing {', '.join(borrow)} needs a prior fit to borrow from")
     if prior.law != law.name:
@@ -491,7 +509,8 @@ def _borrowed(law: Law, prior: Fit | None, borrow: Sequence[str]) -> dict[str, f
         raise ValueError(f"the {law.name} law has no parameter {', '.join(unknown)} to borrow")
     if len(borrow) == law.n_params:
         raise ValueError("borrowing every parameter leaves nothing to fit: predict with the prior")
-    return {n: prior.params[n] for n in borrow}
+    borrowed = {n: prior.params[n] for n in borrow}
+    return hold(law, f"{law.name}, borrowing {', '.join(borrowed)}", **borrowed), borrowed
 
 
 def _with_prior(error_model: Uncertainty, law: Law, free: Law, prior: Fit) -> Uncertainty:

@@ -204,7 +204,7 @@ def _logged_and_planned(run: Curve, plan) -> tuple[Curve, np.ndarray, list[str]]
                 f"the logged LR departs from the plan (step {k}: logged {run.lr[k]:.3g}, "
                 f"planned {planned[k]:.3g}); the forecast uses the logged LRs up to step {now}"
             )
-    logged = Curve(run.name, lr, run.step, run.loss, run.warmup_steps, run.source)
+    logged = replace(run, lr=lr)
     return logged, lr, warnings
 
 

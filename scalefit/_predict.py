@@ -15,7 +15,7 @@ from numpy.typing import ArrayLike
 
 from scalefit._curve import Curve
 from scalefit._errors import InputError
-from scalefit._features import RowFeatures, evaluate, log_loss_and_gradient
+from scalefit._features import RowFeatures, RunContext, evaluate, log_loss_and_gradient
 from scalefit._metrics import CurveMetrics, curve_metrics
 from scalefit._result import Fit, recorded_options
 from scalefit._uncertainty import log_sigma, z_value
@@ -126,6 +126,7 @@ def predict(
     at: ArrayLike | None = None,
     warmup_steps: int | None = None,
     interval: float | None = None,
+    params: float | None = None,
 ) -> Prediction:
     """Predict the loss trajectory of ``schedule`` with the fitted law.
 
@@ -139,6 +140,8 @@ def predict(
         warmup_steps: warm-up length; default the schedule's, else the array's rising start.
         interval: also give a prediction interval at this level (e.g. 0.9), from the fit's error
             model (:mod:`scalefit._uncertainty`).
+        params: the model size to predict for, for a fit across sizes (default: a ``Curve``'s
+            own, else the fitted size where the fit saw one).
 
     Returns:
         A :class:`Prediction`.
@@ -164,7 +167,9 @@ def predict(
     at = _steps_at(default_at if at is None else at, lr.size)
     loss, lower, upper = (
         None if part is None else part[0]
-        for part in _predict_batched(fit, [lr], [at], [warmup_steps], interval=interval)
+        for part in _predict_batched(
+            fit, [lr], [at], [warmup_steps], interval=interval, sizes=[_size_of(schedule, params)]
+        )
     )
     return _prediction(
         fit,
@@ -177,6 +182,14 @@ def predict(
         level=interval,
         warmup_steps=warmup_steps,
     )
+
+
+def _size_of(schedule: object, params: float | None) -> float | None:
+    if params is not None:
+        if not (np.isfinite(params) and params > 0):
+            raise ValueError(f"params must be a positive number, not {params!r}")
+        return float(params)
+    return schedule.params if isinstance(schedule, Curve) else None
 
 
 def _resolve(schedule: Schedule | str | Curve | ArrayLike, steps: int | None):
@@ -249,6 +262,7 @@ def predict_curves(
         [c.warmup_steps for c in curves],
         batch=batch,
         interval=interval,
+        sizes=[c.params for c in curves],
     )
     return [
         _prediction(
@@ -386,7 +400,7 @@ def predicted_losses(
     return _predict_batched(fit, lrs, at, warmup_steps, batch=batch)[0]
 
 
-def _predict_batched(fit, lrs, at, warmup_steps, *, batch=64, interval=None):
+def _predict_batched(fit, lrs, at, warmup_steps, *, batch=64, interval=None, sizes=None):
     """:func:`predicted_losses`, and with ``interval`` also the interval's bounds:
     ``(losses, lowers, uppers)``, the last two ``None`` without an interval. Rows are evaluated
     :data:`_CHUNK` at a time: memory stays bounded however many are asked for."""
@@ -398,10 +412,12 @@ def _predict_batched(fit, lrs, at, warmup_steps, *, batch=64, interval=None):
         )
     z = None if interval is None else z_value(interval)
     lr, rows, warmup = _stacked(lrs, at, warmup_steps, batch)
+    sizes = _sizes_for(fit, sizes, len(lrs), len(lr))
     losses, sigmas = [], []
     for i in range(0, len(lr), batch):
         part = slice(i, i + batch)
-        loss, sigma = _predict_part(fit, lr[part], rows[part], warmup[part], z is not None)
+        context = RunContext.of(fit.options, sizes[part])
+        loss, sigma = _predict_part(fit, lr[part], rows[part], warmup[part], context, z)
         losses.append(loss)
         sigmas.append(sigma)
     loss = np.concatenate(losses)
@@ -438,11 +454,22 @@ def _pad_to(rows: np.ndarray, size: int) -> np.ndarray:
     return np.pad(rows, (0, size - rows.size), mode="edge" if rows.size else "constant")
 
 
-def _predict_part(fit: Fit, lr, rows, warmup, with_sigma: bool):
-    """The predicted loss at ``rows`` of the schedules ``lr``, and with ``with_sigma`` its log
-    standard error (:func:`scalefit._uncertainty.log_sigma`), :data:`_CHUNK` rows at a time."""
+def _sizes_for(fit: Fit, sizes, given: int, padded: int) -> list[float | None]:
+    """Each schedule's model size (default: the fit's, where it saw one size), padded like the
+    schedules."""
+    fitted = sorted({float(c["params"]) for c in fit.curves if c.get("params")})
+    default = fitted[0] if len(fitted) == 1 else None
+    sizes = [default] * given if sizes is None else [default if n is None else n for n in sizes]
+    return sizes + sizes[-1:] * (padded - given)
+
+
+def _predict_part(fit: Fit, lr, rows, warmup, context: RunContext, z):
+    """The predicted loss at ``rows`` of the schedules ``lr``, and with an interval's ``z`` its
+    log standard error (:func:`scalefit._uncertainty.log_sigma`), :data:`_CHUNK` rows at a
+    time."""
+    with_sigma = z is not None
     law = get_law(fit.law)
-    features = RowFeatures(law, lr, warmup, fit.law_options)
+    features = RowFeatures(law, lr, warmup, fit.law_options, context)
     rival = _rival_features(fit, lr, warmup) if with_sigma else None
     losses, sigmas = [], []
     for j in range(0, rows.shape[1], _CHUNK):

@@ -24,6 +24,7 @@ LAYERS = [
     ],
     ["scalefit.areas"],
     ["scalefit.schedules", "scalefit._curve", "scalefit._metrics", "scalefit.laws"],
+    ["scalefit._sweep"],
     ["scalefit._least_squares"],
     ["scalefit._features"],
     ["scalefit._result"],

@@ -27,6 +27,7 @@ from scalefit.io._read import (
 )
 from scalefit.io._rows import LoggedSchedule
 from scalefit.io._source import MAX_LOSS, MAX_LR, MAX_STEP
+from scalefit.io._sweep import SWEEP_COLUMNS, read_sweep
 from scalefit.io._write import (
     check_figure_path,
     save_figure,
@@ -46,6 +47,7 @@ __all__ = [
     "MAX_LR",
     "MAX_STEP",
     "MULTIPOWER_HELD_OUT",
+    "SWEEP_COLUMNS",
     "LoggedSchedule",
     "RunLog",
     "bundled_data",
@@ -59,6 +61,7 @@ __all__ = [
     "read_curves",
     "read_runs",
     "read_schedule",
+    "read_sweep",
     "read_table",
     "rebuild_lr",
     "save_figure",

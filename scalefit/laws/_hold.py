@@ -37,7 +37,8 @@ class _HeldLoss:
         return self.loss(jnp.stack(full), features)
 
     def __repr__(self) -> str:
-        name = f"{self.loss.__module__}.{self.loss.__qualname__}"
+        qualname = getattr(self.loss, "__qualname__", None)  # a function, or a loss object
+        name = f"{self.loss.__module__}.{qualname}" if qualname else repr(self.loss)
         return f"_HeldLoss({name}, {self.n_params}, {self.held})"
 
 

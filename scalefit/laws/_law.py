@@ -53,6 +53,10 @@ class Law:
             **options, xp=numpy)`` the features at some rows from it, with NumPy (or with
             ``xp=jax.numpy``, traced). ``prepare`` must equal ``prepare_rows`` of
             ``prepare_steps``; ``finish`` is not applied to these features.
+        context: what the law reads of its runs beyond their LRs, as features of every row:
+            ``"log_lr_ref"`` (the log of a reference LR taken from the fitted runs: a law with a
+            power of the LR stays independent of the LR's unit) and ``"log_size"`` (the log of
+            each run's model size over a reference size taken from the fitted runs).
     """
 
     name: str
@@ -72,6 +76,7 @@ class Law:
     legacy_options: Mapping[str, object] = field(default_factory=dict)
     prepare_steps: Callable[..., Features] | None = None
     prepare_rows: Callable[..., Features] | None = None
+    context: tuple[str, ...] = ()
 
     @property
     def n_params(self) -> int:
