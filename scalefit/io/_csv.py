@@ -263,8 +263,8 @@ def read_curve(
             ``run.csv.gz``).
 
     Returns:
-        The :class:`~scalefit.Curve`, with ``source`` the path as given and
-        ``warmup_steps`` = ``warmup_steps`` if given, else :func:`leading_warmup` of the LR.
+        The :class:`~scalefit.Curve`, with ``source`` the path as given and ``warmup_steps`` =
+        ``warmup_steps`` if given, else :func:`~scalefit.areas.leading_warmup` of the LR.
 
     Raises:
         InputError: with a one-line message starting with ``path``: the file is missing,
