@@ -36,6 +36,7 @@ extensions = [
 source_suffix = {".rst": "restructuredtext", ".md": "myst-nb", ".ipynb": "myst-nb"}
 exclude_patterns = ["_build", "Thumbs.db", ".DS_Store", "**.ipynb_checkpoints", "_cli.py"]
 root_doc = "index"
+smartquotes = False  # option names keep their "--", quotes stay as typed
 
 # Notebooks: rendered with the outputs stored in them (the test suite executes them, with nbmake).
 nb_execution_mode = "off"

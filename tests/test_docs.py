@@ -8,12 +8,18 @@ it. Build the same site by hand with ``sphinx-build -W --keep-going -n docs docs
 from __future__ import annotations
 
 import importlib
+import json
 import subprocess
 import sys
 import zlib
 from pathlib import Path
 
 import pytest
+
+try:
+    import fcntl  # one build shared by pytest-xdist's workers (POSIX)
+except ImportError:  # pragma: no cover
+    fcntl = None
 
 ROOT = Path(__file__).resolve().parents[1]
 DOCS = ROOT / "docs"
@@ -31,21 +37,31 @@ PUBLIC_MODULES = [
 """The modules whose ``__all__`` (where they have one) the API reference must cover."""
 
 
-@pytest.fixture(scope="module")
-def built(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, subprocess.CompletedProcess]:
-    """The site built once into a temporary folder (html, and its objects inventory)."""
-    out = tmp_path_factory.mktemp("docs")
-    command = [sys.executable, "-m", "sphinx", "-W", "--keep-going", "-n", "-q"]
-    command += ["-d", str(out / "doctrees"), str(DOCS), str(out / "html")]
-    result = subprocess.run(command, capture_output=True, text=True, cwd=ROOT)
-    return out / "html", result
+@pytest.fixture(scope="session")
+def built(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory):
+    """The site built once per test run into a temporary folder: ``(html folder, exit code,
+    stderr)``. Under pytest-xdist the workers share one build (the first to come builds it)."""
+    folder = tmp_path_factory.getbasetemp()
+    if hasattr(request.config, "workerinput"):  # an xdist worker: the run's folder is shared
+        folder = folder.parent
+    with open(folder / "docs.lock", "w") as lock:
+        if fcntl is not None:
+            fcntl.flock(lock, fcntl.LOCK_EX)
+        out = folder / "docs"
+        out.mkdir(exist_ok=True)
+        if not (out / "result.json").is_file():
+            command = [sys.executable, "-m", "sphinx", "-W", "--keep-going", "-n", "-q"]
+            command += ["-d", str(out / "doctrees"), str(DOCS), str(out / "html")]
+            result = subprocess.run(command, capture_output=True, text=True, cwd=ROOT)
+            summary = {"returncode": result.returncode, "stderr": result.stderr}
+            (out / "result.json").write_text(json.dumps(summary))
+        summary = json.loads((out / "result.json").read_text())
+    return out / "html", summary["returncode"], summary["stderr"]
 
 
 def test_docs_build_without_warnings(built):
-    html, result = built
-    assert result.returncode == 0 and not result.stderr.strip(), (
-        f"sphinx-build failed (exit {result.returncode}):\n{result.stderr}"
-    )
+    html, returncode, stderr = built
+    assert returncode == 0 and not stderr.strip(), f"sphinx-build (exit {returncode}):\n{stderr}"
     assert (html / "index.html").is_file()
 
 
@@ -68,8 +84,8 @@ def public_names() -> list[str]:
 
 
 def test_every_public_name_is_in_the_api_reference(built):
-    html, result = built
-    assert (html / "objects.inv").is_file(), result.stderr
+    html, _, stderr = built
+    assert (html / "objects.inv").is_file(), stderr
     documented = documented_names(html)
     missing = [name for name in public_names() if name not in documented]
     assert not missing, f"not in the API reference (docs/api/): {', '.join(missing)}"
