@@ -264,8 +264,8 @@ def rank(
             LR arrays. Budgets may differ.
         at: checkpoints (steps) to report the predicted loss at as well (NaN, with a warning,
             past a candidate's budget or inside a warm-up the fit left out).
-        tolerance: predicted losses closer than this are indistinguishable; default
-            :func:`fit_error`.
+        tolerance: predicted losses closer than this are indistinguishable; default the
+            fit's own error (the mean RMSE of its prediction over the curves it was fitted to).
 
     Returns:
         A :class:`Ranking`.
@@ -614,7 +614,7 @@ def search_family(
 
     Args:
         fit: the fit to predict with.
-        family: one of :data:`SEARCHABLE`.
+        family: ``"wsd"``, ``"cosine"`` or ``"linear"``.
         steps: the budget.
         peak: the peak LR (fixed: the laws are fitted at one peak).
         warmup: warm-up steps (linear from 0; ``powerlaw`` needs at least one).

@@ -119,9 +119,9 @@ def fit(
             (:func:`scalefit.laws.default_law`: the default law for one peak LR and size, a law
             across peaks or sizes for runs that span them).
         decay: the momentum decay :math:`\\lambda` for laws that have one.
-        fit_decay: profile :math:`\\lambda` over :data:`DECAY_GRID` (plus ``decay``) and keep the
-            best, instead of holding it fixed (a warning says when the best is the grid's
-            first or last value).
+        fit_decay: profile :math:`\\lambda` over a grid from 0.99 to 0.9998 (``DECAY_GRID``,
+            plus ``decay``) and keep the best, instead of holding it fixed (a warning says when
+            the best is the grid's first or last value).
         warmup: ``"peak"`` or ``"actual"``: how warm-up steps count (default: the law's own
             convention; ``"peak"`` for the annealing law, as its paper does).
         huber_delta: :math:`\\delta` of the Huber loss on log residuals.

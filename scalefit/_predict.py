@@ -51,7 +51,7 @@ class Prediction:
         loss: predicted loss at those steps.
         name: label of the schedule (its spec, file name or ``"lr"``).
         lower, upper: a prediction interval at ``level`` (e.g. 0.9), when one was asked for
-            (see :mod:`scalefit._uncertainty`).
+            (see :class:`~scalefit.Uncertainty`).
         level: the interval's coverage level, or ``None``.
         warnings: what makes this prediction doubtful (e.g. a budget far beyond the fitted ones).
         warmup_steps: the steps at the start that no law describes: the schedule's warm-up,
@@ -139,7 +139,7 @@ def predict(
         at: steps to predict at; default every step (for a ``Curve``: its logged steps).
         warmup_steps: warm-up length; default the schedule's, else the array's rising start.
         interval: also give a prediction interval at this level (e.g. 0.9), from the fit's error
-            model (:mod:`scalefit._uncertainty`).
+            model (:class:`~scalefit.Uncertainty`).
         params: the model size to predict for, for a fit across sizes (default: a ``Curve``'s
             own, else the fitted size where the fit saw one).
 
@@ -150,8 +150,7 @@ def predict(
         InputError: an interval was asked of a fit without an error model.
 
     Examples:
-        >>> from scalefit import fit, io
-        >>> from scalefit._predict import predict
+        >>> from scalefit import fit, io, predict
         >>> from scalefit.schedules import parse_schedule
         >>> folder = io.bundled_data("multipower-law") / "25M"
         >>> curves = [io.read_curve(folder / f"{n}.csv") for n in ("cosine_24000", "wsdcon_9")]
@@ -241,7 +240,7 @@ def predict_curves(
 
     Examples:
         >>> from scalefit import fit, io
-        >>> from scalefit._predict import predict, predict_curves
+        >>> from scalefit import predict, predict_curves
         >>> folder = io.bundled_data("multipower-law") / "25M"
         >>> runs = [io.read_curve(folder / f"{n}.csv") for n in ("wsdcon_3", "constant_72000")]
         >>> result = fit([io.read_curve(folder / "cosine_24000.csv")], "annealing")

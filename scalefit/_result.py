@@ -27,7 +27,7 @@ _STRONG_CORRELATION = 0.95
 
 @dataclass(frozen=True)
 class Uncertainty:
-    """The error model of a fit's predictions (see the module's docstring).
+    """The error model of a fit's predictions (its four parts: :doc:`/intervals`).
 
     Attributes:
         covariance: sandwich covariance of the minimiser's coordinates
@@ -49,6 +49,7 @@ class Uncertainty:
     rival: dict[str, object] | None = None
 
     def to_dict(self) -> dict[str, object]:
+        """The error model as JSON-ready values (what a fit file keeps of it)."""
         out = {
             "covariance": np.asarray(self.covariance).tolist(),
             "transfer_variance": self.transfer_variance,

@@ -44,7 +44,7 @@ class Law:
             ``prepare``, e.g. to drop padding whose size only the data can tell.
         rival: the registered name of a law of another family, fitted beside this one for the
             error model: where the two predict apart, the gap counts as error
-            (:mod:`scalefit._uncertainty`). Empty: none.
+            (:class:`scalefit.Uncertainty`). Empty: none.
         legacy_options: for options added to the law after fit files were saved, the value such
             a file (which records none) was made with, so that it predicts as it did.
         prepare_steps, prepare_rows: optionally, ``prepare`` in two parts, for predictions at
