@@ -110,13 +110,13 @@ def forecast(
 ) -> Forecast:
     """Forecast the rest of ``run`` under its planned schedule ``plan``, or refuse to guess.
 
-    The law is fitted on the logged losses. A forecast is refused (:class:`ForecastRefused`,
-    with the reason and what would make one possible) when the log cannot determine the rest
-    of the plan: the plan decays but nothing logged decays yet (the LR below 90 % of its peak
-    on a sustained share of the steps, with losses logged there), a parameter of the fit sits on
-    a bound, or the interval at the end is wider than
-    :data:`MAX_WIDTH` of the loss. A ``prior`` (a fit of earlier runs of the same setup and law)
-    lends the parameters the log cannot determine instead (``scalefit.fit``'s ``borrow``).
+    The law is fitted on the logged losses. A forecast is refused
+    (:class:`~scalefit.ForecastRefused`, with the reason and what would make one possible) when the
+    log cannot determine the rest of the plan: the plan decays but nothing logged decays yet (the LR
+    below 90 % of its peak on a sustained share of the steps, with losses logged there), a parameter
+    of the fit sits on a bound, or the interval at the end is wider than 5 % of the loss
+    (``MAX_WIDTH``). A ``prior`` (a fit of earlier runs of the same setup and law) lends the
+    parameters the log cannot determine instead (``scalefit.fit``'s ``borrow``).
 
     Args:
         run: the run so far: its logged losses (every row is fitted) and LRs.
@@ -227,7 +227,7 @@ def _fitted(logged: Curve, law: Law, prior, unknown: list[str], where: str, opti
 
 
 def _check_width(prediction: Prediction, where: str, level: float) -> None:
-    """Refuse a forecast whose interval at its last step is wider than :data:`MAX_WIDTH`."""
+    """Refuse a forecast whose interval at its last step is wider than ``MAX_WIDTH``."""
     if prediction.lower is None or prediction.step.size == 0:
         return
     width = (prediction.upper[-1] - prediction.lower[-1]) / prediction.loss[-1]

@@ -54,7 +54,7 @@ class CurveMetrics:
     @staticmethod
     def table(metrics: Sequence[CurveMetrics], mean: bool = False) -> str:
         """A plain-text table, one row per curve (plus the mean if asked); long names are
-        shortened (:func:`short_names`: the pieces all share left out, then cut)."""
+        shortened (the pieces all the names share left out, then cut in the middle)."""
         names = short_names([m.name for m in metrics])
         width = max([len("curve")] + [len(n) for n in names])
         banded = bool(metrics) and all(m.coverage is not None for m in metrics)

@@ -61,7 +61,8 @@ def default_store() -> Path | None:
 def set_cache_dir(path: str | os.PathLike | None) -> None:
     """Keep the programs scalefit compiles in ``path`` between processes (``None``: nowhere).
 
-    By default they are kept in :func:`default_store`'s folder, so that a second Python
+    By default they are kept in ``$SCALEFIT_CACHE_DIR``, else in ``scalefit/programs`` under
+    the user's cache folder (``~/.cache``), so that a second Python
     process (or command) fitting the same kind of curves loads them in a fraction of a second
     instead of tracing and compiling them again (seconds). Several processes may share a
     folder (each writes whole files, atomically); a program is kept under a key made of

@@ -88,7 +88,8 @@ class Sweep:
         return _distinct(c.params for c in self.curves if c.params is not None)
 
     def value(self, index: int, column: str) -> object:
-        """Run ``index``'s value of ``column``: a label, or one of :data:`BUILT_IN`."""
+        """Run ``index``'s value of ``column``: a label, or its ``peak_lr``, ``params`` or
+        ``tokens_per_step``."""
         curve = self.curves[index]
         if column == "peak_lr":
             return float(np.max(curve.lr))
@@ -97,13 +98,15 @@ class Sweep:
         return self.labels[index].get(column)
 
     def columns(self) -> list[str]:
-        """What runs can be grouped by: :data:`BUILT_IN`, then every label."""
+        """What runs can be grouped by: ``peak_lr``, ``params``, ``tokens_per_step``, then every
+        label."""
         labels = dict.fromkeys(k for x in self.labels for k in x)
         return [*BUILT_IN, *labels]
 
     def groups(self, *columns: str) -> dict[str, Sweep]:
-        """The runs grouped by their values of ``columns`` (labels or :data:`BUILT_IN`), by a
-        name such as ``"peak_lr=0.001,seed=0"``, in the order the groups first appear.
+        """The runs grouped by their values of ``columns`` (labels, or ``peak_lr``, ``params``,
+        ``tokens_per_step``), by a name such as ``"peak_lr=0.001,seed=0"``, in the order the groups
+        first appear.
 
         Raises:
             KeyError: a column no run has (the message lists those there are).

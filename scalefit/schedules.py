@@ -38,26 +38,26 @@ separators is ignored; keys may come in any order. ``steps`` (the budget :math:`
 by every family, ``constant`` included. Integer keys accept integral floats (``2.4e4``);
 ``milestones`` is a ``/``-separated list of integer steps.
 
-=============  ===================  =========================  ================================
-family         aliases              required keys              optional keys (default)
-=============  ===================  =========================  ================================
-``constant``   ``const``            peak, steps                warmup (0)
-``cosine``     ``cos``              peak, steps                final (0), warmup (0)
-``linear``                          peak, steps                final (0), warmup (0)
-``wsd``                             peak, steps                decay (0.2), shape (linear),
-                                                               final (0), warmup (0)
-``multistep``                       peak, steps, milestones    gamma (0.1), warmup (0)
-``twostage``   ``two_stage``        peak, steps, switch,       warmup (0)
-                                    second
-``polynomial`` ``poly``             peak, steps                power (1), final (0), warmup (0)
-``rsqrt``      ``inverse_sqrt``,    peak, steps                timescale (warmup, or 10000
-               ``inv_sqrt``                                    without one), decay (0.2), shape
-                                                               (linear), final (0), warmup (0)
-``rex``                             peak, steps                beta (0.5), final (0), warmup (0)
-``powerlaw``   ``power_lr``,        peak, steps, warmup        b (-0.51), decay (0.1), final (0)
-               ``power_law``,
-               ``power-law``
-=============  ===================  =========================  ================================
+================  ===================  =========================  ================================
+family            aliases              required keys              optional keys (default)
+================  ===================  =========================  ================================
+``constant``      ``const``            peak, steps                warmup (0)
+``cosine``        ``cos``              peak, steps                final (0), warmup (0)
+``linear``                             peak, steps                final (0), warmup (0)
+``wsd``                                peak, steps                decay (0.2), shape (linear),
+                                                                  final (0), warmup (0)
+``multistep``                          peak, steps, milestones    gamma (0.1), warmup (0)
+``twostage``      ``two_stage``        peak, steps, switch,       warmup (0)
+                                       second
+``polynomial``    ``poly``             peak, steps                power (1), final (0), warmup (0)
+``rsqrt``         ``inverse_sqrt``,    peak, steps                timescale (warmup, or 10000
+                  ``inv_sqrt``                                    without one), decay (0.2), shape
+                                                                  (linear), final (0), warmup (0)
+``rex``                                peak, steps                beta (0.5), final (0), warmup (0)
+``powerlaw``      ``power_lr``,        peak, steps, warmup        b (-0.51), decay (0.1), final (0)
+                  ``power_law``,
+                  ``power-law``
+================  ===================  =========================  ================================
 
 ``wsd`` and ``rsqrt`` shapes: ``linear``, ``cosine`` (alias ``cos``), ``sqrt`` (alias ``1-sqrt``),
 ``exp`` (alias ``exponential``). Constraints: learning rates (``peak``, ``final``, ``second``) are

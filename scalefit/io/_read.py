@@ -413,7 +413,8 @@ def read_curve(
 
     Returns:
         The :class:`~scalefit.Curve`, with ``source`` the path as given and
-        ``warmup_steps`` = ``warmup_steps`` if given, else :func:`leading_warmup` of the LR.
+        ``warmup_steps`` = ``warmup_steps`` if given, else
+        :func:`~scalefit.areas.leading_warmup` of the LR.
 
     Raises:
         InputError: with a one-line message starting with ``path``: the file is missing,
