@@ -3,17 +3,29 @@ needs (names, bounds, starts). One module per law; one line here registers it.
 
 * :mod:`scalefit.laws.annealing`: the annealing (momentum) law of Tissue et al. (2024);
 * :mod:`scalefit.laws.multipower`: the multi-power law of Luo et al. (2025), free
-  (``multipower``) and with the shape of its loss drop held (``multipower-fixed``, the default).
+  (``multipower``) and with the shape of its loss drop held (``multipower-fixed``, the default);
+* :mod:`scalefit.laws.proportional`: the held shape with its loss drop proportional to the loss
+  (``multipower-proportional``);
+* :mod:`scalefit.laws.relaxation`: a noisy-quadratic relaxation mixture scaling a power law
+  (``relaxation``).
+
+The last two are scalefit's own forms, candidates for the default (``benchmarks/README.md``).
 """
 
 from __future__ import annotations
 
-from scalefit.laws import annealing, multipower
+from scalefit.laws import annealing, multipower, proportional, relaxation
 from scalefit.laws._hold import hold
 from scalefit.laws._law import Features, Law
 from scalefit.laws._registry import LAWS, get_law, register
 
-for _law in (annealing.LAW, multipower.LAW, multipower.FIXED_SHAPE_LAW):
+for _law in (
+    annealing.LAW,
+    multipower.LAW,
+    multipower.FIXED_SHAPE_LAW,
+    proportional.LAW,
+    relaxation.LAW,
+):
     register(_law)
 
 DEFAULT_LAW = "multipower-fixed"
