@@ -39,11 +39,19 @@ def schedule(n: int = 2500, seed: int = 0) -> np.ndarray:
     return lr
 
 
-@pytest.mark.parametrize(("rho", "p"), [(0.5, 0.9), (1.0, 1.0)])
-def test_modes_follow_the_recurrence_across_blocks(rho: float, p: float) -> None:
+SCATTERED = [0, 5, 99, rx.BLOCK - 1, rx.BLOCK, 1320, 2 * rx.BLOCK, 2499, 2400, 2499, 2499]
+
+
+@pytest.mark.parametrize(
+    ("rows", "rho", "p"),
+    [(SCATTERED, 0.5, 0.9), (SCATTERED, 1.0, 1.0), (list(range(2500)), 0.5, 0.9)],
+    ids=["scattered", "noisy-quadratic", "every-step"],
+)
+def test_modes_follow_the_recurrence_across_blocks(rows: list[int], rho: float, p: float) -> None:
+    """Rows at block edges, in the burst, out of order and repeated (as padding repeats the last
+    row), or every step: each gets the modes of its own step."""
     lr = schedule()
-    # block edges, the burst, the last step; in no order (a row's modes are its own)
-    rows = np.array([0, 5, 99, rx.BLOCK - 1, rx.BLOCK, 1320, 2 * rx.BLOCK, lr.size - 1, 2400])
+    rows = np.array(rows)
     with jax.enable_x64(True):
         features = rx.prepare(
             jnp.asarray(lr[None]),

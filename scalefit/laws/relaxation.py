@@ -118,31 +118,46 @@ def _combine(earlier, later):
 
 def _modes_at(clock: jax.Array, level: jax.Array, rows: jax.Array) -> jax.Array:
     """Every mode at ``rows`` (``(r, 129)``) of one schedule's clock and level (``(n,)``):
-    block by block, an associative scan within, the modes at the block's end carried on."""
+    block by block, an associative scan within, the modes at the block's end carried on. Each
+    block writes the rows it holds, at most ``BLOCK`` of them once repeats are set aside: the
+    work is steps × 129 plus rows × 129, whether a few rows are asked for or every step."""
     n = clock.shape[-1]
     blocks = -(-n // BLOCK)
     pad = blocks * BLOCK - n  # padded with the last LR: later steps, no row reads them
     clock = jnp.pad(clock, (0, pad), mode="edge").reshape(blocks, BLOCK)
     level = jnp.pad(level, (0, pad), mode="edge").reshape(blocks, BLOCK)
     rates = jnp.asarray(RATES, clock.dtype)
+    beyond = blocks * BLOCK  # a step no block holds
+    ordered = jnp.sort(rows)
+    repeat = jnp.concatenate([jnp.zeros(1, bool), ordered[1:] == ordered[:-1]])
+    # each row once, ascending, then steps no block holds; a block's rows start at its slot
+    distinct = jnp.sort(jnp.where(repeat, beyond, ordered))
+    firsts = jnp.arange(blocks) * BLOCK
+    slots = jnp.searchsorted(distinct, firsts)
+    distinct = jnp.concatenate([distinct, jnp.full(BLOCK, beyond, distinct.dtype)])
 
     def block(carry, inputs):
-        start_modes, at_rows = carry
-        u, target, first = inputs
+        start_modes, at_distinct = carry
+        u, target, first, slot = inputs
         x = u[:, None] * rates
         keep, push = jax.lax.associative_scan(
             _combine, (jnp.exp(-x), -jnp.expm1(-x) * target[:, None]), axis=0
         )
         modes = keep * start_modes + push  # (BLOCK, 129): every step of the block
-        local = rows - first
-        inside = (local >= 0) & (local < BLOCK)
+        local = jax.lax.dynamic_slice(distinct, (slot,), (BLOCK,)) - first
+        inside = (local < BLOCK)[:, None]  # rows from ``slot`` on are at or after ``first``
         picked = jnp.take(modes, jnp.clip(local, 0, BLOCK - 1), axis=0)
-        return (modes[-1], jnp.where(inside[:, None], picked, at_rows)), None
+        corner = (slot, jnp.zeros_like(slot))
+        before = jax.lax.dynamic_slice(at_distinct, corner, (BLOCK, rates.size))
+        written = jnp.where(inside, picked, before)
+        return (modes[-1], jax.lax.dynamic_update_slice(at_distinct, written, corner)), None
 
-    start = (jnp.zeros(rates.shape, clock.dtype), jnp.zeros(rows.shape + rates.shape, clock.dtype))
-    firsts = jnp.arange(blocks) * BLOCK
-    (_, at_rows), _ = jax.lax.scan(block, start, (clock, level, firsts))
-    return at_rows
+    start = (
+        jnp.zeros(rates.shape, clock.dtype),
+        jnp.zeros((distinct.size, rates.size), clock.dtype),
+    )
+    (_, at_distinct), _ = jax.lax.scan(block, start, (clock, level, firsts, slots))
+    return at_distinct[jnp.searchsorted(distinct, rows)]
 
 
 def weights(beta: jax.Array, theta: jax.Array) -> jax.Array:
