@@ -169,8 +169,8 @@ def weights(beta: jax.Array, theta: jax.Array) -> jax.Array:
         >>> round(float(w.sum()), 6), int(w.argmax()) == int(abs(RATES - 10.0).argmin())
         (1.0, True)
     """
-    log_rates = jnp.log(jnp.asarray(RATES))
-    return jax.nn.softmax(beta * log_rates - jnp.asarray(RATES) / theta)
+    rates = jnp.asarray(RATES, jnp.asarray(theta).dtype)
+    return jax.nn.softmax(beta * jnp.log(rates) - rates / theta)
 
 
 def loss(params: jax.Array, features: Features) -> jax.Array:
@@ -188,7 +188,7 @@ def loss(params: jax.Array, features: Features) -> jax.Array:
         >>> [round(v, 3) for v in (loss(p, f) / d - 1).tolist()[0]]
         [0.081, 0.074, 0.025]
     """
-    mixture = features["modes"] @ weights(params[4], params[5]).astype(features["modes"].dtype)
+    mixture = features["modes"] @ weights(params[4], params[5])
     return multipower.forward(params, features) * (1.0 + params[3] * mixture)
 
 
