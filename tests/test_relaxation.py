@@ -39,19 +39,17 @@ def schedule(n: int = 2500, seed: int = 0) -> np.ndarray:
     return lr
 
 
-SCATTERED = [0, 5, 99, rx.BLOCK - 1, rx.BLOCK, 1320, 2 * rx.BLOCK, 2499, 2400, 2499, 2499]
+# block edges, the burst, out of order and repeated (as padding repeats the last row), then
+# every step
+ROWS = [0, 5, 99, rx.BLOCK - 1, rx.BLOCK, 1320, 2 * rx.BLOCK, 2499, 2400, 2499, *range(2500)]
 
 
-@pytest.mark.parametrize(
-    ("rows", "rho", "p"),
-    [(SCATTERED, 0.5, 0.9), (SCATTERED, 1.0, 1.0), (list(range(2500)), 0.5, 0.9)],
-    ids=["scattered", "noisy-quadratic", "every-step"],
-)
-def test_modes_follow_the_recurrence_across_blocks(rows: list[int], rho: float, p: float) -> None:
-    """Rows at block edges, in the burst, out of order and repeated (as padding repeats the last
-    row), or every step: each gets the modes of its own step."""
+@pytest.mark.parametrize(("rho", "p"), [(0.5, 0.9), (1.0, 1.0)])
+def test_modes_follow_the_recurrence_across_blocks(rho: float, p: float) -> None:
+    """Each row, wherever it falls and however often it is asked for, gets the modes of its own
+    step (at the law's powers, and at the noisy quadratic model's)."""
     lr = schedule()
-    rows = np.array(rows)
+    rows = np.array(ROWS)
     with jax.enable_x64(True):
         features = rx.prepare(
             jnp.asarray(lr[None]),
@@ -67,31 +65,30 @@ def test_modes_follow_the_recurrence_across_blocks(rows: list[int], rho: float, 
 
 
 def test_batches_agree_and_the_schedule_gradient_stays_finite() -> None:
-    """Two schedules at once give what each gives alone; the gradient of the final loss with
-    respect to every LR is finite where the LR reaches 0 (``choose --optimize`` descends it)."""
+    """A schedule's losses do not depend on the schedules batched with it; the clock's and the
+    level's gradient with respect to the LR is finite where the LR reaches 0 (``choose
+    --optimize`` descends through them; the whole law's schedule gradient, checked once, takes
+    seconds to compile)."""
     law = get_law("relaxation")
     params = jnp.array([2.5, 0.6, 0.45, 250.0, 1.0, 10.0])
     first, second = schedule(), schedule(seed=1) * 0.5
     rows = np.array([[200, 1400, 2499]] * 2)
-
-    @jax.jit
-    def final(lr):
-        features = rx.prepare(lr[None], jnp.array([[lr.size - 1]]), jnp.zeros(1, int))
-        return law.loss(params, features)[0, 0]
-
     with jax.enable_x64(True):
-        both = law.loss(
-            params,
-            rx.prepare(
-                jnp.asarray(np.stack([first, second])), jnp.asarray(rows), jnp.zeros(2, int)
-            ),
-        )
-        alone = law.loss(
-            params, rx.prepare(jnp.asarray(second[None]), jnp.asarray(rows[:1]), jnp.zeros(1, int))
-        )
-        grad = np.asarray(jax.jit(jax.grad(final))(jnp.asarray(first)))
-    np.testing.assert_allclose(np.asarray(both[1]), np.asarray(alone[0]), rtol=1e-13)
-    assert np.all(np.isfinite(grad)) and np.any(grad != 0)
+
+        def losses(lrs):
+            return np.asarray(
+                law.loss(params, rx.prepare(lrs, jnp.asarray(rows), jnp.zeros(2, int)))
+            )
+
+        both = losses(jnp.asarray(np.stack([first, second])))
+        swapped = losses(jnp.asarray(np.stack([second, first])))
+        ratios = jnp.asarray(first / first.max())
+        grads = [
+            jax.grad(lambda r, q=q: rx._relative_power(r, q).sum())(ratios) for q in (0.5, 0.9)
+        ]
+    np.testing.assert_allclose(both, swapped[::-1], rtol=1e-13)
+    assert not np.allclose(both[0], both[1])
+    assert first[-1] == 0 and all(np.all(np.isfinite(np.asarray(g))) for g in grads)
 
 
 TRUTH = {"L0": 2.4, "A": 0.7, "alpha": 0.45, "B": 250.0, "beta": 1.5, "theta": 4.0}
@@ -114,16 +111,14 @@ def made_curves() -> dict[str, Curve]:
     return {n: Curve(n, lr, rows, y, 1000) for (n, lr), y in zip(lrs.items(), losses)}
 
 
-def test_a_decrease_lowers_the_loss_and_a_slower_one_keeps_paying_later() -> None:
-    """The mixture falls with the LR; a long linear decay ends lower than a short one to the
-    same LR from the same plateau, as real cooldowns do."""
-    final = {n: c.loss[-1] for n, c in made_curves().items()}
-    assert final["long"] < final["short"] < final["constant"]
-
-
 def test_a_fit_finds_the_parameters_of_curves_it_made() -> None:
-    """Noise-free curves of four schedules made by the law: the fit returns their parameters."""
-    result = fit(list(made_curves().values()), "relaxation", uncertainty=False)
+    """Noise-free curves of four schedules made by the law, in which the mixture falls with the
+    LR and a long linear decay ends lower than a short one to the same LR from the same plateau
+    (as real cooldowns do): the fit returns their parameters."""
+    curves = made_curves()
+    final = {n: c.loss[-1] for n, c in curves.items()}
+    assert final["long"] < final["short"] < final["constant"]
+    result = fit(list(curves.values()), "relaxation", uncertainty=False)
     assert result.converged
     for name, value in TRUTH.items():
         assert result.params[name] == pytest.approx(value, rel=0.02), result.params
