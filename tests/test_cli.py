@@ -13,6 +13,7 @@ import pandas as pd
 import pytest
 
 from scalefit.cli import main
+from scalefit.laws import DEFAULT_LAW
 
 DATA = Path(__file__).resolve().parents[1] / "data"
 MP25 = DATA / "multipower-law" / "25M"
@@ -42,8 +43,10 @@ def run(args: list[str], capsys) -> tuple[int, str, str]:
 
 def test_fit_writes_json_and_prints_a_table(fit_json):
     data = json.loads(fit_json.read_text())
-    # the default law: the multi-power law, its loss-drop shape held; the annealing law its rival
-    assert data["law"] == "multipower-fixed" and set(data["params"]) == {"L0", "A", "alpha", "B"}
+    # the default law: the multi-power law, its loss-drop shape held and proportional to the
+    # loss; the annealing law its rival
+    assert data["law"] == DEFAULT_LAW == "multipower-proportional"
+    assert set(data["params"]) == {"L0", "A", "alpha", "B"}
     assert data["options"]["warmup"] == "actual" and data["converged"]
     assert data["uncertainty"]["rival"]["law"] == "annealing"
     assert [c["name"] for c in data["curves"]] == ["cosine_24000", "constant_24000"]

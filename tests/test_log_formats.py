@@ -20,7 +20,7 @@ from scalefit import InputError, fit, io, predict
 from scalefit.cli import main
 
 DATA = Path(__file__).resolve().parents[1] / "data"
-BUNDLED = sorted(p for p in DATA.glob("**/*.csv") if p.name != "manifest.csv")
+BUNDLED = sorted(p for p in DATA.glob("**/*.csv") if p.name not in ("manifest.csv", "sweep.csv"))
 MLRUNS = w.FIXTURES / "mlruns"
 FIXED = "wsd:peak=3e-4,steps=24000,warmup=2160,decay=0.2"
 PROPERTY = settings(

@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 from scalefit import CurveMetrics, Fit, fit, io, predict
-from scalefit.laws import get_law, hold
+from scalefit.laws import LAWS, get_law, hold
 from scalefit.laws import multipower as mpl
 
 PUBLISHED_400M = mpl.PUBLISHED_400M
@@ -160,12 +160,12 @@ def test_held_law_is_the_full_law_at_the_held_values(peak: float) -> None:
         hold(full, "nonsense", delta=1.0)
 
 
-@pytest.mark.parametrize("law", ["multipower", "multipower-fixed", "annealing"])
+@pytest.mark.parametrize("law", sorted(LAWS))
 def test_predictions_do_not_depend_on_the_lr_unit(law: str) -> None:
-    """A log whose LR column is the schedule's multiplier (peak 1) is fitted and predicted as
-    the same log in absolute LRs: a held C in absolute units, or starts given in them, made the
-    default law's predictions depend on the unit (lr-scheduling-124m, peak 1e-3: PredE 0.00184
-    in LRs, 0.00273 in multipliers)."""
+    """For every registered law, a log whose LR column is the schedule's multiplier (peak 1) is
+    fitted and predicted as the same log in absolute LRs: a held C in absolute units, or starts
+    given in them, made the default law's predictions depend on the unit (lr-scheduling-124m,
+    peak 1e-3: PredE 0.00184 in LRs, 0.00273 in multipliers)."""
     folder = io.bundled_data("multipower-law") / "400M"
     names = ("cosine_24000", "constant_24000", "wsdcon_9")
     curves = []
@@ -206,6 +206,7 @@ def test_a_held_shape_fit_file_without_drop_power_predicts_as_it_was_made() -> N
     curves = [io.read_curve(folder / f"{n}.csv") for n in ("cosine_24000", "constant_24000")]
     result = fit(
         [dataclasses.replace(c, step=c.step[::6], loss=c.loss[::6]) for c in curves],
+        "multipower-fixed",
         uncertainty=False,
     )
     assert result.law == "multipower-fixed" and result.options["drop_power"] == mpl.DROP_POWER

@@ -11,6 +11,7 @@ import pytest
 
 from scalefit import Fit, InputError, fit, io, predict
 from scalefit._uncertainty import z_value
+from scalefit.laws import DEFAULT_LAW
 from scalefit.schedules import parse_schedule
 
 DATA = Path(__file__).resolve().parents[1] / "data" / "multipower-law"
@@ -159,11 +160,10 @@ def test_the_rival_is_fitted_with_the_caller_s_minimiser_settings():
 
 
 def test_a_rival_law_widens_the_interval_to_hold_its_prediction(fit_400m):
-    # The default law, the held shape, names the annealing law as its rival: fitted to the same
-    # curves, where the two part (a slow decay at three times the fitted budget) the gap counts
-    # as error.
+    # The default law names the annealing law as its rival: fitted to the same curves, where the
+    # two part (a slow decay at three times the fitted budget) the gap counts as error.
     held_shape_400m = fit_400m
-    assert held_shape_400m.law == "multipower-fixed"
+    assert held_shape_400m.law == DEFAULT_LAW
     u = held_shape_400m.uncertainty
     assert u.rival["law"] == "annealing" and "rival law annealing" in str(held_shape_400m)
     alone = dataclasses.replace(held_shape_400m, uncertainty=dataclasses.replace(u, rival=None))

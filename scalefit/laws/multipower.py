@@ -331,11 +331,12 @@ def loss(params: jax.Array, features: Features) -> jax.Array:
         >>> [round(v, 6) for v in loss(p, f).tolist()[0]]
         [3.166667, 2.833333]
     """
-    return _forward(params, features) - params[3] * loss_drop(params, features)
+    return forward(params, features) - params[3] * loss_drop(params, features)
 
 
-def _forward(params: jax.Array, features: Features) -> jax.Array:
-    r""":math:`L_0 + A S_1^{-\alpha}`."""
+def forward(params: jax.Array, features: Features) -> jax.Array:
+    r""":math:`L_0 + A S_1^{-\alpha}` (``params`` starting ``L0, A, alpha``): the loss before any
+    LR decrease."""
     l0, a, alpha = params[0], params[1], params[2]
     tiny = jnp.finfo(features["s1"].dtype).tiny
     return l0 + a * jnp.exp(-alpha * jnp.log(jnp.maximum(features["s1"], tiny)))
@@ -429,9 +430,21 @@ def held_shape_loss(
     :math:`C` is given at a peak LR of :data:`REFERENCE_LR` and scaled to each schedule's peak
     (:func:`peak_scale`), so that predictions do not depend on the LR's unit (an LR logged as a
     multiplier of the peak, say)."""
+    drop = held_shape_drop(features, C=C, beta=beta, gamma=gamma)
+    return forward(params, features) - params[3] * drop
+
+
+def held_shape_drop(
+    features: Features,
+    *,
+    C: float = SHAPE["C"],
+    beta: float = SHAPE["beta"],
+    gamma: float = SHAPE["gamma"],
+) -> jax.Array:
+    r""":math:`\mathrm{LD}(t) / B` of the held shape (:func:`held_shape_loss`): the loss-drop sum
+    with :math:`C` given at :data:`REFERENCE_LR` and scaled to each schedule's peak, per row."""
     c = C * peak_scale(features["log_peak"], gamma)
-    drop = _loss_drop(c, beta, gamma, features)
-    return _forward(params, features) - params[3] * drop
+    return _loss_drop(c, beta, gamma, features)
 
 
 DROP_POWER = 0.9
