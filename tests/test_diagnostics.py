@@ -78,7 +78,7 @@ def test_a_peak_lr_outside_the_fitted_ones_fires():
 
 
 def test_a_held_shape_fit_from_before_peaks_were_recorded_is_flagged():
-    result = fit(bundled("400M", PAPER[:2]), uncertainty=False)
+    result = fit(bundled("400M", PAPER[:2]), "multipower-fixed", uncertainty=False)
     wsd = bundled("400M", ["wsd_20000_24000"])[0]
     assert predict(result, wsd).warnings == ()
     unrecorded = [{k: v for k, v in c.items() if k != "peak_lr"} for c in result.curves]

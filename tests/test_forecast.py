@@ -125,7 +125,7 @@ def test_a_prior_lends_what_the_log_cannot_determine(cosine, flat_then_cosine, m
     # the borrowed parameter's error comes from the prior's error model
     i = list(prior.params).index("C")
     assert result.fit.uncertainty.covariance[i, i] == prior.uncertainty.covariance[i, i] > 0
-    with pytest.raises(ValueError, match="not of the multipower-fixed law"):
+    with pytest.raises(ValueError, match=f"not of the {scalefit.laws.FORECAST_LAW} law"):
         forecast(flat_then_cosine, cosine.lr, at=[71936], prior=prior)
 
 
