@@ -17,9 +17,11 @@ from scalefit._choose import (
     Choice,
     DegenerateOptimum,
     Ranking,
+    log_spaced,
     optimize_schedule,
     rank,
     search_family,
+    search_peaks,
 )
 from scalefit._compare import LawComparison, compare_laws
 from scalefit._curve import Curve
@@ -56,6 +58,7 @@ __all__ = [
     "forecast",
     "io",
     "laws",
+    "log_spaced",
     "optimize_schedule",
     "predict",
     "predict_curves",
@@ -63,5 +66,6 @@ __all__ = [
     "rank",
     "schedules",
     "search_family",
+    "search_peaks",
     "set_cache_dir",
 ]

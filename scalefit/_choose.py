@@ -47,11 +47,14 @@ from numpy.typing import ArrayLike
 from scalefit import _programs
 from scalefit._curve import Curve
 from scalefit._errors import InputError
+from scalefit._features import RunContext
 from scalefit._predict import (
     budget_warnings,
     first_described_step,
+    fitted_size,
     peak_warnings,
     predicted_losses,
+    size_warnings,
 )
 from scalefit._result import Fit
 from scalefit._text import short_names
@@ -79,7 +82,9 @@ __all__ = [
     "fit_error",
     "optimize_schedule",
     "rank",
+    "log_spaced",
     "search_family",
+    "search_peaks",
 ]
 
 SEARCHABLE = ("wsd", "cosine", "linear", "polynomial", "rsqrt", "rex", "powerlaw")
@@ -254,6 +259,7 @@ def rank(
     *,
     at: Sequence[int] = (),
     tolerance: float | None = None,
+    params: float | None = None,
 ) -> Ranking:
     """Rank schedules by the final loss ``fit`` predicts for each, best first.
 
@@ -266,6 +272,8 @@ def rank(
             past a candidate's budget or inside a warm-up the fit left out).
         tolerance: predicted losses closer than this are indistinguishable; default the
             fit's own error (the mean RMSE of its prediction over the curves it was fitted to).
+        params: the model size the schedules are for, for a fit across sizes (default: the
+            fitted size where the fit saw one).
 
     Returns:
         A :class:`Ranking`.
@@ -288,7 +296,13 @@ def rank(
     if checkpoints and checkpoints[0] < 0:
         raise InputError(f"checkpoints must be steps >= 0, got {checkpoints[0]}")
     rows = [np.array([s for s in checkpoints if s < c.steps] + [c.steps]) for c in cands]
-    losses = predicted_losses(fit, [c.lr for c in cands], rows, [c.warmup_steps for c in cands])
+    losses = predicted_losses(
+        fit,
+        [c.lr for c in cands],
+        rows,
+        [c.warmup_steps for c in cands],
+        sizes=[params] * len(cands),
+    )
     finals = np.array([loss[-1] for loss in losses])
     best = float(finals.min())
     tol, source = _tolerance(fit, tolerance)
@@ -302,7 +316,7 @@ def rank(
         gap = float(final) - best
         choices.append(Choice(c.name, float(final), gap, gap <= tol, checks, c.lr, c.warmup_steps))
     choices.sort(key=lambda c: c.final_loss)
-    warnings = _reach_warnings(fit, cands)
+    warnings = _reach_warnings(fit, cands) + size_warnings(fit, params, "the candidates")
     for step in checkpoints:
         short = sum(c.steps < step for c in cands)
         if short:
@@ -346,19 +360,26 @@ def _peak(candidate: Candidate) -> float:
 # ----------------------------------------------------------------------------- family search
 
 
-def _law_setup(fit: Fit, n_steps: int) -> tuple[str, tuple, np.ndarray]:
-    """The law's name, its options as a hashable tuple (exact sums for ``n_steps``), params."""
+def _law_setup(fit: Fit, n_steps: int, size: float | None) -> tuple[str, tuple, np.ndarray, tuple]:
+    """The law's name, its options as a hashable tuple (exact sums for ``n_steps``), params, and
+    what it reads of the run (its context's features at a model of ``size``) as a tuple."""
     options = fit.law_options
     if "window" in options:  # the multi-power law: every step its own term (exact, one row)
         options["window"] = n_steps
-    return fit.law, tuple(sorted(options.items())), fit.param_vector
+    law = get_law(fit.law)
+    size = size if size is not None else fitted_size(fit)
+    context = RunContext.of(fit.options, [size]).features(law, (1, 1))
+    values = tuple(sorted((k, float(v[0, 0])) for k, v in context.items()))
+    return fit.law, tuple(sorted(options.items())), fit.param_vector, values
 
 
-def _final_loss(params, lr, warmup_steps, *, law_name, options):
-    """The law's predicted loss at the last step of ``lr``: a traceable function of ``lr``."""
+def _final_loss(params, lr, warmup_steps, *, law_name, options, context=()):
+    """The law's predicted loss at the last step of ``lr``: a traceable function of ``lr``;
+    ``context``: the run's context features' values (:func:`_law_setup`)."""
     law = get_law(law_name)
     rows = jnp.full((1, 1), lr.shape[-1] - 1)
     features = law.prepare(lr[None], rows, jnp.reshape(warmup_steps, (1,)), **dict(options))
+    features |= {name: jnp.full((1, 1), value, lr.dtype) for name, value in context}
     return law.loss(params, features)[0, 0]
 
 
@@ -498,8 +519,11 @@ def minimize_lbfgs(fun, theta0, max_iter, ftol):
     return theta, fun(theta), k, done
 
 
-@partial(jax.jit, static_argnames=("law_name", "options", "family", "shapes", "steps", "warmup"))
-def _refine(theta0, params, peak, *, law_name, options, family, shapes, steps, warmup):
+@partial(
+    jax.jit,
+    static_argnames=("law_name", "options", "context", "family", "shapes", "steps", "warmup"),
+)
+def _refine(theta0, params, peak, *, law_name, options, context, family, shapes, steps, warmup):
     """L-BFGS on each shape's settings from ``theta0`` (``(len(shapes), 2)``), vmapped."""
     t = jnp.arange(steps + 1, dtype=theta0.dtype)
 
@@ -508,7 +532,9 @@ def _refine(theta0, params, peak, *, law_name, options, family, shapes, steps, w
             lr = _family_lr(
                 th, shape, t, family=family, steps=steps, warmup=warmup, peak=peak, shapes=shapes
             )
-            return _final_loss(params, lr, warmup, law_name=law_name, options=options)
+            return _final_loss(
+                params, lr, warmup, law_name=law_name, options=options, context=context
+            )
 
         return minimize_lbfgs(loss, theta, 100, 1e-12)[0]
 
@@ -593,6 +619,7 @@ def search_family(
     warmup: int = 0,
     shapes: Sequence[str] | None = None,
     tolerance: float | None = None,
+    params: float | None = None,
 ) -> Ranking:
     """The best settings of a schedule family by the fit's predicted final loss.
 
@@ -616,11 +643,12 @@ def search_family(
         fit: the fit to predict with.
         family: ``"wsd"``, ``"cosine"`` or ``"linear"``.
         steps: the budget.
-        peak: the peak LR (fixed: the laws are fitted at one peak).
+        peak: the peak LR (:func:`search_peaks` chooses it too).
         warmup: warm-up steps (linear from 0; ``powerlaw`` needs at least one).
         shapes: the cooldown shapes to search, of :data:`~scalefit.schedules.SHAPES`: WSD's
             (default all) or rsqrt's (default linear and sqrt); other families have none.
         tolerance: as in :func:`rank`.
+        params: as in :func:`rank`.
 
     Returns:
         A :class:`Ranking` with the best spec per shape (one row for a family without shapes).
@@ -634,14 +662,15 @@ def search_family(
     specs = _grid(family, steps, peak, warmup, shapes)
     if not specs:
         raise InputError(f"no {family} schedule of {steps} steps fits a warm-up of {warmup}")
-    grid = rank(fit, [parse_schedule(spec) for spec in specs], tolerance=0.0)  # canonical names
+    grid = rank(fit, [parse_schedule(s) for s in specs], tolerance=0.0, params=params)
     best_per_shape = {}
     for choice in grid.choices:  # best first
         best_per_shape.setdefault(_settings(choice.name).get("shape", family), choice)
     shapes = tuple(s for s in shapes if s in best_per_shape)
     starts = [_settings(best_per_shape[shape].name) for shape in shapes]
-    refined = _refined(fit, family, shapes, starts, steps=steps, peak=peak, warmup=warmup)
-    both = rank(fit, [*best_per_shape.values(), *refined], tolerance=tolerance)
+    where = {"steps": steps, "peak": peak, "warmup": warmup, "size": params}
+    refined = _refined(fit, family, shapes, starts, **where)
+    both = rank(fit, [*best_per_shape.values(), *refined], tolerance=tolerance, params=params)
     kept, seen = [], set()
     for choice in both.choices:  # best first: per shape, keep the better of grid and refined
         shape = _settings(choice.name).get("shape", family)
@@ -649,6 +678,90 @@ def search_family(
             seen.add(shape)
             kept.append(choice)
     return replace(both, choices=tuple(kept))
+
+
+def search_peaks(
+    fit: Fit,
+    family: str,
+    *,
+    steps: int,
+    peaks: Sequence[float],
+    warmup: int = 0,
+    shapes: Sequence[str] | None = None,
+    tolerance: float | None = None,
+    params: float | None = None,
+    refine: int = 6,
+) -> Ranking:
+    """The best peak LR of a schedule family, with its best settings at each peak.
+
+    The family is searched at every peak of ``peaks`` (:func:`search_family`); then, where the
+    best lies between two others, its peak is refined between them by a golden-section search on
+    the log peak (``refine`` more searches), each trial peak with the family's best settings
+    there. Use a fit across peak LRs (a law whose progress is a function of the LR area alone
+    predicts that a larger peak is always better): a peak outside the fitted ones is flagged.
+
+    Args:
+        fit: the fit to predict with.
+        family: a family :func:`search_family` searches.
+        steps: the budget.
+        peaks: the peak LRs to try (e.g. :func:`log_spaced` over a range).
+        warmup, shapes, tolerance, params: as in :func:`search_family`.
+        refine: golden-section steps between the best peak's neighbours (0: none).
+
+    Returns:
+        A :class:`Ranking` of the best schedule at each peak tried, best first.
+    """
+    peaks = sorted({float(p) for p in np.atleast_1d(np.asarray(peaks, dtype=np.float64))})
+    if not peaks or min(peaks) <= 0:
+        raise InputError(f"peak LRs must be positive, not {peaks}")
+    where = {"steps": steps, "warmup": warmup, "shapes": shapes, "params": params}
+
+    def best_at(peak: float) -> Choice:
+        return search_family(fit, family, peak=peak, tolerance=0.0, **where).best
+
+    found = {peak: best_at(peak) for peak in peaks}
+    i = int(np.argmin([found[p].final_loss for p in peaks]))
+    if 0 < i < len(peaks) - 1 and refine > 0:
+        found |= _golden(best_at, math.log(peaks[i - 1]), math.log(peaks[i + 1]), refine)
+    return rank(fit, list(found.values()), tolerance=tolerance, params=params)
+
+
+def _golden(best_at, low: float, high: float, steps: int) -> dict[float, Choice]:
+    """Golden-section search of ``best_at(peak)``'s final loss over log peaks in ``[low,
+    high]``: every trial, by its peak."""
+    ratio = (math.sqrt(5) - 1) / 2
+    trials: dict[float, Choice] = {}
+
+    def value(log_peak: float) -> float:
+        peak = float(f"{math.exp(log_peak):.3g}")  # a peak people write
+        trials.setdefault(peak, best_at(peak))
+        return trials[peak].final_loss
+
+    a, b = high - ratio * (high - low), low + ratio * (high - low)
+    fa, fb = value(a), value(b)
+    for _ in range(max(0, steps - 2)):
+        if fa <= fb:
+            high, b, fb = b, a, fa
+            a = high - ratio * (high - low)
+            fa = value(a)
+        else:
+            low, a, fa = a, b, fb
+            b = low + ratio * (high - low)
+            fb = value(b)
+    return trials
+
+
+def log_spaced(low: float, high: float, count: int = 7) -> list[float]:
+    """``count`` peak LRs from ``low`` to ``high``, evenly spaced in log, each rounded to three
+    significant digits.
+
+    Examples:
+        >>> log_spaced(1e-4, 1e-2, 5)
+        [0.0001, 0.000316, 0.001, 0.00316, 0.01]
+    """
+    if not 0 < low < high or count < 2:
+        raise InputError(f"a range of peak LRs needs 0 < low < high, not {low}:{high}")
+    return [float(f"{p:.3g}") for p in np.geomspace(low, high, count)]
 
 
 def _checked_shapes(family: str, shapes: Sequence[str] | str | None) -> tuple[str, ...]:
@@ -666,12 +779,12 @@ def _checked_shapes(family: str, shapes: Sequence[str] | str | None) -> tuple[st
     return shapes
 
 
-def _refined(fit, family, shapes, starts, *, steps, peak, warmup) -> list[Schedule]:
+def _refined(fit, family, shapes, starts, *, steps, peak, warmup, size) -> list[Schedule]:
     """Each shape's settings refined by L-BFGS through the law from ``starts`` (its best grid
     point's settings), as schedules whose specs carry 3-4 significant digits."""
     where = {"steps": steps, "peak": peak, "warmup": warmup}
     theta0 = [_encoded(family, start, **where) for start in starts]
-    law_name, options, params = _law_setup(fit, steps + 1)
+    law_name, options, params, context = _law_setup(fit, steps + 1, size)
     with jax.enable_x64(True):
         theta = np.asarray(
             _programs.call(
@@ -681,6 +794,7 @@ def _refined(fit, family, shapes, starts, *, steps, peak, warmup) -> list[Schedu
                 np.float64(peak),
                 law_name=law_name,
                 options=options,
+                context=context,
                 family=family,
                 shapes=shapes,
                 steps=steps,
@@ -769,8 +883,10 @@ def _settings(spec: str) -> dict[str, object]:
 # ------------------------------------------------------------------------ free-form design
 
 
-@partial(jax.jit, static_argnames=("law_name", "options", "iterations"))
-def _descend(z0, head, params, peak, warmup_steps, learning_rate, *, law_name, options, iterations):
+@partial(jax.jit, static_argnames=("law_name", "options", "context", "iterations"))
+def _descend(
+    z0, head, params, peak, warmup_steps, learning_rate, *, law_name, options, context, iterations
+):
     """Adam on the softmax logits of the LR decrements; returns the best logits seen."""
 
     def lr_of(z):
@@ -778,7 +894,9 @@ def _descend(z0, head, params, peak, warmup_steps, learning_rate, *, law_name, o
         return jnp.concatenate([head, peak * (1.0 - jnp.cumsum(q[:-1]))])
 
     def loss(z):
-        return _final_loss(params, lr_of(z), warmup_steps, law_name=law_name, options=options)
+        return _final_loss(
+            params, lr_of(z), warmup_steps, law_name=law_name, options=options, context=context
+        )
 
     value_and_grad = jax.value_and_grad(loss)
     opt = optax.adam(optax.cosine_decay_schedule(learning_rate, iterations))
@@ -809,6 +927,7 @@ def optimize_schedule(
     iterations: int = 1000,
     learning_rate: float = 2.0,
     tolerance: float | None = None,
+    params: float | None = None,
 ) -> Ranking:
     r"""Design a schedule freely: per-step LRs minimising the fit's predicted final loss.
 
@@ -824,6 +943,7 @@ def optimize_schedule(
         iterations: Adam steps.
         learning_rate: Adam's step size on the logits.
         tolerance: as in :func:`rank`.
+        params: as in :func:`rank`.
 
     Returns:
         A :class:`Ranking` of the designed schedule (named ``"optimized"``) and the start.
@@ -835,7 +955,7 @@ def optimize_schedule(
     if iterations < 1:
         raise InputError(f"iterations must be >= 1, got {iterations}")
     if start is None:
-        start = search_family(fit, "wsd", steps=steps, peak=peak, warmup=warmup).best
+        start = search_family(fit, "wsd", steps=steps, peak=peak, warmup=warmup, params=params).best
     begin = _as_candidate(start)
     if begin.steps != steps:
         raise InputError(f"the start schedule {begin.name!r} has {begin.steps} steps, not {steps}")
@@ -848,18 +968,19 @@ def optimize_schedule(
     decrements = np.append(-np.diff(tail), tail[-1]).clip(0, None)
     z0 = np.log(decrements + 1e-6 / decrements.size)
     head = begin.lr[: warmup + 1].astype(np.float64)
-    law_name, options, params = _law_setup(fit, steps + 1)
+    law_name, options, law_params, context = _law_setup(fit, steps + 1, params)
     with jax.enable_x64(True):
         lr, _, _ = _programs.call(
             _descend,
             z0,
             head,
-            np.asarray(params, np.float64),
+            np.asarray(law_params, np.float64),
             np.float64(peak),
             np.int64(warmup),
             np.float64(learning_rate),
             law_name=law_name,
             options=options,
+            context=context,
             iterations=int(iterations),
         )
     lr = np.asarray(lr, dtype=np.float64)
@@ -867,7 +988,7 @@ def optimize_schedule(
     if reason:
         raise DegenerateOptimum(f"refused the {get_law(fit.law).name} law's optimum: {reason}")
     designed = Candidate("optimized", lr, warmup)
-    result = rank(fit, [designed, begin], tolerance=tolerance)
+    result = rank(fit, [designed, begin], tolerance=tolerance, params=params)
     return replace(result, warnings=result.warnings + tuple(_sudden_drops(lr, peak)))
 
 

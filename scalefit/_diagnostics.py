@@ -94,7 +94,7 @@ def at_bounds(fit: Fit) -> dict[str, str]:
     """The parameters of ``fit`` that sit on a bound of their law (``"lower"`` or ``"upper"``),
     borrowed ones left out: the curves did not determine them."""
     law = get_law(fit.law)
-    borrowed = set(fit.options.get("borrowed", ()))
+    borrowed = {*fit.options.get("borrowed", ()), *fit.options.get("held", ())}
     sides = {}
     for name, low, high, value in zip(law.param_names, law.lower, law.upper, fit.param_vector):
         if name in borrowed:

@@ -156,16 +156,17 @@ def fit(
     settings = _Settings(huber_delta, skip_warmup, refine, max_iter, tol)
     curves, law = _checked_input(curves, law, settings, decay, fit_decay, warmup)
     free, borrowed = _borrowing(law, prior, borrow)
+    held = _undetermined(law, curves)
+    free = hold(free, f"{free.name}, {', '.join(held)} held", **held) if held else free
     decays = sorted(set(DECAY_GRID) | {decay}) if fit_decay else [decay]
     refs = {k: v for k, v in references(curves).items() if _reads(law, k)}
     stack = Stack.of(curves, refs)
     best, error_model = _minimise(free, stack, curves, decays, warmup, settings, uncertainty)
     scored, predicted = _scored(free, best, stack, curves)
-    params = {**dict(zip(free.param_names, _params(free, best.theta))), **borrowed}
+    params = {**dict(zip(free.param_names, _params(free, best.theta))), **borrowed, **held}
     result = _record(law, params, curves, scored, best, predicted, error_model, settings, fit_decay)
     result.options |= refs
-    if borrowed:
-        result.options["borrowed"] = list(borrowed)
+    result.options |= {k: list(v) for k, v in (("borrowed", borrowed), ("held", held)) if v}
     result.uncertainty = _full_error_model(result, free, prior, curves, settings)
     result.warnings.extend(diagnose(result, scored, predicted))
     if fit_decay and best.options["decay"] in (decays[0], decays[-1]):
@@ -183,8 +184,14 @@ def _full_error_model(
     if error_model is None:
         return None
     borrowed = result.options.get("borrowed", [])
+    if free is not law:
+        error_model = _expanded(error_model, law, free)
     if borrowed:
-        error_model = _with_prior(error_model, law, free, prior)
+        error_model = _with_prior(error_model, law, borrowed, prior)
+    if result.options.get("held"):
+        held = ", ".join(result.options["held"])
+        note = f"{held} held: the fitted runs' sizes do not determine it (three sizes would)"
+        error_model = dataclasses.replace(error_model, notes=(*error_model.notes, note))
     if not law.rival:
         return error_model
     rival_prior = prior if set(borrowed) & set(law.annealing_params) else None
@@ -513,23 +520,46 @@ def _borrowing(law: Law, prior: Fit | None, borrow: Sequence[str]) -> tuple[Law,
     return hold(law, f"{law.name}, borrowing {', '.join(borrowed)}", **borrowed), borrowed
 
 
-def _with_prior(error_model: Uncertainty, law: Law, free: Law, prior: Fit) -> Uncertainty:
-    """The error model of a fit of ``free`` (``law`` with borrowed parameters held) as one of
-    ``law``: the borrowed parameters' covariance from ``prior``'s error model (none without
-    one), its transfer and horizon errors where larger than the fit's own."""
+def _undetermined(law: Law, curves: list[Curve]) -> dict[str, float]:
+    """The parameters of ``law`` the runs cannot determine, at the values held: the size
+    exponent of the level for runs of two sizes (at :data:`LEVEL_EXPONENT`)."""
+    if "log_size" not in law.context:
+        return {}
+    sizes = Sweep.of([dataclasses.replace(c, name=str(i)) for i, c in enumerate(curves)]).sizes
+    if len(sizes) < 2:
+        raise InputError(
+            f"the {law.name} law spans model sizes, and these runs have "
+            + ("one" if sizes else "none given (params)")
+        )
+    return {"a_N": LEVEL_EXPONENT} if len(sizes) == 2 else {}
+
+
+LEVEL_EXPONENT = 0.3
+"""The size exponent of the level held for runs of two sizes (it leaves the level at both as
+fitted; a prediction at another size depends on it)."""
+
+
+def _expanded(error_model: Uncertainty, law: Law, free: Law) -> Uncertainty:
+    """The error model of a fit of ``free`` (``law`` with some parameters held) as one of
+    ``law``: the held parameters' covariance 0."""
     index = [law.param_names.index(n) for n in free.param_names]
-    borrowed = [i for i in range(law.n_params) if i not in index]
     covariance = np.zeros((law.n_params, law.n_params))
     covariance[np.ix_(index, index)] = error_model.covariance
-    names = ", ".join(law.param_names[i] for i in borrowed)
+    return dataclasses.replace(error_model, covariance=covariance)
+
+
+def _with_prior(error_model: Uncertainty, law: Law, borrowed: list[str], prior: Fit) -> Uncertainty:
+    """``error_model`` with the ``borrowed`` parameters' covariance from ``prior``'s error model
+    (none without one), its transfer and horizon errors where larger than the fit's own."""
+    index = [law.param_names.index(n) for n in borrowed]
+    names = ", ".join(borrowed)
     fitted_on = ", ".join(str(c.get("name", "?")) for c in prior.curves) or "given parameters"
     u = prior.uncertainty
     if u is None:
         note = f"{names} borrowed from a fit without an error model ({fitted_on}): taken as exact"
-        return dataclasses.replace(
-            error_model, covariance=covariance, notes=(*error_model.notes, note)
-        )
-    covariance[np.ix_(borrowed, borrowed)] = np.asarray(u.covariance)[np.ix_(borrowed, borrowed)]
+        return dataclasses.replace(error_model, notes=(*error_model.notes, note))
+    covariance = np.array(error_model.covariance)
+    covariance[np.ix_(index, index)] = np.asarray(u.covariance)[np.ix_(index, index)]
     note = (
         f"{names} borrowed from the fit of {fitted_on}, with its parameter errors; its transfer "
         "and horizon errors count where larger than this fit's"

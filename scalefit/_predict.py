@@ -28,10 +28,12 @@ __all__ = [
     "Prediction",
     "budget_warnings",
     "first_described_step",
+    "fitted_size",
     "peak_warnings",
     "predict",
     "predict_curves",
     "predicted_losses",
+    "size_warnings",
 ]
 
 _CHUNK = 8192  # rows predicted per call
@@ -164,10 +166,11 @@ def predict(
     if int(warmup_steps) != warmup_steps or not 0 <= warmup_steps <= lr.size:
         raise ValueError(f"warmup_steps must be a whole number in 0..{lr.size}")
     at = _steps_at(default_at if at is None else at, lr.size)
+    size = _size_of(schedule, params)
     loss, lower, upper = (
         None if part is None else part[0]
         for part in _predict_batched(
-            fit, [lr], [at], [warmup_steps], interval=interval, sizes=[_size_of(schedule, params)]
+            fit, [lr], [at], [warmup_steps], interval=interval, sizes=[size]
         )
     )
     return _prediction(
@@ -180,6 +183,7 @@ def predict(
         upper=upper,
         level=interval,
         warmup_steps=warmup_steps,
+        size=size,
     )
 
 
@@ -274,6 +278,7 @@ def predict_curves(
             upper=None if uppers is None else uppers[i],
             level=interval,
             warmup_steps=c.warmup_steps,
+            size=c.params,
         )
         for i, c in enumerate(curves)
     ]
@@ -290,6 +295,7 @@ def _prediction(
     upper: np.ndarray | None,
     level: float | None,
     warmup_steps: int,
+    size: float | None = None,
 ) -> Prediction:
     return Prediction(
         step=at,
@@ -302,6 +308,7 @@ def _prediction(
         warnings=tuple(
             budget_warnings(fit, lr[: int(at.max()) + 1] if at.size else lr)
             + peak_warnings(fit, lr)
+            + size_warnings(fit, size)
         ),
         warmup_steps=first_described_step(fit, warmup_steps),
     )
@@ -352,10 +359,35 @@ def peak_warnings(fit: Fit, lr: np.ndarray, name: str = "the schedule") -> list[
         if not low / _UNIT_MISMATCH <= peak <= high * _UNIT_MISMATCH
         else ""
     )
+    if "log_lr_ref" in get_law(fit.law).context:  # a law across peaks: it extrapolates
+        return [
+            f"{name}'s peak LR is {peak:.3g}, beyond the fitted runs' {fitted}: the {fit.law} "
+            f"law extrapolates there{units}"
+        ]
     return [
         f"{name}'s peak LR is {peak:.3g}, the fitted runs' {fitted}: the laws do not transfer "
-        f"across peak LRs{units}"
+        f"across peak LRs (fit runs at several peaks for a law that spans them){units}"
     ]
+
+
+def size_warnings(fit: Fit, size: float | None, name: str = "the schedule") -> list[str]:
+    """Why a prediction at model size ``size`` is beyond the fit's reach, if it is: a size
+    outside those fitted (more than 1 % off), or, where the fit saw two sizes, any other size
+    (the level's size exponent was held, not fitted)."""
+    if size is None or "log_size" not in get_law(fit.law).context:
+        return []
+    sizes = sorted({float(c["params"]) for c in fit.curves if c.get("params")})
+    if any(abs(size / n - 1) <= 0.01 for n in sizes):
+        return []
+    fitted = ", ".join(f"{n:.3g}" for n in sizes)
+    if "a_N" in fit.options.get("held", ()):
+        return [
+            f"{name}'s model size {size:.3g} is none of the two fitted ({fitted}): the level "
+            "between and beyond them rests on a held exponent; fit runs of a third size"
+        ]
+    if sizes[0] <= size <= sizes[-1]:
+        return []
+    return [f"{name}'s model size {size:.3g} is beyond the fitted ones ({fitted}): extrapolated"]
 
 
 def _unscaled_held_shape(fit: Fit) -> list[str]:
@@ -378,6 +410,7 @@ def predicted_losses(
     warmup_steps: Sequence[int],
     *,
     batch: int = 64,
+    sizes: Sequence[float | None] | None = None,
 ) -> list[np.ndarray]:
     """The fit's predicted loss for several schedules at once, each at its own steps.
 
@@ -392,11 +425,12 @@ def predicted_losses(
         at: for each schedule, the steps to predict at (each within its schedule).
         warmup_steps: for each schedule, its warm-up length.
         batch: schedules per call (bounds memory).
+        sizes: for a fit across model sizes, each schedule's (default: :func:`fitted_size`).
 
     Returns:
         One array of predicted losses per schedule, shaped like its ``at``.
     """
-    return _predict_batched(fit, lrs, at, warmup_steps, batch=batch)[0]
+    return _predict_batched(fit, lrs, at, warmup_steps, batch=batch, sizes=sizes)[0]
 
 
 def _predict_batched(fit, lrs, at, warmup_steps, *, batch=64, interval=None, sizes=None):
@@ -453,11 +487,15 @@ def _pad_to(rows: np.ndarray, size: int) -> np.ndarray:
     return np.pad(rows, (0, size - rows.size), mode="edge" if rows.size else "constant")
 
 
-def _sizes_for(fit: Fit, sizes, given: int, padded: int) -> list[float | None]:
-    """Each schedule's model size (default: the fit's, where it saw one size), padded like the
-    schedules."""
+def fitted_size(fit: Fit) -> float | None:
+    """The model size of the fitted runs, where they had one (and it was given)."""
     fitted = sorted({float(c["params"]) for c in fit.curves if c.get("params")})
-    default = fitted[0] if len(fitted) == 1 else None
+    return fitted[0] if len(fitted) == 1 else None
+
+
+def _sizes_for(fit: Fit, sizes, given: int, padded: int) -> list[float | None]:
+    """Each schedule's model size (default: :func:`fitted_size`), padded like the schedules."""
+    default = fitted_size(fit)
     sizes = [default] * given if sizes is None else [default if n is None else n for n in sizes]
     return sizes + sizes[-1:] * (padded - given)
 

@@ -88,7 +88,19 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
         "minimising the predicted final loss, from the best WSD schedule",
     )
     parser.add_argument("--steps", type=int, help="budget for --family and --optimize")
-    parser.add_argument("--peak-lr", type=float, help="peak LR for --family and --optimize")
+    parser.add_argument(
+        "--peak-lr",
+        metavar="LR",
+        help="peak LR for --family and --optimize; several (1e-4,3e-4,1e-3) or a range "
+        "(1e-4:3e-3, tried at 7 log-spaced peaks, the best refined) to choose the peak with the "
+        "schedule, from a fit across peak LRs",
+    )
+    parser.add_argument(
+        "--params",
+        type=float,
+        metavar="N",
+        help="the model size to choose for, from a fit across sizes (default: the fitted size)",
+    )
     parser.add_argument(
         "--warmup",
         "--warmup-steps",
@@ -125,6 +137,7 @@ def run(args: argparse.Namespace) -> int:
     warmup, iterations = _checked_design(args)
     at = sorted({step for text in args.at for step in _common.parse_steps(text)})
     result = io.load_fit(args.fit)
+    _common.check_size(result, args.params, args.fit)
     candidates: list = list(args.candidate)
     logged_runs = []
     for path in args.candidate_csv:
@@ -135,10 +148,10 @@ def run(args: argparse.Namespace) -> int:
         candidates.append(scalefit.Candidate(str(path), schedule.lr, schedule.warmup_steps))
         if logged.curve is not None:
             logged_runs.append((str(path), logged))
-    design = {"steps": args.steps, "peak": args.peak_lr, "warmup": warmup}
+    design = {"steps": args.steps, "warmup": warmup, "params": args.params}
     designed, warnings = _designed(args, result, design, iterations)
     candidates.extend(designed)
-    ranking = scalefit.rank(result, candidates, at=at, tolerance=args.tolerance)
+    ranking = scalefit.rank(result, candidates, at=at, tolerance=args.tolerance, params=args.params)
     warnings = list(dict.fromkeys([*ranking.warnings, *warnings]))
     print(f"Schedules ranked by the final loss the {result.law} law predicts ({args.fit}):")
     print(ranking.table())
@@ -170,11 +183,11 @@ def _checked_design(args: argparse.Namespace) -> tuple[int, int]:
     iterations = 1000 if args.iterations is None else args.iterations
     if designing and (args.steps is None or args.peak_lr is None):
         raise InputError("--family and --optimize need --steps and --peak-lr")
-    if designing and not (args.steps >= 1 and args.peak_lr > 0 and warmup >= 0):
-        raise InputError(
-            "--steps must be >= 1, --peak-lr > 0 and --warmup >= 0, not "
-            f"{args.steps}, {args.peak_lr} and {warmup}"
-        )
+    if designing and not (args.steps >= 1 and warmup >= 0):
+        raise InputError(f"--steps must be >= 1 and --warmup >= 0, not {args.steps}, {warmup}")
+    if designing:
+        args.peaks = _common.parse_peaks(args.peak_lr)
+
     if args.optimize and iterations < 1:
         raise InputError(f"--iterations must be >= 1, not {iterations}")
     return warmup, iterations
@@ -189,14 +202,19 @@ def _designed(args: argparse.Namespace, result, design: dict, iterations: int):
         families.append("wsd")  # the designed schedule starts from the best WSD one
     found, wsd_best, warnings = [], None, []
     for family in families:
-        searched = scalefit.search_family(result, family, **design)
+        if len(args.peaks) > 1:
+            searched = scalefit.search_peaks(result, family, peaks=args.peaks, **design)
+        else:
+            searched = scalefit.search_family(result, family, peak=args.peaks[0], **design)
         print(f"searched {family}: best {searched.best.name}", file=sys.stderr)
         found.extend(searched.choices)
         wsd_best = searched.best if family == "wsd" else wsd_best
+        warnings.extend(searched.warnings)
     if args.optimize:
+        peak = float(wsd_best.lr.max())  # the best WSD schedule's peak, where several were tried
         try:
             optimized = scalefit.optimize_schedule(
-                result, start=wsd_best, iterations=iterations, **design
+                result, start=wsd_best, iterations=iterations, peak=peak, **design
             )
         except scalefit.DegenerateOptimum as err:
             raise scalefit.DegenerateOptimum(f"{args.fit}: {err}") from None

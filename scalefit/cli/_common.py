@@ -283,3 +283,43 @@ def not_among(name: str, names: list[str]) -> str:
 def some(names: list[str], most: int = 3) -> str:
     more = f" and {len(names) - most} more" if len(names) > most else ""
     return ", ".join(names[:most]) + more
+
+
+def parse_peaks(text: str) -> list[float]:
+    """The peak LRs of ``--peak-lr``: one (``3e-4``), several (``1e-4,3e-4``) or a range
+    (``1e-4:3e-3``: seven log-spaced ones)."""
+    from scalefit import InputError, log_spaced
+
+    try:
+        if ":" in text:
+            low, high = (float(x) for x in text.split(":"))
+            return log_spaced(low, high)
+        peaks = [float(x) for x in text.split(",") if x.strip()]
+    except ValueError:
+        raise InputError(
+            f"--peak-lr: expected a peak LR, several (1e-4,3e-4) or a range (1e-4:3e-3), "
+            f"not {text!r}"
+        ) from None
+    if not peaks or min(peaks) <= 0:
+        raise InputError(f"--peak-lr > 0 required, not {text!r}")
+    return sorted(set(peaks))
+
+
+def check_size(fit, params: float | None, path) -> None:
+    """Refuse a model size where it cannot be right: missing for a fit across several sizes,
+    not positive, or given to a fit of one size (it would be ignored)."""
+    from scalefit import InputError
+    from scalefit.laws import get_law
+
+    sizes = sorted({float(c["params"]) for c in fit.curves if c.get("params")})
+    spans = "log_size" in get_law(fit.law).context
+    if params is not None and not params > 0:
+        raise InputError(f"--params must be a positive number, not {params}")
+    if spans and params is None and len(sizes) != 1:
+        fitted = ", ".join(f"{n:.3g}" for n in sizes)
+        raise InputError(f"{path}: the fit spans model sizes ({fitted}); give --params N")
+    if not spans and params is not None:
+        raise InputError(
+            f"--params: the {fit.law} fit in {path} is of one model size; fit runs of several "
+            "sizes (scalefit fit --sweep) to predict another"
+        )

@@ -69,6 +69,12 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     )
     _common.add_format_option(parser, "--schedule-csv")
     _common.add_interval(parser, None, "add a prediction interval at this level (e.g. 0.9)")
+    parser.add_argument(
+        "--params",
+        type=float,
+        metavar="N",
+        help="the model size to predict for, from a fit across sizes (default: the fitted size)",
+    )
     parser.add_argument("--out", type=Path, required=True, help="where to write the prediction")
     parser.add_argument("--plot", type=Path, help="also draw the prediction to this PNG")
 
@@ -98,6 +104,7 @@ def run(args: argparse.Namespace) -> int:
     if args.interval is not None:
         _common.check_level(args.interval)
     result = io.load_fit(args.fit)
+    _common.check_size(result, args.params, args.fit)
     if args.interval is not None and result.uncertainty is None:  # name the file
         unusable = [w for w in result.warnings if w.startswith("the file's error model")]
         raise InputError(
@@ -112,7 +119,7 @@ def run(args: argparse.Namespace) -> int:
             schedule = schedule.with_steps(args.steps)
         total = schedule.steps + 1
         at = sorted(set(range(0, total, every)) | {total - 1})
-        prediction = predict(result, schedule, at=at, interval=args.interval)
+        prediction = predict(result, schedule, at=at, interval=args.interval, params=args.params)
     else:
         prediction, truth = _predict_log(args, result)
     io.write_csv_atomic(prediction.to_frame(), args.out)
@@ -155,6 +162,7 @@ def _predict_log(args: argparse.Namespace, result):
         at=schedule.step,
         warmup_steps=schedule.warmup_steps,
         interval=args.interval,
+        params=args.params,
     ).renamed(schedule.name)
     return prediction, (run.curve, run.loss_column)
 

@@ -23,7 +23,7 @@ from scalefit.laws import annealing, multipower, noise, proportional, relaxation
 from scalefit.laws._hold import hold
 from scalefit.laws._law import Features, Law
 from scalefit.laws._registry import LAWS, get_law, register
-from scalefit.laws._sized import SIZE_PARAMS, with_sizes
+from scalefit.laws._sized import LEVEL_PARAMS, SCALED, with_sizes
 
 for _law in (
     annealing.LAW,
@@ -82,7 +82,8 @@ __all__ = [
     "LAWS",
     "PEAKS_LAW",
     "SIZES_LAW",
-    "SIZE_PARAMS",
+    "LEVEL_PARAMS",
+    "SCALED",
     "SWEEP_LAW",
     "Features",
     "Law",
