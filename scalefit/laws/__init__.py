@@ -19,7 +19,7 @@ benchmark page, "Choosing the next default law").
 
 from __future__ import annotations
 
-from scalefit.laws import annealing, multipower, noise, proportional, relaxation
+from scalefit.laws import annealing, floor, multipower, noise, proportional, relaxation
 from scalefit.laws._hold import hold
 from scalefit.laws._law import Features, Law
 from scalefit.laws._registry import LAWS, get_law, register
@@ -32,9 +32,10 @@ for _law in (
     proportional.LAW,
     relaxation.LAW,
     noise.LAW,
+    floor.LAW,
 ):
     register(_law)
-for _law in (proportional.LAW, noise.LAW):
+for _law in (proportional.LAW, noise.LAW, floor.LAW):
     register(with_sizes(_law, f"{_law.name}+size"))
 
 DEFAULT_LAW = "multipower-proportional"

@@ -82,5 +82,7 @@ LAW = Law(
     search_rows=multipower.LAW.search_rows,
     finish=multipower.finish,
     rival="annealing",
+    prepare_steps=multipower.prepare_steps,
+    prepare_rows=multipower.prepare_rows,
 )
 """The law, as registered (``scalefit fit --law multipower-proportional``)."""
