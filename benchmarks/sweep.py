@@ -45,7 +45,7 @@ def read(peak: float, name: str, row) -> scalefit.Curve:
     return replace(curve, params=SIZE_124M)
 
 
-def peak_choice(fit_peaks: tuple[float, ...]) -> dict[str, float]:
+def peak_choice(fit_peaks: tuple[float, ...], law: str | None) -> dict[str, float]:
     """Fit at ``fit_peaks``; score every other 50k-step run at all three peaks (with all three
     fitted: the law's own ranking of runs next to those it saw, the floor under the others)."""
     fitted, candidates = [], []
@@ -58,7 +58,7 @@ def peak_choice(fit_peaks: tuple[float, ...]) -> dict[str, float]:
             elif row.iterations == 50000:
                 candidates.append((name, peak, read(peak, name, row), row.final_val_loss_fullset))
     start = time.perf_counter()
-    result = scalefit.fit(fitted)
+    result = scalefit.fit(fitted, law)
     seconds = time.perf_counter() - start
     rows = [
         {"family": n, "peak": p, "predicted": scalefit.predict(result, c).final_loss, "real": r}
@@ -94,19 +94,22 @@ def summary(frame: pd.DataFrame, result, seconds: float) -> dict[str, float]:
         "right peak": right,
         "fixed": fixed,
         "params": result.params,
+        "objective": result.objective,
     }
 
 
-def peaks_part() -> None:
+def peaks_part(law: str | None) -> float:
     print("Peak choice at 124M, leave one peak out (val_loss; real final losses on the full set)")
+    objective = 0.0
     for fit_peaks in [*itertools.combinations(PEAKS, 2), PEAKS]:
-        r = peak_choice(fit_peaks)
+        r = peak_choice(fit_peaks, law)
+        objective += r["objective"]
         fixed = ", ".join(f"{p:g}: {v:.4f}" for p, v in r["fixed"].items())
         held = [f"{p:g}" for p in PEAKS if p not in fit_peaks] or ["none: the floor"]
         print(
             f"\nfitted at {' + '.join(f'{p:g}' for p in fit_peaks)} (held out {held[0]}), "
-            f"{r['law']} law, "
-            f"{r['seconds']:.1f} s: " + ", ".join(f"{k} {v:.4g}" for k, v in r["params"].items())
+            f"{r['law']} law, {r['seconds']:.1f} s, objective {r['objective']:.4g}: "
+            + ", ".join(f"{k} {v:.4g}" for k, v in r["params"].items())
         )
         print(
             f"  overall pick {r['pick']}: regret {r['overall regret']:.4f} (bar 0.003); Spearman "
@@ -115,13 +118,15 @@ def peaks_part() -> None:
             f"{r['right peak']:.0%}; fixed-peak rules: {fixed}",
             flush=True,
         )
+    return objective
 
 
-def sizes_part() -> None:
+def sizes_part(law: str | None) -> float:
     print("\nSize: the 124M runs at 1e-3 from a sweep of the 33M-93M runs (val_loss)")
     sweep = io.read_sweep(DATA / "lr-scheduling-sweep" / "sweep.csv")
     small = [c for c in sweep.curves if c.params < 1.2e8]
     target = [c for c in sweep.curves if c.params > 1.2e8 and abs(c.lr.max() - 1e-3) < 1e-9]
+    objective = 0.0
     constant = next(c for c in target if c.name.startswith("stable"))
     for anchor in (None, 12500):
         fit_on = list(small)
@@ -131,8 +136,9 @@ def sizes_part() -> None:
                 replace(constant, name="anchor", step=constant.step[keep], loss=constant.loss[keep])
             )
         start = time.perf_counter()
-        result = scalefit.fit(scalefit.Sweep.of(fit_on))
+        result = scalefit.fit(scalefit.Sweep.of(fit_on), law)
         seconds = time.perf_counter() - start
+        objective = objective if anchor else result.objective
         pe = []
         for c in target:
             scored = c.after_warmup()
@@ -143,11 +149,12 @@ def sizes_part() -> None:
         bar = 0.003 if anchor else 0.006
         print(
             f"  {'with' if anchor else 'without'} the 124M constant run up to {anchor or '-'}: "
-            f"{result.law} law ({seconds:.1f} s), mean PredE {np.mean(pe):.5f} over {len(pe)} runs "
-            f"(bar {bar}); largest {np.max(pe):.5f}",
+            f"{result.law} law ({seconds:.1f} s, objective {result.objective:.4g}), mean PredE "
+            f"{np.mean(pe):.5f} over {len(pe)} runs (bar {bar}); largest {np.max(pe):.5f}",
             flush=True,
         )
     multipower_sizes()
+    return objective
 
 
 def multipower_sizes() -> None:
@@ -182,14 +189,17 @@ def multipower_sizes() -> None:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--law", help="the law across peaks (and with +size, across sizes too)")
     parser.add_argument(
         "--parts", nargs="+", default=["peaks", "sizes"], choices=("peaks", "sizes")
     )
     args = parser.parse_args()
+    objective = 0.0
     if "peaks" in args.parts:
-        peaks_part()
+        objective += peaks_part(args.law)
     if "sizes" in args.parts:
-        sizes_part()
+        objective += sizes_part(args.law and f"{args.law}+size")
+    print(f"\nthe fits' objectives on their fitted runs, summed (the protocol's): {objective:.6g}")
 
 
 if __name__ == "__main__":

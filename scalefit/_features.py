@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import partial
 
 import jax
@@ -30,6 +30,7 @@ __all__ = [
     "evaluate",
     "law_features",
     "log_loss_and_gradient",
+    "in_tokens",
     "references",
     "take_rows",
 ]
@@ -101,12 +102,43 @@ class RunContext:
 
 
 def references(curves: Sequence[Curve]) -> dict[str, float]:
-    """The fitted runs' reference LR (the geometric mean of their peaks) and, where every run's
-    size is known, their reference size (the geometric mean of the sizes)."""
+    """The fitted runs' reference LR (the geometric mean of their peaks); where every run's
+    size is known, their reference size (the geometric mean of the sizes); and where their
+    tokens per step are known, the fewest (steps are counted in that many tokens)."""
     refs = {"lr_ref": float(np.exp(np.mean([np.log(np.max(c.lr)) for c in curves])))}
     if all(c.params is not None for c in curves):
         refs["size_ref"] = float(np.exp(np.mean([np.log(c.params) for c in curves])))
+    tokens = [c.tokens_per_step for c in curves]
+    if all(t is not None for t in tokens):
+        refs["tokens_ref"] = float(min(tokens))
     return refs
+
+
+def in_tokens(
+    lr: np.ndarray,
+    rows: np.ndarray,
+    warmup_steps: int,
+    tokens_per_step: float | None,
+    tokens_ref: float | None,
+) -> tuple[np.ndarray, np.ndarray, int]:
+    """A run's per-step LRs, rows and warm-up counted in steps of ``tokens_ref`` tokens: a step of
+    ``k = tokens_per_step / tokens_ref`` times as many tokens is ``k`` steps at its LR (step
+    ``t`` covers reference steps ``round(k t)`` to ``round(k (t + 1)) - 1``; a loss logged after
+    it, at the last of them). Unchanged without both numbers, or for ``k = 1``.
+
+    Examples:
+        >>> lr, rows, warmup = in_tokens(np.array([1.0, 2.0, 3.0]), np.array([0, 2]), 1, 2.0, 1.0)
+        >>> lr.tolist(), rows.tolist(), warmup
+        ([1.0, 1.0, 2.0, 2.0, 3.0, 3.0], [1, 5], 2)
+    """
+    if not tokens_per_step or not tokens_ref or abs(tokens_per_step / tokens_ref - 1) < 1e-4:
+        return lr, rows, warmup_steps
+    bounds = np.round(tokens_per_step / tokens_ref * np.arange(lr.size + 1)).astype(np.int64)
+    return (
+        np.repeat(lr, np.diff(bounds)),
+        bounds[np.asarray(rows) + 1] - 1,
+        int(bounds[warmup_steps]),
+    )
 
 
 @dataclass(frozen=True)
@@ -128,6 +160,8 @@ class Stack:
         # Padding the LR with its last value leaves every earlier feature unchanged (they depend
         # on the LRs up to their step, and on the peak, which the last LR does not exceed), so
         # all curves share one compiled feature computation.
+        refs = refs or references(curves)
+        curves = [_counted_in_tokens(c, refs.get("tokens_ref")) for c in curves]
         n = max(c.n_steps for c in curves)
         r = _round_up(max(c.loss.size for c in curves), 64)  # similar fits share programs
         lr = np.stack([np.pad(c.lr, (0, n - c.n_steps), mode="edge") for c in curves])
@@ -135,7 +169,7 @@ class Stack:
         loss = np.stack([np.pad(c.loss, (0, r - c.loss.size), mode="edge") for c in curves])
         weight = np.stack([np.arange(r) < c.loss.size for c in curves]).astype(np.float64)
         warmup = np.array([c.warmup_steps for c in curves])
-        context = RunContext.of(refs or references(curves), [c.params for c in curves])
+        context = RunContext.of(refs, [c.params for c in curves])
         return cls(lr, rows, loss, weight, warmup, context)
 
     def features(self, law: Law, options: dict[str, object]) -> dict[str, jax.Array]:
@@ -202,6 +236,15 @@ class RowFeatures:
             )
         features = self.law.prepare_rows(self.steps, rows, **self.options, xp=np)
         return features | self.context.features(self.law, rows.shape)
+
+
+def _counted_in_tokens(curve: Curve, tokens_ref: float | None) -> Curve:
+    lr, rows, warmup = in_tokens(
+        curve.lr, curve.step, curve.warmup_steps, curve.tokens_per_step, tokens_ref
+    )
+    if lr is curve.lr:
+        return curve
+    return replace(curve, lr=lr, step=rows, warmup_steps=warmup)
 
 
 def take_rows(

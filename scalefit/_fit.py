@@ -262,7 +262,8 @@ def _law_for(curves: list[Curve]) -> str:
 
 def _reads(law: Law, reference: str) -> bool:
     """Whether ``law`` reads the fitted runs' ``reference`` (``lr_ref``, ``size_ref``)."""
-    return {"lr_ref": "log_lr_ref", "size_ref": "log_size"}[reference] in law.context
+    needs = {"lr_ref": "log_lr_ref", "size_ref": "log_size"}.get(reference)
+    return needs is None or needs in law.context  # counting steps in tokens is every law's
 
 
 def _check_curves(curves: list[Curve], skip_warmup: bool) -> None:

@@ -15,7 +15,13 @@ from numpy.typing import ArrayLike
 
 from scalefit._curve import Curve
 from scalefit._errors import InputError
-from scalefit._features import RowFeatures, RunContext, evaluate, log_loss_and_gradient
+from scalefit._features import (
+    RowFeatures,
+    RunContext,
+    evaluate,
+    in_tokens,
+    log_loss_and_gradient,
+)
 from scalefit._metrics import CurveMetrics, curve_metrics
 from scalefit._result import Fit, recorded_options
 from scalefit._uncertainty import log_sigma, z_value
@@ -129,6 +135,7 @@ def predict(
     warmup_steps: int | None = None,
     interval: float | None = None,
     params: float | None = None,
+    tokens_per_step: float | None = None,
 ) -> Prediction:
     """Predict the loss trajectory of ``schedule`` with the fitted law.
 
@@ -144,6 +151,9 @@ def predict(
             model (:class:`~scalefit.Uncertainty`).
         params: the model size to predict for, for a fit across sizes (default: a ``Curve``'s
             own, else the fitted size where the fit saw one).
+        tokens_per_step: the tokens each of the schedule's steps trains on, where they differ
+            from the fitted runs' (default: a ``Curve``'s own, else the fitted runs'): its steps
+            are then counted in the fitted runs' tokens.
 
     Returns:
         A :class:`Prediction`.
@@ -167,10 +177,11 @@ def predict(
         raise ValueError(f"warmup_steps must be a whole number in 0..{lr.size}")
     at = _steps_at(default_at if at is None else at, lr.size)
     size = _size_of(schedule, params)
+    tokens = tokens_per_step or getattr(schedule, "tokens_per_step", None)
     loss, lower, upper = (
         None if part is None else part[0]
         for part in _predict_batched(
-            fit, [lr], [at], [warmup_steps], interval=interval, sizes=[size]
+            fit, [lr], [at], [warmup_steps], interval=interval, sizes=[size], tokens=[tokens]
         )
     )
     return _prediction(
@@ -266,6 +277,7 @@ def predict_curves(
         batch=batch,
         interval=interval,
         sizes=[c.params for c in curves],
+        tokens=[c.tokens_per_step for c in curves],
     )
     return [
         _prediction(
@@ -433,7 +445,9 @@ def predicted_losses(
     return _predict_batched(fit, lrs, at, warmup_steps, batch=batch, sizes=sizes)[0]
 
 
-def _predict_batched(fit, lrs, at, warmup_steps, *, batch=64, interval=None, sizes=None):
+def _predict_batched(
+    fit, lrs, at, warmup_steps, *, batch=64, interval=None, sizes=None, tokens=None
+):
     """:func:`predicted_losses`, and with ``interval`` also the interval's bounds:
     ``(losses, lowers, uppers)``, the last two ``None`` without an interval. Rows are evaluated
     :data:`_CHUNK` at a time: memory stays bounded however many are asked for."""
@@ -444,7 +458,8 @@ def _predict_batched(fit, lrs, at, warmup_steps, *, batch=64, interval=None, siz
             "for none (interval=None)"
         )
     z = None if interval is None else z_value(interval)
-    lr, rows, warmup = _stacked(lrs, at, warmup_steps, batch)
+    lrs, steps, warmup_steps = _in_fitted_tokens(fit, lrs, at, warmup_steps, tokens)
+    lr, rows, warmup = _stacked(lrs, steps, warmup_steps, batch)
     sizes = _sizes_for(fit, sizes, len(lrs), len(lr))
     losses, sigmas = [], []
     for i in range(0, len(lr), batch):
@@ -461,6 +476,19 @@ def _predict_batched(fit, lrs, at, warmup_steps, *, batch=64, interval=None, siz
     lower = [trim[j] * np.exp(-half[j, : np.size(a)]) for j, a in enumerate(at)]
     upper = [trim[j] * np.exp(half[j, : np.size(a)]) for j, a in enumerate(at)]
     return trim, lower, upper
+
+
+def _in_fitted_tokens(fit: Fit, lrs, at, warmup_steps, tokens):
+    """The schedules counted in steps of the fitted runs' reference tokens per step
+    (:func:`scalefit._features.in_tokens`), where both are known; as they are otherwise."""
+    ref = fit.options.get("tokens_ref")
+    if not ref or tokens is None or all(t is None for t in tokens):
+        return lrs, at, warmup_steps
+    counted = [
+        in_tokens(np.asarray(lr, np.float64), np.asarray(a, np.int64), int(w), t, ref)
+        for lr, a, w, t in zip(lrs, at, warmup_steps, tokens)
+    ]
+    return [c[0] for c in counted], [c[1] for c in counted], [c[2] for c in counted]
 
 
 def _stacked(lrs, at, warmup_steps, batch):

@@ -142,13 +142,15 @@ class Fit:
     @classmethod
     def given(cls, law: str | Law, params: dict[str, float], **options: object) -> Fit:
         """A fit made of given parameters (a paper's, say) to predict with; ``options`` override
-        the law's defaults (e.g. ``warmup="actual"``). A parameter below the law's lower bound,
-        or not a finite number, is a ``ValueError``."""
+        the law's defaults (e.g. ``warmup="actual"``), and give the references a law across
+        peaks or sizes reads (``lr_ref``, ``size_ref``; ``tokens_ref``). A parameter below the
+        law's lower bound, or not a finite number, is a ``ValueError``."""
         law = get_law(law)
+        refs = {k: _finite(options.pop(k), k) for k in REFERENCES if k in options}
         return cls(
             law=law.name,
             params=_checked_params(law, {n: float(np.asarray(params[n])) for n in law.param_names}),
-            options=_law_options(law, **options),
+            options=_law_options(law, **options) | refs,
             curves=[],
             metrics=[],
             objective=float("nan"),
@@ -325,6 +327,10 @@ def _wrapped(text: str, indent: str, width: int = 100) -> list[str]:
     )
 
 
+REFERENCES = ("lr_ref", "size_ref", "tokens_ref")
+"""What a fit records of its runs for a law across peaks, sizes or batch sizes: their reference
+LR, model size and tokens per step."""
+
 FORMAT = 1
 """The version of the fit file's layout (its ``scalefit_fit`` key)."""
 
@@ -361,6 +367,9 @@ def _checked_options(law: Law, options: Mapping[str, object]) -> dict[str, objec
     """``options`` with each of the law's own of its default's kind (a whole number as an
     ``int``, a warm-up convention, a built-in option within its range); ``ValueError`` else."""
     out = dict(options)
+    for name in REFERENCES:
+        if name in out and not _finite(out[name], f"the reference {name}") > 0:
+            raise ValueError(f"the reference {name} must be positive, not {out[name]!r}")
     for name, default in law.options.items():
         if name not in out:
             continue
