@@ -9,8 +9,11 @@ needs (names, bounds, starts). One module per law; one line here registers it.
 * :mod:`scalefit.laws.relaxation`: a noisy-quadratic relaxation mixture scaling a power law
   (``relaxation``);
 * :mod:`scalefit.laws.noise`: the noise floor's law, across peak LRs (``noise``);
-* across model sizes, any of them with its level and amplitude power laws of the size
-  (:func:`with_sizes`; registered: ``multipower-proportional+size``, ``noise+size``).
+* :mod:`scalefit.laws.floor`: the default law with that noise floor (``multipower-floor``, the
+  law across peak LRs);
+* across model sizes, a law with its level and some parameters power laws of the size
+  (:func:`with_sizes`; registered: ``multipower-proportional+size``, ``noise+size``,
+  ``multipower-floor+size``).
 
 The proportional, relaxation and noise forms are scalefit's own; the default was chosen among
 them by a protocol written before their held-out figures were seen (the documentation's
@@ -50,16 +53,18 @@ FORECAST_LAW = DEFAULT_LAW
 forecasts from inside a cooldown far closer than the annealing law (the documentation's benchmark
 page, "Forecasting a run in flight")."""
 
-PEAKS_LAW = "noise"
-"""The law :func:`scalefit.fit` uses for runs at several peak LRs (one model size): the noise
-floor's law (:mod:`scalefit.laws.noise`), which finds the best peak of a schedule where the
-others, whose progress is a function of the LR area alone, prefer the largest peak."""
+PEAKS_LAW = "multipower-floor"
+"""The law :func:`scalefit.fit` uses for runs at several peak LRs (one model size): the default
+law with a noise floor (:mod:`scalefit.laws.floor`), which finds the best peak of a schedule
+where laws whose progress is a function of the LR area alone prefer the largest peak. Chosen
+over the noise floor's law alone (``noise``) by the protocol on the documentation's benchmark
+page ("Sweeps")."""
 
 SIZES_LAW = "multipower-proportional+size"
 """The law :func:`scalefit.fit` uses for runs of several model sizes at one peak LR: the default
 law with its level and amplitude power laws of the size (:func:`with_sizes`)."""
 
-SWEEP_LAW = "noise+size"
+SWEEP_LAW = "multipower-floor+size"
 """The law :func:`scalefit.fit` uses for runs at several peak LRs and model sizes."""
 
 
@@ -69,8 +74,10 @@ def default_law(peaks: int = 1, sizes: int = 1) -> str:
     or :data:`SWEEP_LAW`.
 
     Examples:
-        >>> default_law(), default_law(peaks=3), default_law(sizes=2), default_law(2, 5)
-        ('multipower-proportional', 'noise', 'multipower-proportional+size', 'noise+size')
+        >>> default_law(), default_law(peaks=3)
+        ('multipower-proportional', 'multipower-floor')
+        >>> default_law(sizes=2), default_law(2, 5)
+        ('multipower-proportional+size', 'multipower-floor+size')
     """
     if sizes > 1:
         return SWEEP_LAW if peaks > 1 else SIZES_LAW
