@@ -437,7 +437,7 @@ def predicted_losses(
         at: for each schedule, the steps to predict at (each within its schedule).
         warmup_steps: for each schedule, its warm-up length.
         batch: schedules per call (bounds memory).
-        sizes: for a fit across model sizes, each schedule's (default: :func:`fitted_size`).
+        sizes: for a fit across model sizes, each schedule's (default: the fitted runs' size, where they had one).
 
     Returns:
         One array of predicted losses per schedule, shaped like its ``at``.
@@ -522,7 +522,7 @@ def fitted_size(fit: Fit) -> float | None:
 
 
 def _sizes_for(fit: Fit, sizes, given: int, padded: int) -> list[float | None]:
-    """Each schedule's model size (default: :func:`fitted_size`), padded like the schedules."""
+    """Each schedule's model size (default: the fitted runs' size, where they had one), padded like the schedules."""
     default = fitted_size(fit)
     sizes = [default] * given if sizes is None else [default if n is None else n for n in sizes]
     return sizes + sizes[-1:] * (padded - given)
