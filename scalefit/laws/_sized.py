@@ -1,7 +1,9 @@
 r"""Laws across model sizes: a law whose parameters are power laws of the size.
 
 Every law here starts :math:`L = L_0 + A\,S_1^{-\alpha} + \dots`. Across model sizes :math:`N`,
-with :math:`n = N / N_{ref}`,
+with :math:`n = N / N_{ref}` and :math:`A` given for the LR area in units of the fitted runs'
+reference LR (:math:`A\,(S_1/\eta_{ref})^{-\alpha}`: the law stays free of the LR's unit while
+:math:`\alpha` moves with the size),
 
 .. math::
 
@@ -62,7 +64,11 @@ class _SizedLoss:
         scaled = jnp.asarray([i >= 0 for i in self.scaling])
         power = jnp.exp(-exponents[index][None, :] * log_size[:, None]) if exponents.size else 1.0
         rest = values[None, :] * jnp.where(scaled[None, :], power, 1.0)
-        per_run = jnp.concatenate([level[:, None], rest], axis=-1)
+        # A is given for the LR area in units of the reference LR: A S1^-alpha = A (S1 /
+        # eta_ref)^-alpha, so that an alpha that moves with the size leaves the law free of
+        # the LR's unit.
+        amplitude = rest[:, :1] * jnp.exp(rest[:, 1:2] * features["log_lr_ref"][..., :1])
+        per_run = jnp.concatenate([level[:, None], amplitude, rest[:, 1:]], axis=-1)
         return jax.vmap(self.loss)(per_run, features)
 
     def __repr__(self) -> str:
@@ -76,11 +82,13 @@ class _SizedStarts:
     n_exponents: int
 
     def __call__(self, loss_rows: np.ndarray, features: Features) -> np.ndarray:
+        log_lr_ref = float(np.mean(features["log_lr_ref"]))
         out = []
         for row in self.starts(loss_rows, features):
+            amplitude = row[1] * np.exp(-row[2] * log_lr_ref)  # A in reference-LR units
             for share, a_n in ((0.8, 0.3), (0.5, 0.6)):  # how much of L0 the size explains
                 level = [row[0] * share, row[0] * (1 - share), a_n]
-                out.append([*level, *row[1:], *([0.0] * self.n_exponents)])
+                out.append([*level, amplitude, *row[2:], *([0.0] * self.n_exponents)])
         return np.unique(np.array(out), axis=0)
 
 
@@ -111,8 +119,8 @@ def with_sizes(
         >>> with_sizes(get_law("annealing"), "annealing+size").param_names
         ('E', 'b', 'a_N', 'A', 'alpha', 'C', 'p_A', 'p_alpha')
     """
-    if law.param_names[:2] != ("L0", "A"):
-        raise ValueError(f"the {law.name} law does not start L0 + A*...: cannot span sizes")
+    if law.param_names[:3] != ("L0", "A", "alpha"):
+        raise ValueError(f"the {law.name} law does not start L0 + A*S1^-alpha: cannot span sizes")
     tied = dict(tied) if tied is not None else dict.fromkeys(law.annealing_params[:1], "A")
     base = law.param_names[1:]
     unknown = [p for p in (*scaled, *tied, *tied.values()) if p not in base]
@@ -130,7 +138,7 @@ def with_sizes(
         upper=(np.inf,) * 3 + law.upper[1:] + (np.inf,) * len(scaled),
         loss=_SizedLoss(law.loss, tuple(exponent.get(p, -1) for p in base)),
         starts=_SizedStarts(law.starts, len(scaled)),
-        context=tuple(dict.fromkeys((*law.context, "log_size"))),
+        context=tuple(dict.fromkeys((*law.context, "log_lr_ref", "log_size"))),
         rival="",
         legacy_options={},
     )
