@@ -25,7 +25,7 @@ from scalefit._compare import LawComparison, compare_laws
 from scalefit._curve import Curve
 from scalefit._errors import InputError
 from scalefit._fit import fit
-from scalefit._forecast import Forecast, forecast
+from scalefit._forecast import Forecast, ForecastRefused, forecast
 from scalefit._metrics import CurveMetrics, curve_metrics
 from scalefit._predict import Prediction, predict, predict_curves, predicted_losses
 from scalefit._result import Fit, Uncertainty
@@ -39,6 +39,7 @@ __all__ = [
     "DegenerateOptimum",
     "Fit",
     "Forecast",
+    "ForecastRefused",
     "InputError",
     "LawComparison",
     "Prediction",

@@ -20,11 +20,15 @@ from scalefit._curve import Curve
 from scalefit._result import Fit
 from scalefit.laws import Law, get_law
 
-__all__ = ["anneals", "diagnose", "misfit_after_drop", "unidentified"]
+__all__ = ["anneals", "at_bounds", "decays", "diagnose", "misfit_after_drop", "unidentified"]
 
 MIN_ROWS_PER_PARAM = 10
 DROP = 0.9
 """An LR below this fraction of the peak (after warm-up) counts as dropped."""
+MIN_DECAY_SHARE = 0.01
+"""A decay lasts at least this share of the steps considered (and two steps)..."""
+MIN_DECAY_ROWS = 2
+"""...and a curve anneals if at least this many of its losses were observed in it."""
 MISFIT = 0.005
 """Mean relative residual after a drop (as a fraction of the loss) above which it is a misfit..."""
 MISFIT_SIGMAS = 4.0
@@ -32,15 +36,31 @@ MISFIT_SIGMAS = 4.0
 _MIN_DROP_ROWS = 10
 
 
+def decays(lr: np.ndarray, peak: float | None = None) -> np.ndarray:
+    """Which of the per-step LRs ``lr`` lie in a sustained decay: below :data:`DROP` of ``peak``
+    (default: their largest) on at least :data:`MIN_DECAY_SHARE` of the steps, and on at least
+    two. One step below (a log's last row at LR 0, say) is not a decay: all ``False`` then."""
+    lr = np.asarray(lr, dtype=np.float64)
+    if lr.size == 0:
+        return np.zeros(0, dtype=bool)
+    peak = float(lr.max()) if peak is None else float(peak)
+    below = lr < DROP * peak
+    enough = below.sum() >= max(2, MIN_DECAY_SHARE * lr.size)
+    return below if peak > 0 and enough else np.zeros_like(below)
+
+
 def anneals(curve: Curve) -> bool:
-    """Whether the curve's LR falls by more than 1 % of its peak after warm-up, by its last
-    observed loss (a later decay tells the fit nothing)."""
+    """Whether the curve's LR decays after warm-up (:func:`decays`: below 90 % of its peak on a
+    sustained share of the steps) by its last observed loss, with at least
+    :data:`MIN_DECAY_ROWS` losses observed in the decay: what the annealing parameters of a law
+    can be fitted from. A later decay tells the fit nothing."""
     end = int(curve.step[-1]) + 1 if curve.step.size else curve.n_steps
     after = curve.lr[curve.warmup_steps : end]
     if after.size < 2:
         return False
-    peak = after.max()
-    return bool(peak > 0 and (peak - after[np.argmax(after) :].min()) > 0.01 * peak)
+    decay = decays(after)
+    rows = curve.step[(curve.step >= curve.warmup_steps) & (curve.step < end)]
+    return bool(decay[rows - curve.warmup_steps].sum() >= MIN_DECAY_ROWS)
 
 
 def unidentified(law: Law) -> str:
@@ -70,21 +90,40 @@ def misfit_after_drop(curve: Curve, predicted: np.ndarray) -> tuple[float, float
     return float(residual[rows].mean()), float(scatter / np.sqrt(rows.sum()))
 
 
+def at_bounds(fit: Fit) -> dict[str, str]:
+    """The parameters of ``fit`` that sit on a bound of their law (``"lower"`` or ``"upper"``),
+    borrowed ones left out: the curves did not determine them."""
+    law = get_law(fit.law)
+    borrowed = set(fit.options.get("borrowed", ()))
+    sides = {}
+    for name, low, high, value in zip(law.param_names, law.lower, law.upper, fit.param_vector):
+        if name in borrowed:
+            continue
+        if value - low <= 1e-6 * max(1.0, abs(low)):
+            sides[name] = "lower"
+        elif np.isfinite(high) and high - value <= 1e-6 * max(1.0, abs(high)):
+            sides[name] = "upper"
+    return sides
+
+
 def diagnose(fit: Fit, curves: Sequence[Curve], predicted: Sequence[np.ndarray]) -> list[str]:
     """The warnings of ``fit`` to ``curves`` (its predictions at their rows: ``predicted``)."""
     law = get_law(fit.law)
     warnings = []
     if not fit.converged:
         warnings.append(f"not converged: {fit.status}; try more curves or another law")
-    for name, low, high, value in zip(law.param_names, law.lower, law.upper, fit.param_vector):
-        if value - low <= 1e-6 * max(1.0, abs(low)):
-            warnings.append(
-                f"{name} = {value:.3g} sits at its lower bound {low:g}: its term plays no part; "
-                "the curves may not exercise it (add a run that does) or the law may not suit them"
-            )
-        elif np.isfinite(high) and high - value <= 1e-6 * max(1.0, abs(high)):
-            warnings.append(f"{name} = {value:.3g} sits at its upper bound {high:g}")
-    if law.annealing_params and not any(anneals(c) for c in curves):
+    for name, side in at_bounds(fit).items():
+        value = fit.params[name]
+        bound = dict(zip(law.param_names, law.lower if side == "lower" else law.upper))[name]
+        warnings.append(
+            f"{name} = {value:.3g} sits at its lower bound {bound:g}: its term plays no part; "
+            "the curves may not exercise it (add a run that does) or the law may not suit them"
+            if side == "lower"
+            else f"{name} = {value:.3g} sits at its upper bound {bound:g}"
+        )
+    borrowed = set(fit.options.get("borrowed", ()))
+    decay_params = set(law.annealing_params) - borrowed
+    if decay_params and not any(anneals(c) for c in curves):
         warnings.append(unidentified(law))
     rows = sum(c.loss.size for c in curves)
     if rows < MIN_ROWS_PER_PARAM * law.n_params:

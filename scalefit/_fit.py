@@ -43,7 +43,7 @@ from scalefit._result import Fit, Uncertainty, _checked_options, _law_options
 from scalefit._uncertainty import assess
 from scalefit._version import __version__
 from scalefit.areas import DEFAULT_DECAY
-from scalefit.laws import DEFAULT_LAW, LAWS, Law, get_law
+from scalefit.laws import DEFAULT_LAW, LAWS, Law, get_law, hold
 
 __all__ = ["DECAY_GRID", "HUBER_DELTA", "fit"]
 
@@ -97,6 +97,8 @@ def fit(
     max_iter: int = 1000,
     tol: float = 1e-8,
     uncertainty: bool = True,
+    prior: Fit | None = None,
+    borrow: Sequence[str] = (),
 ) -> Fit:
     """Fit ``law`` to one or more curves at once.
 
@@ -122,6 +124,11 @@ def fit(
             (:class:`~scalefit.Uncertainty`: parameter errors, prediction
             intervals), at the cost of a few refits (leave one curve out, first halves only)
             and, for a law that names a rival, a fit of the rival law.
+        prior: a fit of the same law to earlier runs of the same setup, to borrow from.
+        borrow: parameters held at ``prior``'s values instead of fitted (those the curves
+            cannot identify: the annealing parameters of curves without a decay, say). Their
+            uncertainty comes from ``prior``'s error model, whose transfer and horizon errors
+            also count where larger; borrowing annealing parameters borrows the rival law's too.
 
     Returns:
         A :class:`Fit`.
@@ -131,29 +138,55 @@ def fit(
             the law has parameters.
         TypeError: something other than curves (a path: read it with
             :func:`scalefit.io.read_curve`).
-        ValueError: a setting out of its range (``decay`` outside (0, 1), ``huber_delta`` <= 0).
+        ValueError: a setting out of its range (``decay`` outside (0, 1), ``huber_delta`` <= 0),
+            or a ``prior`` of another law, or ``borrow`` naming no parameter of the law.
     """
     settings = _Settings(huber_delta, skip_warmup, refine, max_iter, tol)
     curves, law = _checked_input(curves, law, settings, decay, fit_decay, warmup)
+    borrowed = _borrowed(law, prior, borrow)
+    free = (
+        hold(law, f"{law.name}, borrowing {', '.join(borrowed)}", **borrowed) if borrowed else law
+    )
     decays = sorted(set(DECAY_GRID) | {decay}) if fit_decay else [decay]
     stack = Stack.of(curves)
-    with jax.enable_x64(True):
-        searches = [
-            _search(law, stack, _law_options(law, decay=d, warmup=warmup), settings) for d in decays
-        ]
-        best = _polish(law, stack, min(searches, key=lambda s: s.value), settings)
-        error_model = None
-        if uncertainty and np.isfinite(best.value) and np.all(np.isfinite(best.theta)):
-            error_model = _assess_errors(law, best, curves, settings)
-    predicted = stack.unstack(evaluate(law, _params(law, best.theta), best.features))
-    result = _record(law, curves, best, predicted, error_model, settings, fit_decay)
-    if error_model is not None and law.rival:
-        result.uncertainty = _with_rival(error_model, law.rival, curves, settings)
+    best, error_model = _minimise(free, stack, curves, decays, warmup, settings, uncertainty)
+    predicted = stack.unstack(evaluate(free, _params(free, best.theta), best.features))
+    params = {**dict(zip(free.param_names, _params(free, best.theta))), **borrowed}
+    result = _record(law, params, curves, best, predicted, error_model, settings, fit_decay)
+    if borrowed:
+        result.options["borrowed"] = list(borrowed)
+        if error_model is not None:
+            result.uncertainty = _with_prior(error_model, law, free, prior)
+    if result.uncertainty is not None and law.rival:
+        rival_prior = prior if set(borrowed) & set(law.annealing_params) else None
+        result.uncertainty = _with_rival(
+            result.uncertainty, law.rival, curves, settings, rival_prior
+        )
     result.warnings.extend(diagnose(result, curves, predicted))
     if fit_decay and best.options["decay"] in (decays[0], decays[-1]):
         result.warnings.append(_decay_at_grid_end(best.options["decay"], decays))
     _progress.clear()
     return result
+
+
+def _minimise(
+    law: Law,
+    stack: Stack,
+    curves: list[Curve],
+    decays: list[float],
+    warmup: str | None,
+    settings: _Settings,
+    uncertainty: bool,
+) -> tuple[_Search, Uncertainty | None]:
+    """The best start of the search over each momentum decay, polished, and its error model."""
+    with jax.enable_x64(True):
+        searches = [
+            _search(law, stack, _law_options(law, decay=d, warmup=warmup), settings) for d in decays
+        ]
+        best = _polish(law, stack, min(searches, key=lambda s: s.value), settings)
+        if uncertainty and np.isfinite(best.value) and np.all(np.isfinite(best.theta)):
+            return best, _assess_errors(law, best, curves, settings)
+    return best, None
 
 
 def _checked_input(
@@ -315,6 +348,7 @@ def _params(law: Law, theta: np.ndarray) -> np.ndarray:
 
 def _record(
     law: Law,
+    params: dict[str, float],
     curves: list[Curve],
     best: _Search,
     predicted: list[np.ndarray],
@@ -337,7 +371,7 @@ def _record(
     }
     return Fit(
         law=law.name,
-        params={n: float(v) for n, v in zip(law.param_names, _params(law, best.theta))},
+        params={n: float(params[n]) for n in law.param_names},
         options=options,
         curves=[_curve_record(c) for c in curves],
         metrics=[curve_metrics(c.name, c.loss, p) for c, p in zip(curves, predicted)],
@@ -375,17 +409,78 @@ def _decay_at_grid_end(decay: float, grid: Sequence[float]) -> str:
 
 
 def _with_rival(
-    error_model: Uncertainty, rival: str, curves: list[Curve], settings: _Settings
+    error_model: Uncertainty,
+    rival: str,
+    curves: list[Curve],
+    settings: _Settings,
+    prior: Fit | None = None,
 ) -> Uncertainty:
     """``error_model`` with the fit of the ``rival`` law to the same curves (its own
     conventions, e.g. how warm-up counts; the same objective and minimiser ``settings``), whose
-    distance from the fit's predictions counts as error (:mod:`scalefit._uncertainty`)."""
+    distance from the fit's predictions counts as error (:mod:`scalefit._uncertainty`). With a
+    ``prior`` whose error model holds a rival fit, the rival borrows its annealing parameters."""
     _progress.report(f"fit: fitting the {rival} law beside it (errors)")
-    other = fit(curves, rival, uncertainty=False, **dataclasses.asdict(settings))
+    borrowing = {}
+    if prior is not None and prior.uncertainty is not None and prior.uncertainty.rival:
+        record = prior.uncertainty.rival
+        rival_law = get_law(record["law"])
+        options = {k: v for k, v in record["options"].items() if k in rival_law.options}
+        borrowing = {
+            "prior": Fit.given(rival_law, record["params"], **options),
+            "borrow": rival_law.annealing_params,
+        }
+    other = fit(curves, rival, uncertainty=False, **dataclasses.asdict(settings), **borrowing)
     if not np.isfinite(other.objective):
         notes = (*error_model.notes, f"the rival {rival} law could not be fitted: no rival term")
         return dataclasses.replace(error_model, notes=notes)
     return dataclasses.replace(
         error_model,
         rival={"law": other.law, "params": other.params, "options": other.law_options},
+    )
+
+
+def _borrowed(law: Law, prior: Fit | None, borrow: Sequence[str]) -> dict[str, float]:
+    """The parameters to hold at ``prior``'s values, by name (checked)."""
+    borrow = [borrow] if isinstance(borrow, str) else list(dict.fromkeys(borrow))
+    if not borrow:
+        return {}
+    if prior is None:
+        raise ValueError(f"borrowing {', '.join(borrow)} needs a prior fit to borrow from")
+    if prior.law != law.name:
+        raise ValueError(f"the prior is a fit of the {prior.law} law, not of the {law.name} law")
+    unknown = [n for n in borrow if n not in law.param_names]
+    if unknown:
+        raise ValueError(f"the {law.name} law has no parameter {', '.join(unknown)} to borrow")
+    if len(borrow) == law.n_params:
+        raise ValueError("borrowing every parameter leaves nothing to fit: predict with the prior")
+    return {n: prior.params[n] for n in borrow}
+
+
+def _with_prior(error_model: Uncertainty, law: Law, free: Law, prior: Fit) -> Uncertainty:
+    """The error model of a fit of ``free`` (``law`` with borrowed parameters held) as one of
+    ``law``: the borrowed parameters' covariance from ``prior``'s error model (none without
+    one), its transfer and horizon errors where larger than the fit's own."""
+    index = [law.param_names.index(n) for n in free.param_names]
+    borrowed = [i for i in range(law.n_params) if i not in index]
+    covariance = np.zeros((law.n_params, law.n_params))
+    covariance[np.ix_(index, index)] = error_model.covariance
+    names = ", ".join(law.param_names[i] for i in borrowed)
+    fitted_on = ", ".join(str(c.get("name", "?")) for c in prior.curves) or "given parameters"
+    u = prior.uncertainty
+    if u is None:
+        note = f"{names} borrowed from a fit without an error model ({fitted_on}): taken as exact"
+        return dataclasses.replace(
+            error_model, covariance=covariance, notes=(*error_model.notes, note)
+        )
+    covariance[np.ix_(borrowed, borrowed)] = np.asarray(u.covariance)[np.ix_(borrowed, borrowed)]
+    note = (
+        f"{names} borrowed from the fit of {fitted_on}, with its parameter errors; its transfer "
+        "and horizon errors count where larger than this fit's"
+    )
+    return dataclasses.replace(
+        error_model,
+        covariance=covariance,
+        transfer_variance=max(error_model.transfer_variance, u.transfer_variance),
+        horizon_variance=max(error_model.horizon_variance, u.horizon_variance),
+        notes=(*error_model.notes, note),
     )

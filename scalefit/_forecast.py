@@ -7,13 +7,13 @@ which widens with the distance from the logged part (:mod:`scalefit._uncertainty
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 from numpy.typing import ArrayLike
 
 from scalefit._curve import Curve
-from scalefit._diagnostics import anneals, unidentified
+from scalefit._diagnostics import anneals, at_bounds, decays, unidentified
 from scalefit._errors import InputError
 from scalefit._fit import fit
 from scalefit._predict import Prediction, predict
@@ -22,9 +22,11 @@ from scalefit._uncertainty import level_label
 from scalefit.laws import FORECAST_LAW, Law, get_law
 from scalefit.schedules import Schedule, parse_schedule
 
-__all__ = ["Forecast", "forecast"]
+__all__ = ["MAX_WIDTH", "Forecast", "ForecastRefused", "forecast"]
 
 _PLAN_MISMATCH = 0.05
+MAX_WIDTH = 0.05
+"""The widest interval, relative to the loss, at which :func:`forecast` still forecasts."""
 
 
 @dataclass(frozen=True)
@@ -103,9 +105,18 @@ def forecast(
     law: str | Law = FORECAST_LAW,
     interval: float | None = 0.9,
     at: ArrayLike | None = None,
+    prior: Fit | None = None,
     **fit_options: object,
 ) -> Forecast:
-    """Forecast the rest of ``run`` under its planned schedule ``plan``.
+    """Forecast the rest of ``run`` under its planned schedule ``plan``, or refuse to guess.
+
+    The law is fitted on the logged losses. A forecast is refused (:class:`ForecastRefused`,
+    with the reason and what would make one possible) when the log cannot determine the rest
+    of the plan: the plan decays but nothing logged decays yet (the LR below 90 % of its peak
+    on a sustained share of the steps, with losses logged there), a parameter of the fit sits on
+    a bound, or the interval at the end is wider than
+    :data:`MAX_WIDTH` of the loss. A ``prior`` (a fit of earlier runs of the same setup and law)
+    lends the parameters the log cannot determine instead (``scalefit.fit``'s ``borrow``).
 
     Args:
         run: the run so far: its logged losses (every row is fitted) and LRs.
@@ -114,16 +125,63 @@ def forecast(
             LR is known it is used, the plan after it.
         law: the law to fit (default :data:`scalefit.laws.FORECAST_LAW`, the law ``scalefit
             fit`` defaults to).
-        interval: level of the prediction interval (``None``: no interval).
+        interval: level of the prediction interval (``None``: no interval; the width check
+            then uses a 90 % one).
         at: steps to predict at (default: every step of the plan).
+        prior: a fit of earlier runs of the same setup, to borrow from.
         **fit_options: passed to :func:`scalefit.fit`.
 
     Returns:
         A :class:`Forecast`.
 
     Raises:
+        ForecastRefused: the log cannot determine the rest of the plan (the message says why).
         InputError: the plan ends before the logged part, or nothing was logged after warm-up.
     """
+    logged, lr, warnings = _logged_and_planned(run, plan)
+    now = int(logged.step[-1])
+    law = get_law(law)
+    where = run.source or run.name
+    rest_decays = bool(decays(lr[now + 1 :], peak=float(lr[: now + 1].max())).any())
+    unknown = list(law.annealing_params) if rest_decays and not anneals(logged) else []
+    if unknown and prior is None:
+        raise ForecastRefused(
+            f"{where}: no forecast: the plan decays after step {now} but nothing logged so far "
+            f"does, so a fit of this log cannot tell how the loss answers a decay "
+            f"({', '.join(unknown)} not determined); {_ADVICE}"
+        )
+    fitted = _fitted(logged, law, prior, unknown, where, fit_options)
+    warnings += [w for w in fitted.warnings if rest_decays or w != unidentified(law)]
+    level = 0.9 if interval is None else interval
+    prediction = predict(fitted, lr, at=at, warmup_steps=run.warmup_steps, interval=level)
+    _check_width(prediction, where, level)
+    if interval is None:
+        prediction = replace(prediction, lower=None, upper=None, level=None)
+    if prediction.warnings:  # the budget warning, in a forecast's words
+        reach = float(np.sum(lr[: int(prediction.step.max()) + 1])) / np.sum(lr[: now + 1])
+        warnings.append(
+            f"the forecast reaches {reach:.1f}x the LR area logged so far: this far ahead it is "
+            "rough (see how wide the interval grows); forecast again later in the run"
+        )
+    if fitted.uncertainty is not None:
+        warnings += [f"interval: {note}" for note in fitted.uncertainty.notes]
+    return Forecast(fitted, prediction.renamed(f"{run.name} (forecast)"), logged, tuple(warnings))
+
+
+_ADVICE = (
+    "pass a fit of earlier runs of the same setup and law to borrow what the log lacks "
+    "(--prior FIT.json; in Python, prior=), or forecast once more of the run is logged"
+)
+
+
+class ForecastRefused(InputError):
+    """What has been logged cannot determine the rest of the plan: the message says why, and
+    what to log or pass (a fit of earlier runs, ``prior``) to get a forecast."""
+
+
+def _logged_and_planned(run: Curve, plan) -> tuple[Curve, np.ndarray, list[str]]:
+    """The logged part of the run, its LRs joined to the plan's after its last step, and a
+    warning where the logged LRs depart from the plan."""
     plan = parse_schedule(plan) if isinstance(plan, str) else plan
     planned = plan.lr() if isinstance(plan, Schedule) else np.asarray(plan, dtype=np.float64)
     if run.loss.size == 0:
@@ -147,24 +205,35 @@ def forecast(
                 f"planned {planned[k]:.3g}); the forecast uses the logged LRs up to step {now}"
             )
     logged = Curve(run.name, lr, run.step, run.loss, run.warmup_steps, run.source)
-    fitted = fit(logged, law, **fit_options)
-    rest = Curve("rest", lr[now:], np.array([lr.size - now - 1]), np.array([1.0]))
-    law_used = get_law(fitted.law)
-    # the annealing terms only matter if the rest of the plan decays
-    irrelevant = "" if anneals(rest) else unidentified(law_used)
-    warnings += [w for w in fitted.warnings if w != irrelevant]
-    if law_used.annealing_params and not anneals(logged) and anneals(rest):
-        warnings.append(
-            "the rest of the plan decays but nothing logged so far does: how the loss responds "
-            "to the decay is unknown to this fit (fit another run with a decay, or wait for it)"
+    return logged, lr, warnings
+
+
+def _fitted(logged: Curve, law: Law, prior, unknown: list[str], where: str, options) -> Fit:
+    """The law fitted on the log, borrowing from ``prior`` what the log cannot determine: the
+    ``unknown`` parameters, and any that the fit leaves on a bound."""
+    borrow = {"prior": prior, "borrow": unknown} if unknown else {}
+    fitted = fit(logged, law, **borrow, **options)
+    bound = list(at_bounds(fitted))
+    if bound and prior is not None:
+        fitted = fit(logged, law, prior=prior, borrow=[*unknown, *bound], **options)
+        bound = list(at_bounds(fitted))
+    if bound:
+        values = ", ".join(f"{n} = {fitted.params[n]:.3g}" for n in bound)
+        raise ForecastRefused(
+            f"{where}: no forecast: fitted to this log, {values} sits on its bound: the log "
+            f"does not determine {'it' if len(bound) == 1 else 'them'}; {_ADVICE}"
         )
-    prediction = predict(fitted, lr, at=at, warmup_steps=run.warmup_steps, interval=interval)
-    if prediction.warnings:  # the budget warning, in a forecast's words
-        reach = float(np.sum(lr[: int(prediction.step.max()) + 1])) / np.sum(lr[: now + 1])
-        warnings.append(
-            f"the forecast reaches {reach:.1f}x the LR area logged so far: this far ahead it is "
-            "rough (see how wide the interval grows); forecast again later in the run"
+    return fitted
+
+
+def _check_width(prediction: Prediction, where: str, level: float) -> None:
+    """Refuse a forecast whose interval at its last step is wider than :data:`MAX_WIDTH`."""
+    if prediction.lower is None or prediction.step.size == 0:
+        return
+    width = (prediction.upper[-1] - prediction.lower[-1]) / prediction.loss[-1]
+    if not width <= MAX_WIDTH:
+        raise ForecastRefused(
+            f"{where}: no forecast: its {level_label(level)} interval at step "
+            f"{int(prediction.step[-1])} spans {width:.1%} of the loss (more than "
+            f"{MAX_WIDTH:.0%}): the log cannot pin the rest of the plan down; {_ADVICE}"
         )
-    if fitted.uncertainty is not None:
-        warnings += [f"interval: {note}" for note in fitted.uncertainty.notes]
-    return Forecast(fitted, prediction.renamed(f"{run.name} (forecast)"), logged, tuple(warnings))

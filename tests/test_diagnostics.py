@@ -9,8 +9,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from scalefit import fit, forecast, io, predict
-from scalefit.laws import DEFAULT_LAW
+from scalefit import Curve, fit, forecast, io, predict
+from scalefit._diagnostics import anneals, decays, unidentified
+from scalefit.laws import DEFAULT_LAW, get_law
 
 DATA = Path(__file__).resolve().parents[1] / "data"
 PAPER = ("cosine_24000", "constant_24000", "wsdcon_9")
@@ -85,14 +86,30 @@ def test_a_held_shape_fit_from_before_peaks_were_recorded_is_flagged():
     assert "held C in absolute LR units" in warning and "refit" in warning
 
 
-def test_forecast_warns_only_when_an_unseen_decay_lies_ahead():
-    run = io.read_curve(DATA / "multipower-law" / "400M" / "cosine_72000.csv")
+def test_a_decay_is_sustained_not_one_row():
+    # the real constant run's log ends with `50000,0`: one row at LR 0 is not an anneal
+    name = FIT_124M[0]
+    stable = io.read_curve(DATA / "lr-scheduling-124m" / "csv" / name, loss_column="train_loss")
+    assert stable.lr[-1] == 0 and stable.step[-1] == 50000
+    assert not anneals(stable)
+    assert unidentified(get_law("annealing")) in fit(stable, "annealing").warnings
+    wsd = io.read_curve(DATA / "lr-scheduling-124m" / "csv" / FIT_124M[1], loss_column="val_loss")
+    assert anneals(wsd)
+    # a decay must last a share of the steps, and losses must be logged inside it
+    lr = np.full(10_000, 1e-3)
+    lr[-50:] = 1e-4  # 0.5 % of the steps
+    assert not decays(lr).any()
+    lr[-200:] = 1e-4  # 2 %
+    assert decays(lr).sum() == 200
+    steps = np.arange(0, 10_000, 500)
+    one_row = Curve("late", lr, np.r_[steps, 9_999], np.ones(steps.size + 1))
+    assert not anneals(one_row)  # one logged loss in the decay
+    assert anneals(Curve("logged", lr, np.r_[steps, 9_900, 9_999], np.ones(steps.size + 2)))
+
+
+def test_forecast_drops_the_unidentified_warning_when_nothing_decays_ahead():
     constant = io.read_curve(DATA / "multipower-law" / "400M" / "constant_72000.csv")
-    early = run.step <= 8000  # cosine has barely moved: nothing logged decays by 1 % yet
-    logged = replace(run, step=run.step[early], loss=run.loss[early])
-    law = "annealing"  # the check is the same for every law with a loss-drop term; fastest to fit
-    ahead = forecast(replace(logged, lr=np.full(8001, 3e-4)), run.lr, at=[71936], law=law)
-    assert any("the rest of the plan decays" in w for w in ahead.warnings)
+    early = constant.step <= 36000
     flat = replace(constant, step=constant.step[early], loss=constant.loss[early])
-    quiet = forecast(flat, constant.lr, at=[71936], law=law)
+    quiet = forecast(flat, constant.lr, at=[71936], law="annealing")
     assert not any("identifiable" in w or "decays" in w for w in quiet.warnings)

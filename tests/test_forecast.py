@@ -9,7 +9,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from scalefit import InputError, forecast, io
+import scalefit
+from scalefit import ForecastRefused, InputError, fit, forecast, io
 from scalefit.cli import main
 
 MP400 = Path(__file__).resolve().parents[1] / "data" / "multipower-law" / "400M"
@@ -95,3 +96,71 @@ def test_a_forecast_asked_only_for_logged_steps_still_prints(cosine):
     logged = first(cosine, 0.5)
     result = forecast(logged, cosine.lr, at=logged.step[-5:])
     assert result.table().count("\n") == 0 and "forecasts" in str(result)
+
+
+@pytest.fixture(scope="module")
+def flat_then_cosine(cosine):
+    """The first 8,000 steps of the cosine run, logged as if the LR had stayed at its peak: the
+    plan decays, the log does not."""
+    early = cosine.step <= 8000
+    return replace(cosine, lr=np.full(8001, 3e-4), step=cosine.step[early], loss=cosine.loss[early])
+
+
+def test_a_decay_nothing_logged_shows_is_refused_with_the_way_out(cosine, flat_then_cosine):
+    with pytest.raises(ForecastRefused, match="nothing logged so far does") as refused:
+        forecast(flat_then_cosine, cosine.lr, at=[71936], law="annealing")
+    assert "--prior" in str(refused.value) and "C not determined" in str(refused.value)
+
+
+def test_a_prior_lends_what_the_log_cannot_determine(cosine, flat_then_cosine, monkeypatch):
+    names = ("cosine_24000", "constant_24000", "wsdcon_9")
+    prior = fit([io.read_curve(MP400 / f"{n}.csv") for n in names], "annealing")
+    monkeypatch.setattr(scalefit._forecast, "MAX_WIDTH", 1.0)  # the borrowing, not the width
+    result = forecast(flat_then_cosine, cosine.lr, at=[71936], law="annealing", prior=prior)
+    assert result.fit.options["borrowed"] == ["C"] and result.fit.params["C"] == prior.params["C"]
+    assert not any("not identifiable" in w for w in result.warnings)
+    assert any("borrowed from the fit of cosine_24000" in w for w in result.warnings)
+    assert abs(result.final_loss - cosine.loss[-1]) / cosine.loss[-1] < 0.03
+    # the borrowed parameter's error comes from the prior's error model
+    i = list(prior.params).index("C")
+    assert result.fit.uncertainty.covariance[i, i] == prior.uncertainty.covariance[i, i] > 0
+    with pytest.raises(ValueError, match="not of the multipower-fixed law"):
+        forecast(flat_then_cosine, cosine.lr, at=[71936], prior=prior)
+
+
+def test_an_interval_too_wide_is_refused(cosine, monkeypatch):
+    monkeypatch.setattr(scalefit._forecast, "MAX_WIDTH", 1e-4)
+    with pytest.raises(ForecastRefused, match=r"spans .*% of the loss \(more than 0%\)"):
+        forecast(first(cosine, 0.5), cosine.lr, at=[71936], law="annealing")
+
+
+def test_borrowing_is_checked():
+    runs = [io.read_curve(MP400 / f"{n}.csv") for n in ("cosine_24000", "constant_24000")]
+    prior = fit(runs, "annealing", uncertainty=False)
+    with pytest.raises(ValueError, match="needs a prior"):
+        fit(runs[1], "annealing", borrow=["C"])
+    with pytest.raises(ValueError, match="no parameter B"):
+        fit(runs[1], "annealing", prior=prior, borrow=["B"])
+    borrowed = fit(runs[1], "annealing", prior=prior, borrow="C")
+    assert borrowed.params["C"] == prior.params["C"] and borrowed.law == "annealing"
+    assert any("taken as exact" in n for n in borrowed.uncertainty.notes)
+    again = scalefit.Fit.from_dict(borrowed.to_dict())
+    assert again.options["borrowed"] == ["C"] and again.params == borrowed.params
+
+
+def test_cli_forecast_refuses_then_borrows(tmp_path, capsys):
+    log = tmp_path / "so_far.csv"
+    table = pd.read_csv(MP400 / "cosine_72000.csv")
+    table = table[table.step <= 8000].assign(lr=3e-4)
+    table.to_csv(log, index=False)
+    args = ["forecast", str(log), "--schedule", COSINE_PLAN, "--law", "annealing"]
+    assert main(args) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "no forecast" in err[0] and "--prior" in err[0]
+    prior = tmp_path / "prior.json"
+    fit_args = ["fit", *(str(MP400 / f"{n}.csv") for n in ("cosine_24000", "wsdcon_9"))]
+    assert main([*fit_args, "--law", "annealing", "--out", str(prior)]) == 0
+    capsys.readouterr()
+    code = main([*args, "--prior", str(prior), "--interval", "0.5"])
+    captured = capsys.readouterr()
+    assert (code == 0 and "forecasts" in captured.out) or "spans" in captured.err

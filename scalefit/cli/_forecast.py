@@ -15,7 +15,11 @@ examples:
   scalefit forecast run_so_far.csv --schedule-csv planned_lrs.csv --interval 0.8
 
 The law (by default the one `scalefit fit` uses) is fitted on every loss logged after warm-up, with
-the LRs the log shows; the rest of the run follows the plan. The interval (the documentation's
+the LRs the log shows; the rest of the run follows the plan. A forecast is refused (exit 2, with
+the reason) when the log cannot determine the rest: the plan decays and nothing logged has yet, a
+parameter of the fit sits on its bound, or the interval at the end spans more than 5 % of the
+loss; --prior FIT.json (a fit of earlier runs of the same setup) lends what the log lacks. The
+interval (the documentation's
 "Intervals and diagnostics" page) widens the further the plan runs past the logged part. With half
 of a 72k-step run logged, the final loss of the bundled constant and cosine runs is forecast within
 0.9 %; from halfway through the cooldown of the 25M and 400M WSD runs, within 0.3 %
@@ -41,6 +45,14 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     _common.add_law(parser, forecast=True)
     _common.add_log_options(parser)
     _common.add_interval(parser, 0.9, "level of the prediction interval")
+    parser.add_argument(
+        "--prior",
+        type=Path,
+        metavar="FIT.json",
+        help="a fit of earlier runs of the same setup and law (`scalefit fit --out`): the "
+        "parameters the log cannot determine yet (how the loss answers a decay, before one is "
+        "logged) are borrowed from it, with their errors",
+    )
     parser.add_argument("--every", type=int, default=100, help="write every K-th step")
     parser.add_argument(
         "--out", type=Path, help="write the forecast (step,lr,loss,loss_lo,loss_hi)"
@@ -55,7 +67,7 @@ def run(args: argparse.Namespace) -> int:
     from scalefit import InputError, forecast, io
     from scalefit.schedules import parse_schedule
 
-    inputs = [args.csv] + ([args.schedule_csv] if args.schedule_csv else [])
+    inputs = [args.csv, *(p for p in (args.schedule_csv, args.prior) if p is not None)]
     _common.guard_outputs(inputs, args, "--out", "--fit-out", "--plot")
     _common.check_level(args.interval)
     if args.every < 1:
@@ -66,12 +78,14 @@ def run(args: argparse.Namespace) -> int:
     else:
         plan = io.read_schedule(args.schedule_csv).lr
     at = np.array(sorted(set(range(0, plan.size, args.every)) | {plan.size - 1}))
+    prior = None if args.prior is None else io.load_fit(args.prior)
     result = forecast(
         run,
         plan,
         law=args.law,
         interval=args.interval,
         at=at,
+        prior=prior,
         skip_warmup=not args.include_warmup,
     )
     print(result.summary())
