@@ -405,7 +405,7 @@ def _predict_batched(fit, lrs, at, warmup_steps, *, batch=64, interval=None):
                 "uncertainty=False / by an older scalefit): refit it to get intervals, or ask "
                 "for none (interval=None)"
             )
-        z = z_value(interval)
+        z = z_value(interval, fit.uncertainty.degrees_of_freedom)
         rival = fit.uncertainty.rival
         if rival is not None:
             rival_law = get_law(rival["law"])
@@ -441,7 +441,7 @@ def _predict_batched(fit, lrs, at, warmup_steps, *, batch=64, interval=None):
                 gap = np.log(evaluate(rival_law, rival_params, rival_features)) - log_loss
             # no law describes warm-up (fits leave it out): there the rival has nothing to say
             gap = np.where(rows[part] >= warmup[part][:, None], gap, 0.0)
-        sigmas.append(log_sigma(fit.uncertainty, gradient, lr[part], rows[part], gap))
+        sigmas.append(log_sigma(fit.uncertainty, gradient, lr[part], rows[part], gap, warmup[part]))
     loss = np.concatenate(losses)
     trim = [loss[j, : np.size(a)] for j, a in enumerate(at)]
     if interval is None:
