@@ -338,7 +338,7 @@ def _folds(law: Law, stack: Stack, curves: list[Curve]) -> tuple[list[_Fold], li
             still = all(anneals(_until(c, e)) for c, e, a in zip(curves, ends, annealing) if a)
             if still and rows >= enough and made.predicted(stack).any():
                 cut.append(made)
-    if law.annealing_params and not cut:
+    if law.annealing_params and any(annealing) and not cut:  # none decays: a warning says so
         notes.append(
             "no fitted decay is long enough to cut: how errors grow on decays longer than the "
             "fitted ones is not measured, and intervals there do not widen"
