@@ -1,72 +1,174 @@
-"""Forecasting a run in flight: the final loss of the bundled 72k-step runs from their first part.
+"""Forecasting a run in flight: refused, or a final loss inside its interval as often as it says.
 
-For ``constant_72000`` and ``cosine_72000`` of each bundled size, keep the losses logged up to 25
-%, 50 % and 75 % of the run, forecast the rest under the run's own schedule
-(:func:`scalefit.forecast`), and compare with the real curve: the final loss's relative error (bar:
-within 0.5 % from 50 %), whether the 90 % interval holds the real final loss, the interval's width
-there, and the share of the real rows after the logged part inside the interval.
+1. **From half a run.** Every bundled 50k-step 124M run at each peak (``_sets.runs``: one run per
+   setting; ``val_loss``) and the two 72k-step multi-power-law runs of each size
+   (``constant_72000``, ``cosine_72000``) are cut at half their last logged step and forecast to
+   their end under their own schedule (:func:`scalefit.forecast`, 90 % interval). Per run: refused
+   (with the reason's first words) or the forecast's error against the run's last logged loss,
+   whether its interval holds that loss, and the interval's width there; whether the logged half
+   already shows a decay (the LR at its last step below 90 % of the peak). Summary: forecasts made
+   and refused, the share of made forecasts whose interval holds the final loss, their mean
+   |error|, and the refusals of runs whose logged half shows a decay.
+2. **From before a decay, with a prior.** The 124M constant run cut at step 25,000, forecast under
+   the schedule of each 50k-step WSD run whose cooldown starts after it (the WSD runs resume the
+   constant run, so its log is theirs), with ``prior=`` a fit of the 25k-step WSD runs at the same
+   peak (at 3e-3, which has none, the 50k-step WSD runs whose cooldown starts before step 25,000);
+   scored against the WSD run's last logged loss.
+3. **From inside a cooldown.** The WSD runs (``wsd_20000_24000`` and ``wsdld_20000_24000`` of
+   each multi-power-law size, and the 50k-step WSD runs of lr-scheduling-124m at 1e-3,
+   ``val_loss``) logged up to 25 %, 50 % and 75 % of their cooldown, forecast to their end: per set
+   and point, refusals, mean and largest |error| of the forecasts made, the share of their final
+   losses inside the interval, its mean width.
 
-Then from inside a cooldown, where a user checks whether a decay is going as hoped: the WSD runs
-(``wsd_20000_24000`` and ``wsdld_20000_24000`` of each bundled size, and the seven WSD runs of
-50k steps of lr-scheduling-124m, ``val_loss``) logged up to 25 %, 50 % and 75 % of their cooldown,
-each forecast to its end: per set, the mean and largest final-loss error, the share of final
-losses inside the interval, and the interval's mean width.
-
-    python benchmarks/forecast.py [--law annealing] [--level 0.9]
+    python benchmarks/forecast.py [--law L] [--level 0.9] [--parts 1 2 3]
 """
 
 from __future__ import annotations
 
 import argparse
 import sys
-import time
 from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
 
-from scalefit import forecast, io
+from scalefit import Curve, ForecastRefused, fit, forecast, io
 from scalefit.laws import FORECAST_LAW
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from accuracy_124m import read_runs, runs  # noqa: E402
+from _sets import DATA, LR_SETS, runs  # noqa: E402
 
-DATA = Path(__file__).resolve().parents[1] / "data" / "multipower-law"
-RUNS = ("constant_72000", "cosine_72000")
+MULTIPOWER = DATA / "multipower-law"
+RUNS_72K = ("constant_72000", "cosine_72000")
 COOLDOWN_RUNS = ("wsd_20000_24000", "wsdld_20000_24000")
 FRACTIONS = (0.25, 0.5, 0.75)
-BAR = 0.005
+DROP = 0.9
 
 
-def forecast_from(run, fraction: float, law: str, level: float) -> dict[str, object]:
-    """Forecast ``run`` from the losses logged up to ``fraction`` of it: the final loss's relative
-    error, whether the interval holds it, the interval's width there, the share of the later real
-    rows inside the interval, the seconds taken, and the prediction."""
-    return forecast_until(run, int(fraction * run.step[-1]), law, level)
+def until(run: Curve, now: int) -> Curve:
+    """``run``'s losses logged up to step ``now`` (its LRs kept whole: the logged part's are used,
+    and the plan after it)."""
+    keep = run.step <= now
+    return replace(run, step=run.step[keep], loss=run.loss[keep])
 
 
-def forecast_until(run, now: int, law: str, level: float) -> dict[str, object]:
-    """:func:`forecast_from`, the losses logged up to step ``now``."""
-    logged = run.step <= now
-    start = time.perf_counter()
-    result = forecast(
-        replace(run, step=run.step[logged], loss=run.loss[logged]),
-        run.lr,
-        law=law,
-        interval=level,
-        at=run.step,
-    )
-    seconds = time.perf_counter() - start
+def forecast_until(
+    run: Curve, now: int, law: str, level: float, plan=None, prior=None, real=None
+) -> dict[str, object]:
+    """Forecast ``run`` from its losses up to step ``now`` under ``plan`` (default its own LRs):
+    refused with the reason, or the final loss's relative error against ``real`` (default the
+    run's last logged loss), whether the interval holds it, and the interval's width there."""
+    plan = run.lr if plan is None else plan
+    real = float(run.loss[-1]) if real is None else real
+    try:
+        result = forecast(
+            until(run, now), plan, law=law, interval=level, at=[plan.size - 1], prior=prior
+        )
+    except ForecastRefused as refusal:
+        reason = str(refusal).split("no forecast: ", 1)[-1]
+        return {"refused": True, "reason": reason}
     p = result.prediction
-    y, lo, hi = run.loss[~logged], p.lower[~logged], p.upper[~logged]
     return {
-        "error": (p.loss[-1] - run.loss[-1]) / run.loss[-1],
-        "holds": bool(p.lower[-1] <= run.loss[-1] <= p.upper[-1]),
-        "width": (p.upper[-1] - p.lower[-1]) / p.loss[-1],
-        "covered": float(np.mean((y >= lo) & (y <= hi))),
-        "seconds": seconds,
-        "prediction": p,
+        "refused": False,
+        "error": float((p.loss[-1] - real) / real),
+        "holds": bool(p.lower[-1] <= real <= p.upper[-1]),
+        "width": float((p.upper[-1] - p.lower[-1]) / p.loss[-1]),
     }
+
+
+def read_124m(peak: float) -> dict[str, Curve]:
+    """The 124M runs at ``peak``, one per setting, by short name (``val_loss``)."""
+    table = runs(peak)
+    return {
+        name: io.read_curve(DATA / row.folder / row.csv, loss_column="val_loss", name=name)
+        for name, row in table.iterrows()
+    }
+
+
+def half_runs() -> list[tuple[str, Curve]]:
+    """The runs forecast from half: the 124M 50k-step runs at each peak, the 72k-step runs."""
+    out = []
+    for set_name, peak in LR_SETS.items():
+        out += [
+            (f"{set_name} {n}", c) for n, c in read_124m(peak).items() if c.n_steps - 1 >= 50_000
+        ]
+    for size in ("25M", "400M"):
+        out += [(f"{size} {n}", io.read_curve(MULTIPOWER / size / f"{n}.csv")) for n in RUNS_72K]
+    return out
+
+
+def shows_decay(run: Curve, now: int) -> bool:
+    """Whether the LR at step ``now`` is below 90 % of the peak before it."""
+    return bool(run.lr[now] < DROP * run.lr[: now + 1].max())
+
+
+def from_half(law: str, level: float) -> None:
+    print(f"\n1. from half of each run ({law} law, {level:.0%} interval)")
+    print(f"{'run':<34}{'decayed':>8}  {'outcome':<44}{'error':>8}{'inside':>8}{'width':>8}")
+    rows = []
+    for name, run in half_runs():
+        now = int(run.step[-1]) // 2
+        r = forecast_until(run, now, law, level) | {"decayed": shows_decay(run, now)}
+        rows.append(r)
+        line = f"{name:<34}{'yes' if r['decayed'] else 'no':>8}  "
+        if r["refused"]:
+            line += f"refused: {r['reason'][:34]}..."
+        else:
+            inside = "yes" if r["holds"] else "no"
+            line += f"{'forecast':<44}{r['error']:>+8.2%}{inside:>8}{r['width']:>8.2%}"
+        print(line, flush=True)
+    made = [r for r in rows if not r["refused"]]
+    wrongly = [r for r in rows if r["refused"] and r["decayed"]]
+    print(
+        f"made {len(made)}, refused {len(rows) - len(made)} (of them from a run whose logged half "
+        f"shows a decay: {len(wrongly)}); final loss inside the interval: "
+        f"{np.mean([r['holds'] for r in made]):.2f} of those made; mean |error| "
+        f"{np.mean([abs(r['error']) for r in made]):.2%}, mean width "
+        f"{np.mean([r['width'] for r in made]):.2%}"
+    )
+
+
+def prior_runs(peak: float, runs_at: dict[str, Curve]) -> list[Curve]:
+    """The runs a prior at ``peak`` is fitted on: the 25k-step WSD runs, or, where there are
+    none, the 50k-step WSD runs whose cooldown starts before step 25,000."""
+    short = [c for n, c in runs_at.items() if n.startswith("wsd") and n.endswith("-25k")]
+    if short:
+        return short
+    return [
+        c
+        for n, c in runs_at.items()
+        if n.startswith("wsd") and c.n_steps - 1 >= 50_000 and cooldown_start(c.lr) < 25_000
+    ]
+
+
+def with_prior(law: str, level: float) -> None:
+    print(f"\n2. the constant run cut at step 25,000, a WSD plan, a prior ({law} law)")
+    print(
+        f"{'peak':<7}{'plan (run scored)':<24}{'prior fitted on':<46}{'outcome':>10}"
+        f"{'error':>8}{'inside':>8}{'width':>8}"
+    )
+    for peak in LR_SETS.values():
+        runs_at = read_124m(peak)
+        prior_curves = prior_runs(peak, runs_at)
+        prior = fit(prior_curves, law)
+        names = ", ".join(c.name for c in prior_curves)
+        names = names if len(names) <= 44 else names[:41] + "..."
+        constant = runs_at["constant-50k"]
+        for name, run in runs_at.items():
+            if not name.startswith("wsd") or run.n_steps - 1 < 50_000:
+                continue
+            if cooldown_start(run.lr) <= 25_000:
+                continue
+            r = forecast_until(
+                constant, 25_000, law, level, plan=run.lr, prior=prior, real=float(run.loss[-1])
+            )
+            line = f"{peak:<7g}{name:<24}{names:<46}"
+            if r["refused"]:
+                line += f"{'refused':>10}  {r['reason'][:60]}"
+            else:
+                inside = "yes" if r["holds"] else "no"
+                line += f"{'forecast':>10}{r['error']:>+8.2%}{inside:>8}{r['width']:>8.2%}"
+            print(line, flush=True)
 
 
 def cooldown_start(lr: np.ndarray) -> int:
@@ -75,73 +177,54 @@ def cooldown_start(lr: np.ndarray) -> int:
     return int(at_peak[-1] + 1)
 
 
-def cooldown_runs() -> dict[str, list]:
+def cooldown_runs() -> dict[str, list[Curve]]:
     """The WSD runs of each data set, by set."""
     sets = {
-        size: [io.read_curve(DATA / size / f"{n}.csv") for n in COOLDOWN_RUNS]
+        size: [io.read_curve(MULTIPOWER / size / f"{n}.csv") for n in COOLDOWN_RUNS]
         for size in ("25M", "400M")
     }
-    table = runs()
-    wsd = [n for n in table.index if n.startswith("wsd") and table.loc[n, "iterations"] == 50000]
-    sets["124m"] = list(read_runs(table.loc[wsd]).values())
+    at = read_124m(1e-3)
+    sets["124M@1e-3"] = [
+        c for n, c in at.items() if n.startswith("wsd") and c.n_steps - 1 >= 50_000
+    ]
     return sets
 
 
 def from_cooldowns(law: str, level: float) -> None:
-    print(f"\nfrom inside a cooldown ({law} law): final-loss error over the WSD runs of each set")
     print(
-        f"{'set':<6}{'runs':>5}{'logged':>9}{'mean |error|':>14}{'largest':>9}{'mean error':>12}"
-        f"{'final inside':>14}{'width':>8}"
+        f"\n3. from inside a cooldown ({law} law): final-loss error over the WSD runs of each set"
+    )
+    print(
+        f"{'set':<11}{'runs':>5}{'logged':>9}{'refused':>9}{'mean |error|':>14}{'largest':>9}"
+        f"{'mean error':>12}{'final inside':>14}{'width':>8}"
     )
     for name, curves in cooldown_runs().items():
         for fraction in FRACTIONS:
             rows = []
             for run in curves:
-                start, end = cooldown_start(run.lr), run.step[-1]
+                start, end = cooldown_start(run.lr), int(run.step[-1])
                 rows.append(forecast_until(run, int(start + fraction * (end - start)), law, level))
-            error = np.array([r["error"] for r in rows])
-            print(
-                f"{name:<6}{len(rows):>5}{fraction:>9.0%}{np.mean(np.abs(error)):>14.2%}"
-                f"{np.max(np.abs(error)):>9.2%}{np.mean(error):>+12.2%}"
-                f"{np.mean([r['holds'] for r in rows]):>14.2f}"
-                f"{np.mean([r['width'] for r in rows]):>8.2%}",
-                flush=True,
-            )
+            made = [r for r in rows if not r["refused"]]
+            error = np.array([r["error"] for r in made])
+            line = f"{name:<11}{len(rows):>5}{fraction:>9.0%}{len(rows) - len(made):>9}"
+            if made:
+                line += (
+                    f"{np.mean(np.abs(error)):>14.2%}{np.max(np.abs(error)):>9.2%}"
+                    f"{np.mean(error):>+12.2%}{np.mean([r['holds'] for r in made]):>14.2f}"
+                    f"{np.mean([r['width'] for r in made]):>8.2%}"
+                )
+            print(line, flush=True)
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--law", default=FORECAST_LAW)
     parser.add_argument("--level", type=float, default=0.9)
+    parser.add_argument("--parts", nargs="+", type=int, default=[1, 2, 3], choices=[1, 2, 3])
     args = parser.parse_args()
-    print(f"{args.law} law, {args.level:.0%} intervals")
-    header = (
-        f"{'size':<6}{'run':<16}{'logged':>7}{'forecast':>10}{'real':>8}{'error':>9}"
-        f"{'interval':>20}{'holds':>7}{'width':>8}{'rest covered':>14}{'seconds':>9}"
-    )
-    print(header)
-    at_half, errors = [], []
-    for size in ("25M", "400M"):
-        for name in RUNS:
-            run = io.read_curve(DATA / size / f"{name}.csv")
-            for fraction in FRACTIONS:
-                r = forecast_from(run, fraction, args.law, args.level)
-                errors.append(abs(r["error"]))
-                if fraction == 0.5:
-                    at_half.append(abs(r["error"]))
-                p = r["prediction"]
-                interval = f"[{p.lower[-1]:.4f}, {p.upper[-1]:.4f}]"
-                print(
-                    f"{size:<6}{name:<16}{fraction:>7.0%}{p.loss[-1]:>10.4f}{run.loss[-1]:>8.4f}"
-                    f"{r['error']:>+9.2%}{interval:>20}{'yes' if r['holds'] else 'no':>7}"
-                    f"{r['width']:>8.2%}{r['covered']:>14.2f}{r['seconds']:>9.1f}"
-                )
-    print(
-        f"\nfrom 50 %: largest |final-loss error| {max(at_half):.2%} (bar <= {BAR:.1%}): "
-        + ("met" if max(at_half) <= BAR else "not met")
-        + f"; mean |final-loss error| over all {len(errors)}: {np.mean(errors):.2%}"
-    )
-    from_cooldowns(args.law, args.level)
+    parts = {1: from_half, 2: with_prior, 3: from_cooldowns}
+    for part in args.parts:
+        parts[part](args.law, args.level)
 
 
 if __name__ == "__main__":

@@ -55,7 +55,9 @@ def calibration(name: str, law: str, level: float, column: str, curves: bool) ->
     print(
         f"\n== {name}: {result.law} law fitted on {' + '.join(c.name for c in data.fit_on)} "
         f"({seconds:.1f} s, error model included); transfer sd "
-        f"{np.sqrt(u.transfer_variance):.4f}, horizon sd {np.sqrt(u.horizon_variance):.4f}",
+        f"{np.sqrt(u.transfer_variance):.4f}, horizon sd {np.sqrt(u.horizon_variance):.4f}, "
+        f"decay sd {np.sqrt(u.decay_variance):.4f}, rival weight {u.rival_weight:.3f}, t with "
+        f"{u.degrees_of_freedom} degrees of freedom",
         flush=True,
     )
     per_curve = scores(result, data, level)

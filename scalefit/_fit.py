@@ -38,14 +38,14 @@ import numpy as np
 
 from scalefit import _progress
 from scalefit._curve import Curve
-from scalefit._diagnostics import anneals, diagnose
+from scalefit._diagnostics import diagnose
 from scalefit._errors import InputError
 from scalefit._features import Stack, evaluate, references, take_rows
 from scalefit._least_squares import multistart, polish, refit, to_theta
 from scalefit._metrics import curve_metrics
 from scalefit._result import Fit, Uncertainty, _checked_options, _law_options
 from scalefit._sweep import Sweep
-from scalefit._uncertainty import assess
+from scalefit._uncertainty import Refits, assess
 from scalefit._version import __version__
 from scalefit.areas import DEFAULT_DECAY
 from scalefit.laws import LAWS, Law, default_law, get_law, hold
@@ -132,15 +132,16 @@ def fit(
         max_iter: Levenberg-Marquardt step limit per start.
         tol: a start has converged when its last step and the change of every residual are
             below ``tol`` relative (optimistix's Cauchy test).
-        uncertainty: also estimate how sure the fit's predictions are
-            (:class:`~scalefit.Uncertainty`: parameter errors, prediction
-            intervals), at the cost of a few refits (leave one curve out, first halves only)
-            and, for a law that names a rival, a fit of the rival law.
+        uncertainty: also estimate how sure the fit's predictions are (parameter errors,
+            prediction intervals: :class:`~scalefit.Uncertainty`), at the cost of a few refits
+            (each curve left out, the curves truncated, their decays cut) and, for a law that
+            names a rival, a fit of the rival law and the same refits of it.
         prior: a fit of the same law to earlier runs of the same setup, to borrow from.
         borrow: parameters held at ``prior``'s values instead of fitted (those the curves
             cannot identify: the annealing parameters of curves without a decay, say). Their
-            uncertainty comes from ``prior``'s error model, whose transfer and horizon errors
-            also count where larger; borrowing annealing parameters borrows the rival law's too.
+            uncertainty comes from ``prior``'s error model, whose other terms also count where
+            larger (its decay rate then reaches decays as long as the prior's); borrowing
+            annealing parameters borrows the rival law's too.
 
     Returns:
         A :class:`Fit`.
@@ -155,19 +156,21 @@ def fit(
     """
     settings = _Settings(huber_delta, skip_warmup, refine, max_iter, tol)
     curves, law = _checked_input(curves, law, settings, decay, fit_decay, warmup)
-    free, borrowed = _borrowing(law, prior, borrow)
-    held = _undetermined(law, curves)
-    free = hold(free, f"{free.name}, {', '.join(held)} held", **held) if held else free
+    borrowed, held = _borrowed(law, prior, borrow), _undetermined(law, curves)
+    free = _held(law, {**borrowed, **held})
     decays = sorted(set(DECAY_GRID) | {decay}) if fit_decay else [decay]
     refs = {k: v for k, v in references(curves).items() if _reads(law, k)}
     stack = Stack.of(curves, refs)
-    best, error_model = _minimise(free, stack, curves, decays, warmup, settings, uncertainty)
+    rival_prior = prior if set(borrowed) & set(law.annealing_params) else None
+    with jax.enable_x64(True):
+        best = _minimise(free, stack, decays, warmup, settings)
+        error_model = _assess_errors(free, best, stack, curves, settings, rival_prior, uncertainty)
     scored, predicted = _scored(free, best, stack, curves)
     params = {**dict(zip(free.param_names, _params(free, best.theta))), **borrowed, **held}
     result = _record(law, params, curves, scored, best, predicted, error_model, settings, fit_decay)
-    result.options |= refs
-    result.options |= {k: list(v) for k, v in (("borrowed", borrowed), ("held", held)) if v}
-    result.uncertainty = _full_error_model(result, free, prior, curves, settings)
+    result.options |= refs | {k: list(v) for k, v in (("borrowed", borrowed), ("held", held)) if v}
+    if error_model is not None and free is not law:
+        result.uncertainty = _of_whole_law(error_model, law, free, borrowed, prior)
     result.warnings.extend(diagnose(result, scored, predicted))
     if fit_decay and best.options["decay"] in (decays[0], decays[-1]):
         result.warnings.append(_decay_at_grid_end(best.options["decay"], decays))
@@ -175,47 +178,14 @@ def fit(
     return result
 
 
-def _full_error_model(
-    result: Fit, free: Law, prior: Fit | None, curves: list[Curve], settings: _Settings
-) -> Uncertainty | None:
-    """The error model of the fit of ``free`` (its law with borrowed parameters held) as one of
-    its law: with the borrowed parameters' errors (:func:`_with_prior`) and the rival's fit."""
-    law, error_model = get_law(result.law), result.uncertainty
-    if error_model is None:
-        return None
-    borrowed = result.options.get("borrowed", [])
-    if free is not law:
-        error_model = _expanded(error_model, law, free)
-    if borrowed:
-        error_model = _with_prior(error_model, law, borrowed, prior)
-    if result.options.get("held"):
-        held = ", ".join(result.options["held"])
-        note = f"{held} held: the fitted runs' sizes do not determine it (three sizes would)"
-        error_model = dataclasses.replace(error_model, notes=(*error_model.notes, note))
-    if not law.rival:
-        return error_model
-    rival_prior = prior if set(borrowed) & set(law.annealing_params) else None
-    return _with_rival(error_model, law.rival, curves, settings, rival_prior)
-
-
 def _minimise(
-    law: Law,
-    stack: Stack,
-    curves: list[Curve],
-    decays: list[float],
-    warmup: str | None,
-    settings: _Settings,
-    uncertainty: bool,
-) -> tuple[_Search, Uncertainty | None]:
-    """The best start of the search over each momentum decay, polished, and its error model."""
-    with jax.enable_x64(True):
-        searches = [
-            _search(law, stack, _law_options(law, decay=d, warmup=warmup), settings) for d in decays
-        ]
-        best = _polish(law, min(searches, key=lambda s: s.value), settings)
-        if uncertainty and np.isfinite(best.value) and np.all(np.isfinite(best.theta)):
-            return best, _assess_errors(law, best, curves, settings)
-    return best, None
+    law: Law, stack: Stack, decays: list[float], warmup: str | None, settings: _Settings
+) -> _Search:
+    """The best start of the search over each momentum decay, polished."""
+    searches = [
+        _search(law, stack, _law_options(law, decay=d, warmup=warmup), settings) for d in decays
+    ]
+    return _polish(law, min(searches, key=lambda s: s.value), settings)
 
 
 def _checked_input(
@@ -366,18 +336,50 @@ def _polish(law: Law, best: _Search, settings: _Settings) -> _Search:
 
 
 def _assess_errors(
-    law: Law, best: _Search, curves: list[Curve], settings: _Settings
-) -> Uncertainty:
-    """The fit's error model (:func:`scalefit._uncertainty.assess`), its refits run on the rows
-    searched, from the fit, in the search's compiled minimiser."""
-    _progress.report("fit: refitting without each curve and on first halves (errors)")
+    law: Law,
+    best: _Search,
+    stack: Stack,
+    curves: list[Curve],
+    settings: _Settings,
+    rival_prior: Fit | None,
+    wanted: bool = True,
+) -> Uncertainty | None:
+    """The fit's error model (:func:`scalefit._uncertainty.assess`), its refits (and, for a law
+    that names a rival, its rival's, borrowing from ``rival_prior``) run on the rows searched,
+    from the fit, in the search's compiled minimiser, and scored on the rows polished; ``None``
+    if not ``wanted`` or for a fit that failed."""
+    if not (wanted and np.isfinite(best.value) and np.all(np.isfinite(best.theta))):
+        return None
+    rival = _rival(law.rival, stack, settings, rival_prior) if law.rival else None
+    _progress.report("fit: refitting on parts of the curves (errors)")
+    rival_refits = None if rival is None else _refits(rival[0], rival[1], settings)
+    error_model = assess(_refits(law, best, settings), best.polished, curves, rival_refits)
+    if rival is None:
+        return error_model
+    rival_law, search, borrowed = rival
+    if not np.isfinite(search.value):
+        note = f"the rival {law.rival} law could not be fitted: no rival term"
+        return dataclasses.replace(error_model, notes=(*error_model.notes, note))
+    values = {**dict(zip(rival_law.param_names, _params(rival_law, search.theta))), **borrowed}
+    whole = get_law(law.rival)
+    record = {
+        "law": whole.name,
+        "params": {n: float(values[n]) for n in whole.param_names},
+        "options": {k: search.options[k] for k in whole.options},
+    }
+    return dataclasses.replace(error_model, rival=record)
+
+
+def _refits(law: Law, best: _Search, settings: _Settings) -> Refits:
+    """What the error model needs to refit ``law`` from its fit ``best`` on part of the rows."""
     lower = np.asarray(law.lower, dtype=np.float64)
-    return assess(
+    return Refits(
         law,
-        best.searched,
         best.theta,
+        best.searched,
         best.search_features,
-        refit=partial(
+        best.polish_features,
+        partial(
             refit,
             data=(lower, np.log(best.searched.loss), settings.huber_delta),
             batch=settings.refine,
@@ -385,8 +387,25 @@ def _assess_errors(
             max_iter=min(settings.max_iter, _REFIT_ITERATIONS),
             tol=max(settings.tol, _REFIT_TOL),
         ),
-        anneals=[anneals(c) for c in curves],
     )
+
+
+def _rival(
+    name: str, stack: Stack, settings: _Settings, prior: Fit | None
+) -> tuple[Law, _Search, dict[str, float]]:
+    """The fit of the rival law ``name`` to the same rows (its own conventions, e.g. how warm-up
+    counts; the same objective and minimiser ``settings``), for the error model: the law as
+    fitted, its search, and the parameters it borrowed. With a ``prior`` whose error model holds
+    a rival fit, the rival borrows that fit's annealing parameters."""
+    _progress.report(f"fit: fitting the {name} law beside it (errors)")
+    rival = whole = get_law(name)
+    borrowed = {}
+    if prior is not None and prior.uncertainty is not None and prior.uncertainty.rival:
+        record = prior.uncertainty.rival["params"]
+        borrowed = {n: float(record[n]) for n in whole.annealing_params}
+        rival = _held(whole, borrowed)
+    search = _search(rival, stack, _law_options(rival), settings)
+    return rival, _polish(rival, search, settings), borrowed
 
 
 def _scored(
@@ -471,56 +490,6 @@ def _decay_at_grid_end(decay: float, grid: Sequence[float]) -> str:
     )
 
 
-def _with_rival(
-    error_model: Uncertainty,
-    rival: str,
-    curves: list[Curve],
-    settings: _Settings,
-    prior: Fit | None = None,
-) -> Uncertainty:
-    """``error_model`` with the fit of the ``rival`` law to the same curves (its own
-    conventions, e.g. how warm-up counts; the same objective and minimiser ``settings``), whose
-    distance from the fit's predictions counts as error (:mod:`scalefit._uncertainty`). With a
-    ``prior`` whose error model holds a rival fit, the rival borrows its annealing parameters."""
-    _progress.report(f"fit: fitting the {rival} law beside it (errors)")
-    borrowing = {}
-    if prior is not None and prior.uncertainty is not None and prior.uncertainty.rival:
-        record = prior.uncertainty.rival
-        rival_law = get_law(record["law"])
-        options = {k: v for k, v in record["options"].items() if k in rival_law.options}
-        borrowing = {
-            "prior": Fit.given(rival_law, record["params"], **options),
-            "borrow": rival_law.annealing_params,
-        }
-    other = fit(curves, rival, uncertainty=False, **dataclasses.asdict(settings), **borrowing)
-    if not np.isfinite(other.objective):
-        notes = (*error_model.notes, f"the rival {rival} law could not be fitted: no rival term")
-        return dataclasses.replace(error_model, notes=notes)
-    return dataclasses.replace(
-        error_model,
-        rival={"law": other.law, "params": other.params, "options": other.law_options},
-    )
-
-
-def _borrowing(law: Law, prior: Fit | None, borrow: Sequence[str]) -> tuple[Law, dict[str, float]]:
-    """The law with the borrowed parameters held (the law itself when none is), and the
-    parameters held at ``prior``'s values, by name (checked)."""
-    borrow = [borrow] if isinstance(borrow, str) else list(dict.fromkeys(borrow))
-    if not borrow:
-        return law, {}
-    if prior is None:
-        raise ValueError(f"borrowing {', '.join(borrow)} needs a prior fit to borrow from")
-    if prior.law != law.name:
-        raise ValueError(f"the prior is a fit of the {prior.law} law, not of the {law.name} law")
-    unknown = [n for n in borrow if n not in law.param_names]
-    if unknown:
-        raise ValueError(f"the {law.name} law has no parameter {', '.join(unknown)} to borrow")
-    if len(borrow) == law.n_params:
-        raise ValueError("borrowing every parameter leaves nothing to fit: predict with the prior")
-    borrowed = {n: prior.params[n] for n in borrow}
-    return hold(law, f"{law.name}, borrowing {', '.join(borrowed)}", **borrowed), borrowed
-
-
 def _undetermined(law: Law, curves: list[Curve]) -> dict[str, float]:
     """The parameters of ``law`` the runs cannot determine, at the values held: the size
     exponent of the level for runs of two sizes (at :data:`LEVEL_EXPONENT`)."""
@@ -540,18 +509,60 @@ LEVEL_EXPONENT = 0.3
 fitted; a prediction at another size depends on it)."""
 
 
-def _expanded(error_model: Uncertainty, law: Law, free: Law) -> Uncertainty:
+def _most_degrees(*models: Uncertainty) -> int:
+    """The most degrees of freedom of error models' quantiles (0, the normal quantile, counts as
+    infinitely many): the quantile of the model measured on the most folds."""
+    degrees = [u.degrees_of_freedom for u in models]
+    return 0 if 0 in degrees else max(degrees)
+
+
+def _held(law: Law, values: dict[str, float]) -> Law:
+    """``law`` with some parameters held at ``values`` (``law`` itself: none)."""
+    return hold(law, f"{law.name}, holding {', '.join(values)}", **values) if values else law
+
+
+def _borrowed(law: Law, prior: Fit | None, borrow: Sequence[str]) -> dict[str, float]:
+    """The parameters to hold at ``prior``'s values, by name (checked)."""
+    borrow = [borrow] if isinstance(borrow, str) else list(dict.fromkeys(borrow))
+    if not borrow:
+        return {}
+    if prior is None:
+        raise ValueError(f"borrowing {', '.join(borrow)} needs a prior fit to borrow from")
+    if prior.law != law.name:
+        raise ValueError(f"the prior is a fit of the {prior.law} law, not of the {law.name} law")
+    unknown = [n for n in borrow if n not in law.param_names]
+    if unknown:
+        raise ValueError(f"the {law.name} law has no parameter {', '.join(unknown)} to borrow")
+    if len(borrow) == law.n_params:
+        raise ValueError("borrowing every parameter leaves nothing to fit: predict with the prior")
+    return {n: prior.params[n] for n in borrow}
+
+
+def _of_whole_law(
+    error_model: Uncertainty, law: Law, free: Law, borrowed: dict[str, float], prior: Fit | None
+) -> Uncertainty:
     """The error model of a fit of ``free`` (``law`` with some parameters held) as one of
-    ``law``: the held parameters' covariance 0."""
+    ``law``: the held parameters' covariance 0, or, for those borrowed from ``prior``, its
+    error model's (none without one), with its other terms (transfer, horizon and decay rates,
+    the largest decayed area, the rival's weight) where larger than the fit's own, and the
+    quantile of whichever of the two was measured on more folds (the borrowed parameters'
+    errors, which the prior measured, are then the larger part)."""
     index = [law.param_names.index(n) for n in free.param_names]
     covariance = np.zeros((law.n_params, law.n_params))
     covariance[np.ix_(index, index)] = error_model.covariance
-    return dataclasses.replace(error_model, covariance=covariance)
+    notes = list(error_model.notes)
+    held = [n for n in law.param_names if n not in free.param_names and n not in borrowed]
+    if held:
+        notes.append(f"{', '.join(held)} held: the fitted runs do not determine it")
+    model = dataclasses.replace(error_model, covariance=covariance, notes=tuple(notes))
+    if not borrowed:
+        return model
+    return _with_prior(model, law, list(borrowed), prior)
 
 
 def _with_prior(error_model: Uncertainty, law: Law, borrowed: list[str], prior: Fit) -> Uncertainty:
-    """``error_model`` with the ``borrowed`` parameters' covariance from ``prior``'s error model
-    (none without one), its transfer and horizon errors where larger than the fit's own."""
+    """``error_model`` with the ``borrowed`` parameters' errors and the other terms of
+    ``prior``'s error model (see :func:`_of_whole_law`)."""
     index = [law.param_names.index(n) for n in borrowed]
     names = ", ".join(borrowed)
     fitted_on = ", ".join(str(c.get("name", "?")) for c in prior.curves) or "given parameters"
@@ -562,13 +573,17 @@ def _with_prior(error_model: Uncertainty, law: Law, borrowed: list[str], prior: 
     covariance = np.array(error_model.covariance)
     covariance[np.ix_(index, index)] = np.asarray(u.covariance)[np.ix_(index, index)]
     note = (
-        f"{names} borrowed from the fit of {fitted_on}, with its parameter errors; its transfer "
-        "and horizon errors count where larger than this fit's"
+        f"{names} borrowed from the fit of {fitted_on}, with its parameter errors; its other "
+        "error terms count where larger than this fit's"
     )
     return dataclasses.replace(
         error_model,
         covariance=covariance,
         transfer_variance=max(error_model.transfer_variance, u.transfer_variance),
         horizon_variance=max(error_model.horizon_variance, u.horizon_variance),
+        decay_variance=max(error_model.decay_variance, u.decay_variance),
+        decayed_area=max(error_model.decayed_area, u.decayed_area),
+        rival_weight=max(error_model.rival_weight, u.rival_weight),
+        degrees_of_freedom=_most_degrees(error_model, u),
         notes=(*error_model.notes, note),
     )

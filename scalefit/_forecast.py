@@ -114,7 +114,8 @@ def forecast(
     (:class:`~scalefit.ForecastRefused`, with the reason and what would make one possible) when the
     log cannot determine the rest of the plan: the plan decays but nothing logged decays yet (the LR
     below 90 % of its peak on a sustained share of the steps, with losses logged there), a parameter
-    of the fit sits on a bound, or the interval at the end is wider than 5 % of the loss
+    of the fit sits on a bound (an annealing parameter counts only if the log or the plan decays:
+    otherwise it plays no part), or the interval at the end is wider than 5 % of the loss
     (``MAX_WIDTH``). A ``prior`` (a fit of earlier runs of the same setup and law) lends the
     parameters the log cannot determine instead (``scalefit.fit``'s ``borrow``).
 
@@ -150,7 +151,9 @@ def forecast(
             f"does, so a fit of this log cannot tell how the loss answers a decay "
             f"({', '.join(unknown)} not determined); {_ADVICE}"
         )
-    fitted = _fitted(logged, law, prior, unknown, where, fit_options)
+    # nothing logged or planned decays: the annealing parameters play no part in the forecast
+    idle = () if rest_decays or anneals(logged) else law.annealing_params
+    fitted = _fitted(logged, law, prior, unknown, where, fit_options, idle)
     warnings += [w for w in fitted.warnings if rest_decays or w != unidentified(law)]
     level = 0.9 if interval is None else interval
     prediction = predict(fitted, lr, at=at, warmup_steps=run.warmup_steps, interval=level)
@@ -208,15 +211,18 @@ def _logged_and_planned(run: Curve, plan) -> tuple[Curve, np.ndarray, list[str]]
     return logged, lr, warnings
 
 
-def _fitted(logged: Curve, law: Law, prior, unknown: list[str], where: str, options) -> Fit:
+def _fitted(
+    logged: Curve, law: Law, prior, unknown: list[str], where: str, options, idle=()
+) -> Fit:
     """The law fitted on the log, borrowing from ``prior`` what the log cannot determine: the
-    ``unknown`` parameters, and any that the fit leaves on a bound."""
+    ``unknown`` parameters, and any that the fit leaves on a bound (but the ``idle`` ones,
+    which play no part in the forecast)."""
     borrow = {"prior": prior, "borrow": unknown} if unknown else {}
     fitted = fit(logged, law, **borrow, **options)
-    bound = list(at_bounds(fitted))
+    bound = [n for n in at_bounds(fitted) if n not in idle]
     if bound and prior is not None:
         fitted = fit(logged, law, prior=prior, borrow=[*unknown, *bound], **options)
-        bound = list(at_bounds(fitted))
+        bound = [n for n in at_bounds(fitted) if n not in idle]
     if bound:
         values = ", ".join(f"{n} = {fitted.params[n]:.3g}" for n in bound)
         raise ForecastRefused(

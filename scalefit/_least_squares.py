@@ -115,27 +115,36 @@ def huber_residuals(theta, lower, features, log_y, weight, delta, law_loss):
 
 
 @partial(jax.jit, static_argnames="law_loss")
-def _minimize_batch(theta0, lower, features, log_y, weight, delta, tol, max_iter, *, law_loss):
+def _minimize_batch(
+    theta0, lower, features, log_y, weight, held, delta, tol, max_iter, *, law_loss
+):
     """Levenberg-Marquardt from each row of ``theta0``, each with its own row weights
-    ``weight[i]`` (vmapped); one compilation serves every call (starts of a fit, and the refits
-    that measure its error)."""
+    ``weight[i]`` and coordinates held at their start ``held[i]`` (vmapped); one compilation
+    serves every call (starts of a fit, and the refits that measure its error).
 
-    def run(theta, w):
+    A held coordinate does not reach the residuals, so its column of the Jacobian is zero and
+    the damped Gauss-Newton step leaves it where it started."""
+
+    def run(theta, w, hold):
         def residuals(t):
+            t = jnp.where(hold, theta, t)
             return huber_residuals(t, lower, features, log_y, w, delta, law_loss)
 
-        return minimize_least_squares(residuals, theta, max_iter, tol)
+        out, value, k, done = minimize_least_squares(residuals, theta, max_iter, tol)
+        return jnp.where(hold, theta, out), value, k, done
 
-    theta, value, k, done = jax.vmap(run)(theta0, weight)
+    theta, value, k, done = jax.vmap(run)(theta0, weight, held)
     return theta, jnp.where(jnp.isfinite(value), value, jnp.inf), k, done
 
 
-def minimize(theta0: np.ndarray, data, iterations: int, *, law_loss, tol: float):
+def minimize(theta0: np.ndarray, data, iterations: int, *, law_loss, tol: float, held=None):
     """:func:`_minimize_batch` through the program store, with NumPy results. ``data`` is
     ``(lower, features, log_y, weight, delta)``; ``weight`` is ``(C, R)`` for every start or
-    ``(B, C, R)``, one per start."""
+    ``(B, C, R)``, one per start; ``held`` (``(B, P)`` booleans, default none) the coordinates
+    each start keeps at its value."""
     lower, features, log_y, weight, delta = data
     weight = np.broadcast_to(weight, (len(theta0), *np.shape(log_y)))
+    held = np.zeros(np.shape(theta0), dtype=bool) if held is None else np.asarray(held, bool)
     out = _programs.call(
         _minimize_batch,
         theta0,
@@ -143,6 +152,7 @@ def minimize(theta0: np.ndarray, data, iterations: int, *, law_loss, tol: float)
         features,
         log_y,
         weight,
+        held,
         delta,
         tol,
         iterations,
@@ -179,12 +189,14 @@ def multistart(theta0: np.ndarray, data, *, law_loss, refine, max_iter, tol):
     return theta, value, k + k_screen[best], done
 
 
-def refit(theta0, weights, features, *, data, batch, law_loss, max_iter, tol):
-    """Minimise from each row of ``theta0`` with its own row weights, ``batch`` at a time (the
-    multi-start's batch: one compiled program serves both)."""
+def refit(theta0, weights, features, held=None, *, data, batch, law_loss, max_iter, tol):
+    """Minimise from each row of ``theta0`` with its own row weights (and, where ``held`` says,
+    coordinates held at their start), ``batch`` at a time (the multi-start's batch: one compiled
+    program serves both)."""
     lower, log_y, delta = data
     n = len(theta0)
-    theta0, weights = _pad_rows(theta0, batch), _pad_rows(weights, batch)
+    held = np.zeros(np.shape(theta0), dtype=bool) if held is None else np.asarray(held, bool)
+    theta0, weights, held = (_pad_rows(x, batch) for x in (theta0, weights, held))
     out = [
         minimize(
             theta0[i : i + batch],
@@ -192,6 +204,7 @@ def refit(theta0, weights, features, *, data, batch, law_loss, max_iter, tol):
             max_iter,
             law_loss=law_loss,
             tol=tol,
+            held=held[i : i + batch],
         )[0]
         for i in range(0, len(theta0), batch)
     ]

@@ -432,12 +432,10 @@ def predicted_losses(
     ``batch`` schedules per call.
 
     Args:
-        fit: the fit to predict with.
-        lrs: per-step LR arrays (index = step).
-        at: for each schedule, the steps to predict at (each within its schedule).
-        warmup_steps: for each schedule, its warm-up length.
-        batch: schedules per call (bounds memory).
-        sizes: for a fit across model sizes, each schedule's (default: the fitted runs' size, where they had one).
+        fit: the fit to predict with. lrs: per-step LR arrays (index = step). at: for each schedule,
+        the steps to predict at (each within its schedule). warmup_steps: for each schedule, its
+        warm-up length. batch: schedules per call (bounds memory). sizes: for a fit across model
+        sizes, each schedule's (default: the fitted runs' size, where they had one).
 
     Returns:
         One array of predicted losses per schedule, shaped like its ``at``.
@@ -457,7 +455,7 @@ def _predict_batched(
             "uncertainty=False / by an older scalefit): refit it to get intervals, or ask "
             "for none (interval=None)"
         )
-    z = None if interval is None else z_value(interval)
+    z = None if interval is None else z_value(interval, fit.uncertainty.degrees_of_freedom)
     lrs, steps, warmup_steps = _in_fitted_tokens(fit, lrs, at, warmup_steps, tokens)
     lr, rows, warmup = _stacked(lrs, steps, warmup_steps, batch)
     sizes = _sizes_for(fit, sizes, len(lrs), len(lr))
@@ -522,7 +520,8 @@ def fitted_size(fit: Fit) -> float | None:
 
 
 def _sizes_for(fit: Fit, sizes, given: int, padded: int) -> list[float | None]:
-    """Each schedule's model size (default: the fitted runs' size, where they had one), padded like the schedules."""
+    """Each schedule's model size (default: the fitted runs' size, where they had one), padded
+    like the schedules."""
     default = fitted_size(fit)
     sizes = [default] * given if sizes is None else [default if n is None else n for n in sizes]
     return sizes + sizes[-1:] * (padded - given)
@@ -551,7 +550,7 @@ def _predict_part(fit: Fit, lr, rows, warmup, context: RunContext, z):
                 gap = np.log(evaluate(rival_law, rival_params, rival_features.at(at))) - log_loss
             # no law describes warm-up (fits leave it out): there the rival has nothing to say
             gap = np.where(at >= warmup[:, None], gap, 0.0)
-        sigmas.append(log_sigma(fit.uncertainty, gradient, lr, at, gap))
+        sigmas.append(log_sigma(fit.uncertainty, gradient, lr, at, gap, warmup))
     sigma = np.concatenate(sigmas, axis=1) if with_sigma else None
     return np.concatenate(losses, axis=1), sigma
 

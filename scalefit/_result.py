@@ -27,7 +27,7 @@ _STRONG_CORRELATION = 0.95
 
 @dataclass(frozen=True)
 class Uncertainty:
-    """The error model of a fit's predictions (its four parts: :doc:`/intervals`).
+    """The error model of a fit's predictions (its parts: :doc:`/intervals`).
 
     Attributes:
         covariance: sandwich covariance of the minimiser's coordinates
@@ -39,6 +39,15 @@ class Uncertainty:
         notes: what limits these estimates (e.g. one curve only).
         rival: the rival law's fit to the same curves, ``{"law", "params", "options"}`` (its
             name, parameters by name and options), or ``None``.
+        decay_variance: :math:`a^2`, squared log error per squared log ratio of decayed areas
+            beyond the largest fitted one (default 0: a file made before it was measured).
+        decayed_area: :math:`A_{fit}`, the largest decayed area (steps times the LR's fall
+            below its peak, as a fraction of the peak) up to a fitted row (default 0: none).
+        rival_weight: :math:`\\rho`, the share of the rival's squared gap that counts as error
+            (default 1: the whole gap, as files made before it was measured counted it).
+        degrees_of_freedom: :math:`\\nu`, of Student's t whose quantile an interval takes (the
+            terms are estimated from :math:`\\nu + 1` folds); 0 (the default, as files made before
+            it was recorded): the normal quantile.
     """
 
     covariance: np.ndarray
@@ -47,6 +56,10 @@ class Uncertainty:
     fitted_area: float
     notes: tuple[str, ...] = ()
     rival: dict[str, object] | None = None
+    decay_variance: float = 0.0
+    decayed_area: float = 0.0
+    rival_weight: float = 1.0
+    degrees_of_freedom: int = 0
 
     def to_dict(self) -> dict[str, object]:
         """The error model as JSON-ready values (what a fit file keeps of it)."""
@@ -55,6 +68,10 @@ class Uncertainty:
             "transfer_variance": self.transfer_variance,
             "horizon_variance": self.horizon_variance,
             "fitted_area": self.fitted_area,
+            "decay_variance": self.decay_variance,
+            "decayed_area": self.decayed_area,
+            "rival_weight": self.rival_weight,
+            "degrees_of_freedom": self.degrees_of_freedom,
             "notes": list(self.notes),
         }
         if self.rival is not None:
@@ -64,24 +81,50 @@ class Uncertainty:
     @classmethod
     def from_dict(cls, data: dict[str, object]) -> Uncertainty:
         """Rebuild from :meth:`to_dict`'s output (``ValueError``: a value no error model holds,
-        ``KeyError``: one missing)."""
+        ``KeyError``: one missing). A field added since a file was made takes its default."""
         covariance = np.asarray(data["covariance"], dtype=np.float64)
         if covariance.ndim != 2 or not np.all(np.isfinite(covariance)):
             raise ValueError("its covariance is not a matrix of finite numbers")
         scalars = {}
-        for name, least in (("transfer_variance", 0), ("horizon_variance", 0), ("fitted_area", 1)):
+        for name, (least, strict, high) in _SCALARS.items():
+            if name not in data and name in _DEFAULTS:
+                continue
             value = data[name]
             number = not isinstance(value, bool) and isinstance(value, (int, float))
-            if not (number and np.isfinite(value) and (value > 0 if least else value >= 0)):
-                relation = "> 0" if least else ">= 0"
+            if not (
+                number
+                and np.isfinite(value)
+                and (value > least if strict else value >= least)
+                and value <= high
+            ):
+                relation = f"{'>' if strict else '>='} {least:g}" + (
+                    f" and <= {high:g}" if np.isfinite(high) else ""
+                )
                 raise ValueError(f"its {name} must be a number {relation}, not {value!r}")
             scalars[name] = float(value)
+        if "degrees_of_freedom" in scalars:
+            dof = scalars["degrees_of_freedom"]
+            if dof != int(dof):
+                raise ValueError(f"its degrees_of_freedom must be a whole number, not {dof!r}")
+            scalars["degrees_of_freedom"] = int(dof)
         return cls(
             covariance=covariance,
             notes=tuple(str(n) for n in data.get("notes", [])),
             rival=_rival_from(data.get("rival")),
             **scalars,
         )
+
+
+_SCALARS = {  # each scalar's least value, whether it must exceed it, and its largest
+    "transfer_variance": (0.0, False, math.inf),
+    "horizon_variance": (0.0, False, math.inf),
+    "fitted_area": (0.0, True, math.inf),
+    "decay_variance": (0.0, False, math.inf),
+    "decayed_area": (0.0, False, math.inf),
+    "rival_weight": (0.0, False, 1.0),
+    "degrees_of_freedom": (0.0, False, math.inf),
+}
+_DEFAULTS = ("decay_variance", "decayed_area", "rival_weight", "degrees_of_freedom")
 
 
 def _rival_from(data: object) -> dict[str, object] | None:
@@ -299,12 +342,20 @@ class Fit:
                 limit = f"|r| > {_STRONG_CORRELATION}"
                 lines.append(f"  strongly correlated ({limit}): " + ", ".join(strong))
             u = self.uncertainty
-            rival = "" if u.rival is None else f"; rival law {u.rival['law']} (gap counts as error)"
+            rival = ""
+            if u.rival is not None:
+                rival = f"; rival law {u.rival['law']} ({u.rival_weight:.0%} of its gap counts)"
             model = (
                 f"prediction error model: transfer {np.sqrt(u.transfer_variance):.2%} (log sd on "
-                f"left-out curves), horizon {np.sqrt(u.horizon_variance):.2%} per log area ratio"
+                f"left-out curves), horizon {np.sqrt(u.horizon_variance):.2%} per log area "
+                f"ratio, decay {np.sqrt(u.decay_variance):.2%} per log decayed-area ratio{rival}"
+                + (
+                    f"; Student's t with {u.degrees_of_freedom} degrees of freedom"
+                    if u.degrees_of_freedom
+                    else ""
+                )
             )
-            lines += _wrapped(model + rival, "  ")
+            lines += _wrapped(model, "  ")
             for note in u.notes:
                 lines += _wrapped(f"note: {note}", "    ")
         lines.append("  curves:")

@@ -159,13 +159,16 @@ def test_the_rival_is_fitted_with_the_caller_s_minimiser_settings():
     assert rival.params != fit(seen, "annealing", uncertainty=False).params
 
 
-def test_a_rival_law_widens_the_interval_to_hold_its_prediction(fit_400m):
-    # The default law names the annealing law as its rival: fitted to the same curves, where the
-    # two part (a slow decay at three times the fitted budget) the gap counts as error.
+def test_a_rival_law_widens_the_interval_by_the_share_of_its_gap_the_folds_bear_out(fit_400m):
+    # The default law, the held shape, names the annealing law as its rival: fitted to the same
+    # curves and refitted on the same folds, its gap counts as error in the share rho that the
+    # folds bear out (the law's squared fold errors over both laws'); a fit file from before
+    # rho was measured counts the whole gap, and its interval holds the rival's prediction.
     held_shape_400m = fit_400m
     assert held_shape_400m.law == DEFAULT_LAW
     u = held_shape_400m.uncertainty
     assert u.rival["law"] == "annealing" and "rival law annealing" in str(held_shape_400m)
+    assert 0 < u.rival_weight < 1 and u.degrees_of_freedom > 0
     alone = dataclasses.replace(held_shape_400m, uncertainty=dataclasses.replace(u, rival=None))
     rival = Fit.given("annealing", u.rival["params"], **u.rival["options"])
     curve = io.read_curve(DATA / "400M" / "cosine_72000.csv").after_warmup()
@@ -173,18 +176,172 @@ def test_a_rival_law_widens_the_interval_to_hold_its_prediction(fit_400m):
     without = predict(alone, curve, interval=0.9)
     other = predict(rival, curve).loss
     np.testing.assert_allclose(with_rival.loss, without.loss, rtol=1e-12)
-    assert np.all(with_rival.lower <= other) and np.all(other <= with_rival.upper)
-    assert not np.all((without.lower <= other) & (other <= without.upper))
     gap = np.log(other / with_rival.loss)
-    half = np.log(with_rival.upper / with_rival.loss) / z_value(0.9)
-    half_alone = np.log(without.upper / without.loss) / z_value(0.9)
-    np.testing.assert_allclose(half**2, half_alone**2 + gap**2, rtol=1e-9)
+    z = z_value(0.9, u.degrees_of_freedom)
+    half = np.log(with_rival.upper / with_rival.loss) / z
+    half_alone = np.log(without.upper / without.loss) / z
+    np.testing.assert_allclose(half**2, half_alone**2 + u.rival_weight * gap**2, rtol=1e-9)
+    legacy = {  # a fit file from before rho and the t quantile: the whole gap counts
+        k: v for k, v in u.to_dict().items() if k not in ("rival_weight", "degrees_of_freedom")
+    }
+    whole = dataclasses.replace(held_shape_400m, uncertainty=type(u).from_dict(legacy))
+    assert whole.uncertainty.rival_weight == 1 and whole.uncertainty.degrees_of_freedom == 0
+    old = predict(whole, curve, interval=0.9)
+    assert np.all(old.lower <= other) and np.all(other <= old.upper)
+    old_alone = predict(
+        dataclasses.replace(whole, uncertainty=dataclasses.replace(whole.uncertainty, rival=None)),
+        curve,
+        interval=0.9,
+    )
+    assert not np.all((old_alone.lower <= other) & (other <= old_alone.upper))
     again = Fit.from_dict(json.loads(json.dumps(held_shape_400m.to_dict())))
     assert again.uncertainty.rival == u.rival
-    legacy = {k: v for k, v in u.to_dict().items() if k != "rival"}  # a fit file from before
-    assert type(u).from_dict(legacy).rival is None
+    for name in ("rival_weight", "degrees_of_freedom", "decay_variance", "decayed_area"):
+        assert getattr(again.uncertainty, name) == getattr(u, name)
+    no_rival = {k: v for k, v in legacy.items() if k != "rival"}  # from before rivals
+    assert type(u).from_dict(no_rival).rival is None
     # inside warm-up no law speaks: the rival's gap is left out there
     early = predict(held_shape_400m, curve.lr, at=[100, 3000], warmup_steps=2160, interval=0.9)
     early_alone = predict(alone, curve.lr, at=[100, 3000], warmup_steps=2160, interval=0.9)
     assert early.upper[0] == pytest.approx(early_alone.upper[0], rel=1e-12)
     assert early.upper[1] > early_alone.upper[1]
+
+
+FIT_124M = (
+    "stable-124m_slimpajama_llama_norm_nlayers12_nhead12_lr0.001_sched_wsd_warmup300_decay_linear"
+    "_0.0_iter50000_bs50x2_ws2_seed0_data_seed1337.csv",
+    "ann124-0.2_slimpajama_llama_norm_nlayers12_nhead12_lr0.001_sched_wsd_warmup300_decay_linear"
+    "_0.2_iter25000_bs50x2_ws2_seed0_data_seed1337.csv",
+)
+
+
+@pytest.fixture(scope="module")
+def runs_124m():
+    folder = DATA.parent / "lr-scheduling-124m" / "csv"
+    return [io.read_curve(folder / n, loss_column="val_loss").after_warmup() for n in FIT_124M]
+
+
+def test_a_held_coordinate_stays_where_it_starts():
+    import jax
+
+    from scalefit._features import Stack
+    from scalefit._least_squares import refit, to_theta
+    from scalefit.laws import get_law
+
+    law = get_law("annealing")
+    (curve,) = curves("400M", ["cosine_24000"])
+    stack = Stack.of([curve])
+    start = to_theta(np.array([[2.5, 0.6, 0.5, 0.5]] * 2), np.asarray(law.lower))
+    held = np.array([[False, False, False, True], [False] * 4])  # C held in the first
+    data = (np.asarray(law.lower), np.log(stack.loss), 1e-3)
+    weights = np.repeat(stack.weight[None], 2, axis=0)
+    with jax.enable_x64(True):
+        features = stack.features(law, {"decay": 0.999, "warmup": "peak"})
+        out = refit(
+            start,
+            weights,
+            features,
+            held,
+            data=data,
+            batch=2,
+            law_loss=law.loss,
+            max_iter=50,
+            tol=1e-8,
+        )
+    assert out[0, 3] == start[0, 3] and np.all(out[0, :3] != start[0, :3])
+    assert out[1, 3] != start[1, 3]
+
+
+def test_the_decayed_area_counts_how_far_and_long_the_lr_fell():
+    from scalefit._uncertainty import decayed_area
+
+    wsd = parse_schedule("wsd:peak=1e-3,warmup=100,steps=1000,decay=0.2").lr()
+    area = decayed_area(wsd, 100)
+    assert np.all(area[:800] == 0) and area[-1] == pytest.approx(100, rel=0.02)  # half of 200
+    constant_then_zero = np.r_[np.full(1000, 1e-3), 0.0]  # a log's last row at LR 0
+    assert decayed_area(constant_then_zero, 0)[-1] == 1.0
+
+
+def test_folds_of_a_constant_and_a_wsd_run(runs_124m):
+    # the WSD run is the only decaying curve: never left out; its first quarter and half hold no
+    # decay, so the truncations hold the annealing parameters; its cooldown is cut twice
+    from scalefit._features import Stack
+    from scalefit._uncertainty import _folds
+    from scalefit.laws import get_law
+
+    folds, notes = _folds(get_law(DEFAULT_LAW), Stack.of(runs_124m), runs_124m)
+    assert [f.kind for f in folds] == ["left out", "truncated", "truncated", "decay cut"] + [
+        "decay cut"
+    ]
+    assert [f.hold for f in folds] == [False, True, True, False, False]
+    assert list(folds[0].last) == [-1, runs_124m[1].step[-1]]
+    cooldown = runs_124m[1].step[runs_124m[1].lr[runs_124m[1].step] < 0.9e-3]
+    assert all(cooldown[0] < f.last[1] < cooldown[-1] for f in folds[3:])
+    assert list(folds[3].last)[0] == runs_124m[0].step[-1] and not folds[3].scored[0]
+    assert any("never left out" in n for n in notes)
+
+
+def test_the_error_model_of_a_fit_measures_each_term_on_its_folds(runs_124m):
+    result = fit(runs_124m)
+    u = result.uncertainty
+    wsd = runs_124m[1]  # its decayed area at its last logged row
+    fall = np.clip(1 - wsd.lr[wsd.warmup_steps : wsd.step[-1] + 1] / 1e-3, 0, None)
+    assert u.decayed_area == pytest.approx(np.sum(fall), rel=1e-9)
+    assert u.degrees_of_freedom == 4  # five folds
+    assert 0 <= u.rival_weight < 1 and u.decay_variance > 0
+    assert "degrees of freedom" in str(result)
+
+
+def test_moment_estimates_and_the_rival_s_share():
+    from scalefit._uncertainty import _estimate, _Scored
+
+    u = np.linspace(0, 2, 50)
+    zero = np.zeros(50)
+    scored = [
+        _Scored("left out", e=np.full(50, 0.001), h=zero, u=zero, d=np.full(50, 0.003)),
+        _Scored("decay cut", e=np.sqrt(1e-6 + (0.004 * u) ** 2), h=zero, u=u, d=zero),
+        _Scored("truncated", e=np.sqrt(1e-6 + (0.002 * u) ** 2), h=u, u=zero, d=zero),
+    ]
+    terms = _estimate(scored, residual_variance=1.0)
+    assert terms.transfer == pytest.approx(1e-6) and terms.decay == pytest.approx(0.004**2)
+    assert terms.horizon == pytest.approx(0.002**2)
+    own = sum(np.mean(s.e**2) for s in scored)
+    rivals = sum(np.mean((s.e - s.d) ** 2) for s in scored)
+    assert terms.rival == pytest.approx(own / (own + rivals))
+    alone = _estimate(scored[1:], residual_variance=4e-6)  # nothing left out: residuals stand in
+    assert alone.transfer == 4e-6 and alone.rival == 0
+
+
+def test_an_interval_adds_its_terms_and_takes_student_s_quantile(fit_400m):
+    from scalefit._uncertainty import log_sigma
+
+    assert z_value(0.9) == pytest.approx(1.6448536, rel=1e-7)
+    assert z_value(0.9, 4) == pytest.approx(2.1318468, rel=1e-7)  # Student's t, 4 d.o.f.
+    assert z_value(0.99, 1) == pytest.approx(63.656741, rel=1e-6)
+    u = dataclasses.replace(
+        fit_400m.uncertainty,
+        covariance=np.zeros((4, 4)),
+        transfer_variance=1e-6,
+        horizon_variance=4e-6,
+        decay_variance=9e-6,
+        fitted_area=1.0,
+        decayed_area=10.0,
+        rival_weight=0.25,
+    )
+    lr = np.r_[np.full(100, 1.0), np.linspace(1.0, 0.0, 101)[1:]]  # area 149.5, decayed 50.5
+    sigma = log_sigma(u, np.zeros((1, 1, 4)), lr[None], np.array([[199]]), np.array([[0.02]]), 0)
+    expected = 1e-6 + 4e-6 * np.log(lr.sum()) ** 2 + 9e-6 * np.log(50.5 / 10) ** 2 + 0.25 * 4e-4
+    assert sigma[0, 0] ** 2 == pytest.approx(expected, rel=1e-9)
+
+
+def test_an_older_fit_file_keeps_its_intervals(fit_400m):
+    # a file from before the decay term, the rival's share and the t quantile: no decay term,
+    # the whole gap, the normal quantile; new fields out of range are refused
+    data = fit_400m.uncertainty.to_dict()
+    new = ("decay_variance", "decayed_area", "rival_weight", "degrees_of_freedom")
+    old = type(fit_400m.uncertainty).from_dict({k: v for k, v in data.items() if k not in new})
+    assert (old.decay_variance, old.decayed_area, old.rival_weight) == (0.0, 0.0, 1.0)
+    assert old.degrees_of_freedom == 0
+    for name, bad in (("rival_weight", 1.5), ("degrees_of_freedom", 2.5), ("decay_variance", -1)):
+        with pytest.raises(ValueError, match=name):
+            type(fit_400m.uncertainty).from_dict({**data, name: bad})
