@@ -57,7 +57,7 @@ and predicting the rest:
 What the folds cannot show, intervals do not hold: with one decaying curve, the transfer of its
 decay to decays of other lengths and at other times is measured only within that curve. The
 calibration on curves held out from the fit is measured by ``benchmarks/intervals.py``
-(``benchmarks/README.md`` gives the figures).
+(the documentation's "How accurate and how fast" page gives the figures).
 """
 
 from __future__ import annotations
