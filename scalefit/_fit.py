@@ -130,12 +130,9 @@ def fit(
             would otherwise pull the fit). Predictions still cover every step.
         refine: how many of the best screened starts run to convergence.
         max_iter: Levenberg-Marquardt step limit per start.
-        tol: a start has converged when its last step and the change of every residual are
-            below ``tol`` relative (optimistix's Cauchy test).
-        uncertainty: also estimate how sure the fit's predictions are (parameter errors,
-            prediction intervals: :class:`~scalefit.Uncertainty`), at the cost of a few refits
-            (each curve left out, the curves truncated, their decays cut) and, for a law that
-            names a rival, a fit of the rival law and the same refits of it.
+        tol: a start has converged when its step and every residual's change are below ``tol``.
+        uncertainty: also estimate how sure the predictions are (:class:`~scalefit.Uncertainty`),
+            at the cost of a few refits (folds) and, for a law naming a rival, the rival's fit.
         prior: a fit of the same law to earlier runs of the same setup, to borrow from.
         borrow: parameters held at ``prior``'s values instead of fitted (those the curves
             cannot identify: the annealing parameters of curves without a decay, say). Their

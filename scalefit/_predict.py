@@ -432,10 +432,13 @@ def predicted_losses(
     ``batch`` schedules per call.
 
     Args:
-        fit: the fit to predict with. lrs: per-step LR arrays (index = step). at: for each schedule,
-        the steps to predict at (each within its schedule). warmup_steps: for each schedule, its
-        warm-up length. batch: schedules per call (bounds memory). sizes: for a fit across model
-        sizes, each schedule's (default: the fitted runs' size, where they had one).
+        fit: the fit to predict with.
+        lrs: per-step LR arrays (index = step).
+        at: for each schedule, the steps to predict at (each within its schedule).
+        warmup_steps: for each schedule, its warm-up length.
+        batch: schedules per call (bounds memory).
+        sizes: for a fit across model sizes, each schedule's (default: the fitted runs' size,
+            where they had one).
 
     Returns:
         One array of predicted losses per schedule, shaped like its ``at``.
