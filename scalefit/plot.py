@@ -38,6 +38,8 @@ __all__ = [
 LOG_SCALED = ("peak_lr", "params", "tokens_per_step")
 """The columns of a sweep whose colours are spread on a log scale."""
 
+_TICKED = 8  # a colour bar marks each value where the runs have at most this many
+
 _COLUMN_NAMES = {
     "peak_lr": "peak LR",
     "params": "model size (parameters)",
@@ -268,7 +270,11 @@ def _colors_of(values: Sequence[object], column: str):
         colors = ["0.6" if v is None else cmap(norm(float(v))) for v in values]
 
         def add_colorbar(fig: Figure, ax) -> None:
-            fig.colorbar(plt.cm.ScalarMappable(norm=norm, cmap=cmap), ax=ax, label=name)
+            bar = fig.colorbar(plt.cm.ScalarMappable(norm=norm, cmap=cmap), ax=ax, label=name)
+            distinct = sorted({float(v) for v in given})
+            if len(distinct) <= _TICKED:  # a tick at each value the runs have
+                bar.set_ticks(distinct, labels=[f"{v:.3g}" for v in distinct])
+                bar.minorticks_off()
 
         return colors, add_colorbar
     categories = list(dict.fromkeys(str(v) for v in given))
