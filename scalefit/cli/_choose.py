@@ -12,6 +12,11 @@ FAMILIES = ("wsd", "cosine", "linear", "polynomial", "rsqrt", "rex", "powerlaw")
 """What --family takes: :data:`scalefit.SEARCHABLE` (written out: importing the library to
 build the parser would slow every command's start)."""
 
+PLOT_HELP = (
+    "draw the best schedules and their losses; with several --peak-lr, each family's predicted "
+    "final loss against the peak LR (its LR sensitivity)"
+)
+
 EPILOG = """\
 examples:
   # which of these schedules ends lowest? (specs and logged schedules, any budgets)
@@ -128,12 +133,7 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument(
         "--schedule-out", type=Path, help="write the best schedule as CSV (step,lr)"
     )
-    parser.add_argument(
-        "--plot",
-        type=Path,
-        help="draw the best schedules and their losses; with several --peak-lr, each family's "
-        "predicted final loss against the peak LR (its LR sensitivity)",
-    )
+    parser.add_argument("--plot", type=Path, help=PLOT_HELP)
 
 
 def run(args: argparse.Namespace) -> int:
