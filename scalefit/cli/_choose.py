@@ -12,6 +12,11 @@ FAMILIES = ("wsd", "cosine", "linear", "polynomial", "rsqrt", "rex", "powerlaw")
 """What --family takes: :data:`scalefit.SEARCHABLE` (written out: importing the library to
 build the parser would slow every command's start)."""
 
+PLOT_HELP = (
+    "draw the best schedules and their losses; with several --peak-lr, each family's predicted "
+    "final loss against the peak LR (its LR sensitivity)"
+)
+
 EPILOG = """\
 examples:
   # which of these schedules ends lowest? (specs and logged schedules, any budgets)
@@ -21,6 +26,10 @@ examples:
   # the best WSD and cosine settings for a budget, and a free-form schedule beating them
   scalefit choose fit.json --family wsd --family cosine --optimize \\
       --steps 24000 --peak-lr 3e-4 --warmup 2160 --schedule-out chosen.csv --plot chosen.png
+  # the peak LR with the schedule, from a fit across peaks (scalefit fit --sweep); the plot:
+  # each family's predicted final loss against the peak LR
+  scalefit choose sweep-fit.json --family wsd --family cosine --peak-lr 1e-4:3e-3 \\
+      --steps 50000 --warmup 300 --plot sensitivity.png
   # the newer families: polynomial power, rsqrt cooldown, REX beta, OLMo-core's power law
   scalefit choose fit.json --family polynomial --family rsqrt --family rex --family powerlaw \\
       --steps 24000 --peak-lr 3e-4 --warmup 2160
@@ -124,7 +133,7 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument(
         "--schedule-out", type=Path, help="write the best schedule as CSV (step,lr)"
     )
-    parser.add_argument("--plot", type=Path, help="draw the best schedules and their losses")
+    parser.add_argument("--plot", type=Path, help=PLOT_HELP)
 
 
 def run(args: argparse.Namespace) -> int:
@@ -149,7 +158,7 @@ def run(args: argparse.Namespace) -> int:
         if logged.curve is not None:
             logged_runs.append((str(path), logged))
     design = {"steps": args.steps, "warmup": warmup, "params": args.params}
-    designed, warnings = _designed(args, result, design, iterations)
+    designed, by_peak, warnings = _designed(args, result, design, iterations)
     candidates.extend(designed)
     ranking = scalefit.rank(result, candidates, at=at, tolerance=args.tolerance, params=args.params)
     warnings = list(dict.fromkeys([*ranking.warnings, *warnings]))
@@ -157,7 +166,7 @@ def run(args: argparse.Namespace) -> int:
     print(ranking.table())
     if logged_runs:
         _report_logged(result, logged_runs)
-    _write_outputs(args, result, ranking)
+    _write_outputs(args, result, ranking, by_peak)
     for w in warnings:
         print(f"warning: {w}", file=sys.stderr)
     return 0
@@ -194,16 +203,18 @@ def _checked_design(args: argparse.Namespace) -> tuple[int, int]:
 
 
 def _designed(args: argparse.Namespace, result, design: dict, iterations: int):
-    """The schedules the families' searches and the free design found, and their warnings."""
+    """The schedules the families' searches and the free design found, each family's ranking
+    of peaks (where several were tried), and their warnings."""
     import scalefit
 
     families = list(dict.fromkeys(args.family))
     if args.optimize and "wsd" not in families:
         families.append("wsd")  # the designed schedule starts from the best WSD one
-    found, wsd_best, warnings = [], None, []
+    found, wsd_best, warnings, by_peak = [], None, [], {}
     for family in families:
         if len(args.peaks) > 1:
             searched = scalefit.search_peaks(result, family, peaks=args.peaks, **design)
+            by_peak[family] = searched
         else:
             searched = scalefit.search_family(result, family, peak=args.peaks[0], **design)
         print(f"searched {family}: best {searched.best.name}", file=sys.stderr)
@@ -220,15 +231,16 @@ def _designed(args: argparse.Namespace, result, design: dict, iterations: int):
             raise scalefit.DegenerateOptimum(f"{args.fit}: {err}") from None
         found.append(next(c for c in optimized.choices if c.name == "optimized"))
         warnings.extend(optimized.warnings)
-    return found, warnings
+    return found, by_peak, warnings
 
 
-def _write_outputs(args: argparse.Namespace, result, ranking) -> None:
-    """--out (the ranking), --schedule-out (the best schedule), --plot (the best six)."""
+def _write_outputs(args: argparse.Namespace, result, ranking, by_peak: dict) -> None:
+    """--out (the ranking), --schedule-out (the best schedule), --plot (the best six, or each
+    family's LR sensitivity where several peaks were tried)."""
     import numpy as np
     import pandas as pd
 
-    from scalefit import io, predict
+    from scalefit import io
 
     if args.out:
         io.write_csv_atomic(ranking.to_frame(), args.out)
@@ -243,22 +255,40 @@ def _write_outputs(args: argparse.Namespace, result, ranking) -> None:
             file=sys.stderr,
         )
     if args.plot:
-        from scalefit.plot import plot_predictions
-
-        top = ranking.choices[:6]
-        every = max(1, max(c.lr.size for c in top) // 1000)
-        preds = [
-            predict(
-                result,
-                c.lr,
-                at=np.r_[np.arange(0, c.lr.size, every), c.lr.size - 1],
-                warmup_steps=c.warmup_steps,
-            ).renamed(c.name)
-            for c in top
-        ]
-        figure = plot_predictions(preds, title="predicted loss of the best schedules")
+        figure = (_sensitivity if by_peak else _best_six)(args, result, ranking, by_peak)
         io.save_figure(figure, args.plot)
         print(f"wrote {args.plot}", file=sys.stderr)
+
+
+def _best_six(args: argparse.Namespace, result, ranking, by_peak: dict):
+    """The predicted losses of the six best schedules, at up to a thousand steps each."""
+    import numpy as np
+
+    from scalefit import predict
+    from scalefit.plot import plot_predictions
+
+    top = ranking.choices[:6]
+    every = max(1, max(c.lr.size for c in top) // 1000)
+    preds = [
+        predict(
+            result,
+            c.lr,
+            at=np.r_[np.arange(0, c.lr.size, every), c.lr.size - 1],
+            warmup_steps=c.warmup_steps,
+            params=args.params,
+        ).renamed(c.name)
+        for c in top
+    ]
+    return plot_predictions(preds, title="predicted loss of the best schedules")
+
+
+def _sensitivity(args: argparse.Namespace, result, ranking, by_peak: dict):
+    """Each family's predicted final loss against the peak LR (with the 90 % interval where
+    the fit has an error model)."""
+    from scalefit.plot import plot_lr_sensitivity
+
+    interval = 0.9 if result.uncertainty is not None else None
+    return plot_lr_sensitivity(result, by_peak, params=args.params, interval=interval)
 
 
 def _report_logged(result, logged_runs: list) -> None:
