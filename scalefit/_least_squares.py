@@ -23,10 +23,13 @@ from scalefit import _programs, _progress
 __all__ = [
     "huber_residuals",
     "minimize",
+    "minimize_groups",
     "minimize_least_squares",
     "multistart",
+    "multistart_groups",
     "polish",
     "refit",
+    "refit_groups",
     "to_params",
     "to_theta",
 ]
@@ -196,6 +199,96 @@ def refit(theta0, weights, features, *, data, batch, law_loss, max_iter, tol):
         for i in range(0, len(theta0), batch)
     ]
     return np.concatenate(out)[:n]
+
+
+@partial(jax.jit, static_argnames="law_loss")
+def _minimize_groups(theta0, lower, features, log_y, weight, delta, tol, max_iter, *, law_loss):
+    """:func:`_minimize_batch` vmapped over a leading group axis: group ``g`` minimises from
+    its starts ``theta0[g]`` on its own features, log losses and row weights (every group's
+    padded to common shapes), in one compiled program."""
+
+    def group(theta0, features, log_y, weight):
+        return _minimize_batch(
+            theta0, lower, features, log_y, weight, delta, tol, max_iter, law_loss=law_loss
+        )
+
+    return jax.vmap(group)(theta0, features, log_y, weight)
+
+
+def minimize_groups(theta0: np.ndarray, data, iterations: int, *, law_loss, tol: float):
+    """:func:`_minimize_groups` through the program store, with NumPy results: :func:`minimize`
+    for ``G`` groups at once. ``theta0`` is ``(G, B, P)``; ``data`` is ``(lower, features,
+    log_y, weight, delta)``, every array but ``lower`` with a leading group axis; ``weight`` is
+    ``(G, C, R)`` for every start or ``(G, B, C, R)``, one per start."""
+    lower, features, log_y, weight, delta = data
+    if np.ndim(weight) == np.ndim(log_y):
+        weight = weight[:, None]
+    weight = np.broadcast_to(weight, (*theta0.shape[:2], *np.shape(log_y)[1:]))
+    out = _programs.call(
+        _minimize_groups,
+        theta0,
+        lower,
+        features,
+        log_y,
+        weight,
+        delta,
+        tol,
+        iterations,
+        law_loss=law_loss,
+    )
+    return tuple(np.asarray(x) for x in out)
+
+
+def multistart_groups(
+    theta0: np.ndarray, n_starts: np.ndarray, data, *, law_loss, refine, max_iter, tol
+):
+    """:func:`multistart` for each of ``G`` groups at once: group ``g``'s starts are the first
+    ``n_starts[g]`` rows of ``theta0[g]`` (``(G, S, P)``; the rest is padding, never refined).
+    Screening, refinement (and the error model's refits, :func:`refit_groups`) share one
+    compiled program: batches of ``refine`` starts of every group.
+    Returns ``(theta, value, iterations, converged)`` of each group's best ``refine`` starts,
+    ``(G, refine, ...)``."""
+    n = theta0.shape[1]
+    padded = np.concatenate([theta0, np.repeat(theta0[:, -1:], (-n) % refine, axis=1)], axis=1)
+    screened = []
+    for i in range(0, padded.shape[1], refine):
+        _progress.report("fit: screening starts of every group", i, n)
+        batch = padded[:, i : i + refine]
+        screened.append(
+            minimize_groups(batch, data, _SCREEN_ITERATIONS, law_loss=law_loss, tol=tol)
+        )
+    theta, value, k_screen = (
+        np.concatenate([r[i] for r in screened], axis=1)[:, :n] for i in range(3)
+    )
+    value = np.where(np.arange(n) < np.asarray(n_starts)[:, None], value, np.inf)
+    best = np.argsort(value, axis=1, kind="stable")[:, :refine]
+    _progress.report(f"fit: minimising from the best {refine} starts of every group")
+    start = np.take_along_axis(theta, best[..., None], axis=1)
+    theta, value, k, done = minimize_groups(start, data, max_iter, law_loss=law_loss, tol=tol)
+    return theta, value, k + np.take_along_axis(k_screen, best, axis=1), done
+
+
+def refit_groups(theta0, weights, features, *, data, batch, law_loss, max_iter, tol):
+    """:func:`refit` for each of ``G`` groups at once: from each row of ``theta0[g]``
+    (``(G, F, P)``) with its own row weights ``weights[g]`` (``(G, F, C, R)``), ``batch`` rows
+    of every group at a time (the group multi-start's batch: one compiled program serves
+    both). ``data`` is ``(lower, log_y, delta)``."""
+    lower, log_y, delta = data
+    n = theta0.shape[1]
+    more = (-n) % batch
+    theta0 = np.concatenate([theta0, np.repeat(theta0[:, -1:], more, axis=1)], axis=1)
+    weights = np.concatenate([weights, np.repeat(weights[:, -1:], more, axis=1)], axis=1)
+    out = [
+        minimize_groups(
+            theta0[:, i : i + batch],
+            (lower, features, log_y, weights[:, i : i + batch], delta),
+            max_iter,
+            law_loss=law_loss,
+            tol=tol,
+        )[0]
+        for i in range(0, theta0.shape[1], batch)
+    ]
+    return np.concatenate(out, axis=1)[:, :n]
 
 
 def _pad_rows(x: np.ndarray, multiple: int) -> np.ndarray:

@@ -61,6 +61,11 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     )
     parser.add_argument("fit", type=Path, help="a fit written by `scalefit fit --out`")
     parser.add_argument(
+        "--group",
+        metavar="NAME",
+        help="the group whose fit to use, for a file of groups' fits (`scalefit fit --group-by`)",
+    )
+    parser.add_argument(
         "--candidate", action="append", default=[], metavar="SPEC", help="a schedule spec (repeat)"
     )
     parser.add_argument(
@@ -124,7 +129,7 @@ def run(args: argparse.Namespace) -> int:
     )
     warmup, iterations = _checked_design(args)
     at = sorted({step for text in args.at for step in _common.parse_steps(text)})
-    result = io.load_fit(args.fit)
+    result = io.load_fit(args.fit, group=args.group)
     candidates: list = list(args.candidate)
     logged_runs = []
     for path in args.candidate_csv:

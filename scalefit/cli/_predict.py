@@ -51,6 +51,11 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
         formatter_class=_common.Formatter,
     )
     parser.add_argument("fit", type=Path, help="a fit written by `scalefit fit --out`")
+    parser.add_argument(
+        "--group",
+        metavar="NAME",
+        help="the group whose fit to use, for a file of groups' fits (`scalefit fit --group-by`)",
+    )
     _common.add_schedule_source(
         parser,
         "schedule spec (grammar below)",
@@ -97,7 +102,7 @@ def run(args: argparse.Namespace) -> int:
         raise InputError(f"--steps must be >= 1, not {args.steps}")
     if args.interval is not None:
         _common.check_level(args.interval)
-    result = io.load_fit(args.fit)
+    result = io.load_fit(args.fit, group=args.group)
     if args.interval is not None and result.uncertainty is None:  # name the file
         unusable = [w for w in result.warnings if w.startswith("the file's error model")]
         raise InputError(
