@@ -201,18 +201,24 @@ def refit(theta0, weights, features, *, data, batch, law_loss, max_iter, tol):
     return np.concatenate(out)[:n]
 
 
-@partial(jax.jit, static_argnames="law_loss")
-def _minimize_groups(theta0, lower, features, log_y, weight, delta, tol, max_iter, *, law_loss):
-    """:func:`_minimize_batch` vmapped over a leading group axis: group ``g`` minimises from
-    its starts ``theta0[g]`` on its own features, log losses and row weights (every group's
-    padded to common shapes), in one compiled program."""
+@partial(jax.jit, static_argnames=("law_loss", "parallel"))
+def _minimize_groups(
+    theta0, lower, features, log_y, weight, delta, tol, max_iter, *, law_loss, parallel
+):
+    """:func:`_minimize_batch` over a leading group axis: group ``g`` minimises from its starts
+    ``theta0[g]`` on its own features, log losses and row weights (every group's padded to
+    common shapes), in one compiled program: the groups vmapped (``parallel``: a GPU steps
+    them all at once) or one after another in a loop (a CPU: each group stops when its own
+    starts do, none waits for the slowest)."""
 
-    def group(theta0, features, log_y, weight):
+    def group(args):
+        theta0, features, log_y, weight = args
         return _minimize_batch(
             theta0, lower, features, log_y, weight, delta, tol, max_iter, law_loss=law_loss
         )
 
-    return jax.vmap(group)(theta0, features, log_y, weight)
+    args = (theta0, features, log_y, weight)
+    return jax.vmap(group)(args) if parallel else jax.lax.map(group, args)
 
 
 def minimize_groups(theta0: np.ndarray, data, iterations: int, *, law_loss, tol: float):
@@ -235,8 +241,15 @@ def minimize_groups(theta0: np.ndarray, data, iterations: int, *, law_loss, tol:
         tol,
         iterations,
         law_loss=law_loss,
+        parallel=_parallel(),
     )
     return tuple(np.asarray(x) for x in out)
+
+
+def _parallel() -> bool:
+    """Whether groups are minimised at once (vmapped), as a GPU does best, or one after
+    another, as a CPU does (it steps them one at a time anyway)."""
+    return jax.default_backend() != "cpu"
 
 
 def multistart_groups(

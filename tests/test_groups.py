@@ -89,6 +89,17 @@ def test_each_group_s_fit_is_what_fit_gives_it_alone(groups, rivalled):
     assert fits["b"].params["L0"] == pytest.approx(3.1, rel=0.02)
 
 
+def test_groups_stepped_at_once_fit_as_groups_one_after_another(groups, monkeypatch):
+    # a CPU minimises groups one after another; a GPU all at once (vmapped): the same fits
+    groups = {"a": groups["a"], "c": groups["c"]}
+    looped = fit_groups(groups, "annealing", uncertainty=False)
+    monkeypatch.setattr("scalefit._least_squares._parallel", lambda: True)
+    at_once = fit_groups(groups, "annealing", uncertainty=False)
+    for name, result in looped.items():
+        for p, value in result.params.items():
+            assert at_once[name].params[p] == pytest.approx(value, rel=1e-6), (name, p)
+
+
 def test_features_of_curves_alike_are_computed_once_and_padded_with_empty_segments():
     # the default law trims its features to the segments a batch of curves uses: curves whose
     # schedules differ have different widths, padded with empty segments to fit together
