@@ -2,12 +2,17 @@ r"""Fitting an independent law to each group of runs (each model size, each peak
 
 Each group is fitted as :func:`scalefit.fit` fits it alone (the same rows, starts, objective and
 minimiser settings, the same error model), but every stage runs for all groups in one compiled
-call: the minimiser (:mod:`scalefit._least_squares`) is vmapped over a leading group axis, each
-group with its own features, log losses and row weights, padded to common shapes (padded rows
-and curves weigh 0, so every group's objective is its own). The screening of starts, their
-refinement, the polish on every row, and the error model's refits of :math:`G` groups are each
-one call of one program; a sweep of a hundred groups costs a hundred groups' arithmetic, but
-compiles, loads and dispatches as one.
+call: the minimiser (:mod:`scalefit._least_squares`) takes a leading group axis, each group with
+its own features, log losses and row weights, padded to common shapes (padded rows and curves
+weigh 0, so every group's objective is its own). The screening of starts, their refinement, the
+polish on every row, and the error model's refits of :math:`G` groups are each one call of one
+program. On a GPU the call steps every group at once (vmapped); on a CPU, which steps one at a
+time anyway, it loops over them inside the program, each group stopping when its own minimiser
+does. Either way a sweep of a hundred groups compiles, loads and dispatches as one group does;
+its arithmetic grows with the groups (in parallel on a GPU).
+
+A law's features depend on a curve's LRs and rows alone: groups that run the same schedules (one
+group per size, per seed...) have them computed once (:class:`_Features`).
 
 Groups are fitted in chunks of at most :data:`GROUP_ROWS` rows (over their curves, padded), so
 that memory stays bounded however many groups there are; every chunk is padded to the same
@@ -118,17 +123,18 @@ def fit_groups(
 
     Examples:
         >>> import numpy as np
-        >>> from scalefit import Curve, fit_groups
+        >>> from scalefit import Curve, Fit, fit_groups, predict
         >>> from scalefit.schedules import parse_schedule
-        >>> lr = parse_schedule("cosine:peak=1e-3,steps=2000,warmup=100,final=1e-4").lr()
+        >>> schedule = parse_schedule("cosine:peak=1e-3,steps=2000,warmup=100,final=1e-4")
         >>> steps = np.arange(150, 2000, 10)
-        >>> def run(level):  # a power law of the LR area, to a floor of ``level``
-        ...     return level + 0.5 * np.cumsum(lr)[steps] ** -0.5
-        >>> groups = {f"L0={level}": [Curve("cosine", lr, steps, run(level), warmup_steps=100)]
-        ...           for level in (2.5, 3.0)}
+        >>> def run(l0):  # a run the annealing law describes, to a loss floor of l0
+        ...     truth = Fit.given("annealing", {"L0": l0, "A": 0.6, "alpha": 0.5, "C": 0.8})
+        ...     loss = predict(truth, schedule, at=steps).loss
+        ...     return Curve("cosine", schedule.lr(), steps, loss, warmup_steps=100)
+        >>> groups = {f"floor={l0}": [run(l0)] for l0 in (2.5, 3.0)}
         >>> fits = fit_groups(groups, "annealing", uncertainty=False)
-        >>> {name: round(f.params["L0"], 1) for name, f in fits.items()}
-        {'L0=2.5': 2.5, 'L0=3.0': 3.0}
+        >>> {name: round(f.params["L0"], 3) for name, f in fits.items()}
+        {'floor=2.5': 2.5, 'floor=3.0': 3.0}
     """
     settings = _Settings(huber_delta, skip_warmup, refine, max_iter, tol)
     checked, law = _checked_groups(groups, law, settings, decay, fit_decay, warmup)

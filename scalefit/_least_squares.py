@@ -6,8 +6,9 @@ The Huber loss is a least-squares problem in disguise: each log residual :math:`
 beyond, so that half the sum of squares of the shrunk residuals is the objective. optimistix's
 Levenberg-Marquardt minimises it from many starts at once (``jax.vmap``), in one compiled
 program per shape of data that serves the screening of starts, their refinement, and the error
-model's refits (:mod:`scalefit._uncertainty`). Parameters are kept above their lower bounds by
-minimising over :math:`\theta = \log(p - p_{lower})`.
+model's refits (:mod:`scalefit._uncertainty`); the ``*_groups`` functions do the same for many
+independent fits at once, along a leading group axis (:mod:`scalefit._groups`). Parameters are
+kept above their lower bounds by minimising over :math:`\theta = \log(p - p_{lower})`.
 """
 
 from __future__ import annotations
