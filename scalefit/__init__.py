@@ -28,6 +28,7 @@ from scalefit._curve import Curve
 from scalefit._errors import InputError
 from scalefit._fit import fit
 from scalefit._forecast import Forecast, ForecastRefused, forecast
+from scalefit._groups import fit_groups
 from scalefit._metrics import CurveMetrics, curve_metrics
 from scalefit._predict import Prediction, predict, predict_curves, predicted_losses
 from scalefit._programs import set_cache_dir
@@ -55,6 +56,7 @@ __all__ = [
     "compare_laws",
     "curve_metrics",
     "fit",
+    "fit_groups",
     "forecast",
     "io",
     "laws",

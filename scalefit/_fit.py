@@ -279,14 +279,7 @@ def _search(law: Law, stack: Stack, options: dict[str, object], settings: _Setti
     """Screen the law's starts on (evenly thinned) rows, refine the best, keep the best one."""
     polished, _ = stack.thinned(POLISH_ROWS)
     polish_features = polished.features(law, options)
-    searched, picked = polished.thinned(law.search_rows)
-    features = take_rows(polish_features, picked, polished.weight.shape)
-    per_row = {  # the per-row features, flattened over curves, for placing starts
-        k: np.concatenate(searched.unstack(np.asarray(v)))
-        for k, v in features.items()
-        if np.shape(v)[:2] == searched.weight.shape
-    }
-    start_params = law.starts(np.concatenate(searched.unstack(searched.loss)), per_row)
+    searched, picked, features, start_params = _search_inputs(law, polished, polish_features)
     lower = np.asarray(law.lower, dtype=np.float64)
     theta, value, k, done = multistart(
         to_theta(start_params, lower),
@@ -310,6 +303,22 @@ def _search(law: Law, stack: Stack, options: dict[str, object], settings: _Setti
         search_features=features,
         thinned=picked is not None,
     )
+
+
+def _search_inputs(
+    law: Law, polished: Stack, polish_features: dict[str, jax.Array]
+) -> tuple[Stack, np.ndarray | None, dict[str, np.ndarray], np.ndarray]:
+    """The rows a search runs on (the polished ones, evenly thinned to the law's
+    ``search_rows``), which they are, their features, and the law's starts placed on them."""
+    searched, picked = polished.thinned(law.search_rows)
+    features = take_rows(polish_features, picked, polished.weight.shape)
+    per_row = {  # the per-row features, flattened over curves, for placing starts
+        k: np.concatenate(searched.unstack(np.asarray(v)))
+        for k, v in features.items()
+        if np.shape(v)[:2] == searched.weight.shape
+    }
+    start_params = law.starts(np.concatenate(searched.unstack(searched.loss)), per_row)
+    return searched, picked, features, start_params
 
 
 def _polish(law: Law, best: _Search, settings: _Settings) -> _Search:
@@ -351,14 +360,22 @@ def _assess_errors(
     _progress.report("fit: refitting on parts of the curves (errors)")
     rival_refits = None if rival is None else _refits(rival[0], rival[1], settings)
     error_model = assess(_refits(law, best, settings), best.polished, curves, rival_refits)
+    return _with_rival(error_model, law.rival, rival)
+
+
+def _with_rival(
+    error_model: Uncertainty, name: str | None, rival: tuple[Law, _Search, dict] | None
+) -> Uncertainty:
+    """``error_model`` with the fit of the rival law ``name`` recorded (``rival``: the law as
+    fitted, its search and the parameters it borrowed, :func:`_rival`), or a note that it failed."""
     if rival is None:
         return error_model
     rival_law, search, borrowed = rival
     if not np.isfinite(search.value):
-        note = f"the rival {law.rival} law could not be fitted: no rival term"
+        note = f"the rival {name} law could not be fitted: no rival term"
         return dataclasses.replace(error_model, notes=(*error_model.notes, note))
     values = {**dict(zip(rival_law.param_names, _params(rival_law, search.theta))), **borrowed}
-    whole = get_law(law.rival)
+    whole = get_law(name)
     record = {
         "law": whole.name,
         "params": {n: float(values[n]) for n in whole.param_names},
@@ -410,8 +427,15 @@ def _scored(
 ) -> tuple[list[Curve], list[np.ndarray]]:
     """The rows the fit is scored on (its metrics, its diagnostics): those it was polished on,
     every row of a curve of up to :data:`POLISH_ROWS`, and the fit's loss there."""
-    rows = best.polished
-    predicted = rows.unstack(evaluate(law, _params(law, best.theta), best.polish_features))
+    loss = evaluate(law, _params(law, best.theta), best.polish_features)
+    return _scored_as(best.polished, loss, stack, curves)
+
+
+def _scored_as(
+    rows: Stack, loss: np.ndarray, stack: Stack, curves: list[Curve]
+) -> tuple[list[Curve], list[np.ndarray]]:
+    """The curves at the polished ``rows`` and the fit's ``loss`` there (:func:`_scored`)."""
+    predicted = rows.unstack(loss)
     if rows is stack:
         return curves, predicted
     steps, losses = rows.unstack(rows.rows), rows.unstack(rows.loss)

@@ -6,8 +6,9 @@ The Huber loss is a least-squares problem in disguise: each log residual :math:`
 beyond, so that half the sum of squares of the shrunk residuals is the objective. optimistix's
 Levenberg-Marquardt minimises it from many starts at once (``jax.vmap``), in one compiled
 program per shape of data that serves the screening of starts, their refinement, and the error
-model's refits (:mod:`scalefit._uncertainty`). Parameters are kept above their lower bounds by
-minimising over :math:`\theta = \log(p - p_{lower})`.
+model's refits (:mod:`scalefit._uncertainty`); the ``*_groups`` functions do the same for many
+independent fits at once, along a leading group axis (:mod:`scalefit._groups`). Parameters are
+kept above their lower bounds by minimising over :math:`\theta = \log(p - p_{lower})`.
 """
 
 from __future__ import annotations
@@ -23,10 +24,13 @@ from scalefit import _programs, _progress
 __all__ = [
     "huber_residuals",
     "minimize",
+    "minimize_groups",
     "minimize_least_squares",
     "multistart",
+    "multistart_groups",
     "polish",
     "refit",
+    "refit_groups",
     "to_params",
     "to_theta",
 ]
@@ -209,6 +213,117 @@ def refit(theta0, weights, features, held=None, *, data, batch, law_loss, max_it
         for i in range(0, len(theta0), batch)
     ]
     return np.concatenate(out)[:n]
+
+
+@partial(jax.jit, static_argnames=("law_loss", "parallel"))
+def _minimize_groups(
+    theta0, lower, features, log_y, weight, held, delta, tol, max_iter, *, law_loss, parallel
+):
+    """:func:`_minimize_batch` over a leading group axis: group ``g`` minimises from its starts
+    ``theta0[g]`` on its own features, log losses and row weights (every group's padded to
+    common shapes), in one compiled program: the groups vmapped (``parallel``: a GPU steps
+    them all at once) or one after another in a loop (a CPU: each group stops when its own
+    starts do, none waits for the slowest)."""
+
+    def group(args):
+        theta0, features, log_y, weight, held = args
+        return _minimize_batch(
+            theta0, lower, features, log_y, weight, held, delta, tol, max_iter, law_loss=law_loss
+        )
+
+    args = (theta0, features, log_y, weight, held)
+    return jax.vmap(group)(args) if parallel else jax.lax.map(group, args)
+
+
+def minimize_groups(theta0: np.ndarray, data, iterations: int, *, law_loss, tol: float, held=None):
+    """:func:`_minimize_groups` through the program store, with NumPy results: :func:`minimize`
+    for ``G`` groups at once. ``theta0`` is ``(G, B, P)``; ``data`` is ``(lower, features,
+    log_y, weight, delta)``, every array but ``lower`` with a leading group axis; ``weight`` is
+    ``(G, C, R)`` for every start or ``(G, B, C, R)``, one per start; ``held`` (``(G, B, P)``
+    booleans, default none) the coordinates each start keeps at its value."""
+    lower, features, log_y, weight, delta = data
+    if np.ndim(weight) == np.ndim(log_y):
+        weight = weight[:, None]
+    weight = np.broadcast_to(weight, (*theta0.shape[:2], *np.shape(log_y)[1:]))
+    held = np.zeros(np.shape(theta0), dtype=bool) if held is None else np.asarray(held, bool)
+    out = _programs.call(
+        _minimize_groups,
+        theta0,
+        lower,
+        features,
+        log_y,
+        weight,
+        held,
+        delta,
+        tol,
+        iterations,
+        law_loss=law_loss,
+        parallel=_parallel(),
+    )
+    return tuple(np.asarray(x) for x in out)
+
+
+def _parallel() -> bool:
+    """Whether groups are minimised at once (vmapped), as a GPU does best, or one after
+    another, as a CPU does (it steps them one at a time anyway)."""
+    return jax.default_backend() != "cpu"
+
+
+def multistart_groups(
+    theta0: np.ndarray, n_starts: np.ndarray, data, *, law_loss, refine, max_iter, tol
+):
+    """:func:`multistart` for each of ``G`` groups at once: group ``g``'s starts are the first
+    ``n_starts[g]`` rows of ``theta0[g]`` (``(G, S, P)``; the rest is padding, never refined).
+    Screening, refinement (and the error model's refits, :func:`refit_groups`) share one
+    compiled program: batches of ``refine`` starts of every group.
+    Returns ``(theta, value, iterations, converged)`` of each group's best ``refine`` starts,
+    ``(G, refine, ...)``."""
+    n = theta0.shape[1]
+    padded = np.concatenate([theta0, np.repeat(theta0[:, -1:], (-n) % refine, axis=1)], axis=1)
+    screened = []
+    for i in range(0, padded.shape[1], refine):
+        _progress.report("fit: screening starts of every group", i, n)
+        batch = padded[:, i : i + refine]
+        screened.append(
+            minimize_groups(batch, data, _SCREEN_ITERATIONS, law_loss=law_loss, tol=tol)
+        )
+    theta, value, k_screen = (
+        np.concatenate([r[i] for r in screened], axis=1)[:, :n] for i in range(3)
+    )
+    value = np.where(np.arange(n) < np.asarray(n_starts)[:, None], value, np.inf)
+    best = np.argsort(value, axis=1, kind="stable")[:, :refine]
+    _progress.report(f"fit: minimising from the best {refine} starts of every group")
+    start = np.take_along_axis(theta, best[..., None], axis=1)
+    theta, value, k, done = minimize_groups(start, data, max_iter, law_loss=law_loss, tol=tol)
+    return theta, value, k + np.take_along_axis(k_screen, best, axis=1), done
+
+
+def refit_groups(theta0, weights, features, held=None, *, data, batch, law_loss, max_iter, tol):
+    """:func:`refit` for each of ``G`` groups at once: from each row of ``theta0[g]``
+    (``(G, F, P)``) with its own row weights ``weights[g]`` (``(G, F, C, R)``) and coordinates
+    held where ``held[g]`` says (``(G, F, P)``, default none), ``batch`` rows of every group at
+    a time (the group multi-start's batch: one compiled program serves both). ``data`` is
+    ``(lower, log_y, delta)``."""
+    lower, log_y, delta = data
+    n = theta0.shape[1]
+    more = (-n) % batch
+    held = np.zeros(np.shape(theta0), dtype=bool) if held is None else np.asarray(held, bool)
+    theta0, weights, held = (
+        np.concatenate([x, np.repeat(x[:, -1:], more, axis=1)], axis=1)
+        for x in (theta0, weights, held)
+    )
+    out = [
+        minimize_groups(
+            theta0[:, i : i + batch],
+            (lower, features, log_y, weights[:, i : i + batch], delta),
+            max_iter,
+            law_loss=law_loss,
+            tol=tol,
+            held=held[:, i : i + batch],
+        )[0]
+        for i in range(0, theta0.shape[1], batch)
+    ]
+    return np.concatenate(out, axis=1)[:, :n]
 
 
 def _pad_rows(x: np.ndarray, multiple: int) -> np.ndarray:

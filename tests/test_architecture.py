@@ -29,7 +29,7 @@ LAYERS = [
     ["scalefit._features"],
     ["scalefit._result"],
     ["scalefit._uncertainty", "scalefit._diagnostics"],
-    ["scalefit._fit"],
+    ["scalefit._fit", "scalefit._groups"],
     ["scalefit._predict"],
     ["scalefit._choose", "scalefit._forecast", "scalefit._compare"],
     ["scalefit.io", "scalefit.plot"],

@@ -69,6 +69,7 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
         formatter_class=_common.Formatter,
     )
     parser.add_argument("fit", type=Path, help="a fit written by `scalefit fit --out`")
+    _common.add_group_option(parser)
     parser.add_argument(
         "--candidate", action="append", default=[], metavar="SPEC", help="a schedule spec (repeat)"
     )
@@ -145,7 +146,7 @@ def run(args: argparse.Namespace) -> int:
     )
     warmup, iterations = _checked_design(args)
     at = sorted({step for text in args.at for step in _common.parse_steps(text)})
-    result = io.load_fit(args.fit)
+    result = io.load_fit(args.fit, group=args.group)
     _common.check_size(result, args.params, args.fit)
     candidates: list = list(args.candidate)
     logged_runs = []

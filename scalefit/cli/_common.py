@@ -15,10 +15,19 @@ def law_names() -> list[str]:
     return list(LAWS)
 
 
-def add_law(parser: argparse.ArgumentParser, *, forecast: bool = False) -> None:
+def add_law(
+    parser: argparse.ArgumentParser, *, forecast: bool = False, sweep: bool = False
+) -> None:
     from scalefit.laws import DEFAULT_LAW, FORECAST_LAW
 
     default = FORECAST_LAW if forecast else DEFAULT_LAW
+    if sweep:  # left unset: a sweep's runs (or groups) choose their law
+        parser.add_argument(
+            "--law",
+            help=f"law to fit: {', '.join(law_names())} (default: {default}; for --sweep, the "
+            "one for the peak LRs and sizes its runs span, or its widest group's)",
+        )
+        return
     parser.add_argument("--law", default=default, help=f"law to fit: {', '.join(law_names())}")
 
 
@@ -67,6 +76,15 @@ def log_formats_help() -> str:
     from scalefit.io import LOG_FORMATS
 
     return "; ".join(f"{name}: {text}" for name, text in LOG_FORMATS.items())
+
+
+def add_group_option(parser: argparse.ArgumentParser) -> None:
+    """``--group``: which group's fit to read from a file of groups' fits."""
+    parser.add_argument(
+        "--group",
+        metavar="NAME",
+        help="the group whose fit to use, for a file of groups' fits (`scalefit fit --group-by`)",
+    )
 
 
 def add_format_option(parser: argparse.ArgumentParser, what: str = "the logs") -> None:

@@ -51,6 +51,7 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
         formatter_class=_common.Formatter,
     )
     parser.add_argument("fit", type=Path, help="a fit written by `scalefit fit --out`")
+    _common.add_group_option(parser)
     _common.add_schedule_source(
         parser,
         "schedule spec (grammar below)",
@@ -103,7 +104,7 @@ def run(args: argparse.Namespace) -> int:
         raise InputError(f"--steps must be >= 1, not {args.steps}")
     if args.interval is not None:
         _common.check_level(args.interval)
-    result = io.load_fit(args.fit)
+    result = io.load_fit(args.fit, group=args.group)
     _common.check_size(result, args.params, args.fit)
     if args.interval is not None and result.uncertainty is None:  # name the file
         unusable = [w for w in result.warnings if w.startswith("the file's error model")]

@@ -3,8 +3,9 @@
 Logs become :class:`~scalefit.Curve` objects (:func:`read_curve`, every run of a log:
 :func:`read_curves`; a schedule alone: :func:`read_schedule`), from a CSV, a Hugging Face trainer
 state, TensorBoard event files, Lightning's ``metrics.csv``, an MLflow file store or a W&B export
-(:data:`LOG_FORMATS`); fits are saved and loaded as JSON (:func:`save_fit`, :func:`load_fit`);
-every output is written atomically (:func:`write_csv_atomic`, :func:`save_figure`, ...).
+(:data:`LOG_FORMATS`); fits are saved and loaded as JSON (:func:`save_fit`, :func:`load_fit`;
+several groups' fits in one file: :func:`save_fits`, :func:`load_fits`); every output is
+written atomically (:func:`write_csv_atomic`, :func:`save_figure`, ...).
 Errors are one line that starts with the file's name (:class:`~scalefit.InputError`).
 """
 
@@ -14,7 +15,7 @@ from scalefit.io._bundled import MULTIPOWER_HELD_OUT, bundled_data
 from scalefit.io._columns import ALIAS_PATTERNS, ALIASES, find_column
 from scalefit.io._csv import read_table
 from scalefit.io._detect import LOG_FORMATS, detect_format
-from scalefit.io._fit_file import load_fit, save_fit
+from scalefit.io._fit_file import load_fit, load_fits, save_fit, save_fits
 from scalefit.io._lr import JUMP_REL_CHANGE, JUMP_SLOPE_RATIO, rebuild_lr
 from scalefit.io._names import curve_names
 from scalefit.io._read import (
@@ -56,6 +57,7 @@ __all__ = [
     "detect_format",
     "find_column",
     "load_fit",
+    "load_fits",
     "other_loss_columns",
     "read_curve",
     "read_curves",
@@ -66,6 +68,7 @@ __all__ = [
     "rebuild_lr",
     "save_figure",
     "save_fit",
+    "save_fits",
     "write_bytes_atomic",
     "write_csv_atomic",
     "write_text_atomic",
