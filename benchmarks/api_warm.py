@@ -21,6 +21,8 @@ import tempfile
 import time
 from pathlib import Path
 
+from scalefit.laws import DEFAULT_LAW
+
 DATA = Path(__file__).resolve().parents[1] / "data" / "multipower-law"
 CURVES = ("cosine_24000", "constant_24000", "wsdcon_9")
 
@@ -61,7 +63,7 @@ def command(paths: list[str], law: str, env: dict[str, str], out: Path) -> float
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--law", default="multipower-fixed")
+    parser.add_argument("--law", default=DEFAULT_LAW)
     parser.add_argument("--size", default="400M", choices=("25M", "400M"))
     parser.add_argument("--repeats", type=int, default=5)
     args = parser.parse_args()

@@ -19,8 +19,11 @@
    ``val_loss``) logged up to 25 %, 50 % and 75 % of their cooldown, forecast to their end: per set
    and point, refusals, mean and largest |error| of the forecasts made, the share of their final
    losses inside the interval, its mean width.
+4. **The law's own floor.** Each run of part 1 fitted on every loss it logged (nothing left to
+   forecast): the fit's error at the final loss, which a forecast from half the run should not be
+   expected to beat.
 
-    python benchmarks/forecast.py [--law L] [--level 0.9] [--parts 1 2 3]
+    python benchmarks/forecast.py [--law L] [--level 0.9] [--parts 1 2 3 4]
 """
 
 from __future__ import annotations
@@ -32,7 +35,7 @@ from pathlib import Path
 
 import numpy as np
 
-from scalefit import Curve, ForecastRefused, fit, forecast, io
+from scalefit import Curve, ForecastRefused, fit, forecast, io, predict
 from scalefit.laws import FORECAST_LAW
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
@@ -216,13 +219,25 @@ def from_cooldowns(law: str, level: float) -> None:
             print(line, flush=True)
 
 
+def floor(law: str, level: float) -> None:
+    print(f"\n4. the {law} law fitted on each whole run of part 1: its error at the final loss")
+    print(f"{'run':<34}{'error':>8}")
+    errors = []
+    for name, run in half_runs():
+        result = fit(run, law, uncertainty=False)
+        final = predict(result, run.lr, at=[int(run.step[-1])]).loss[-1]
+        errors.append(float((final - run.loss[-1]) / run.loss[-1]))
+        print(f"{name:<34}{errors[-1]:>+8.2%}", flush=True)
+    print(f"mean |error| {np.mean(np.abs(errors)):.2%}, largest {np.max(np.abs(errors)):.2%}")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--law", default=FORECAST_LAW)
     parser.add_argument("--level", type=float, default=0.9)
-    parser.add_argument("--parts", nargs="+", type=int, default=[1, 2, 3], choices=[1, 2, 3])
+    parser.add_argument("--parts", nargs="+", type=int, default=[1, 2, 3, 4], choices=[1, 2, 3, 4])
     args = parser.parse_args()
-    parts = {1: from_half, 2: with_prior, 3: from_cooldowns}
+    parts = {1: from_half, 2: with_prior, 3: from_cooldowns, 4: floor}
     for part in args.parts:
         parts[part](args.law, args.level)
 

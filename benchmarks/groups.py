@@ -17,6 +17,9 @@ same options:
 warm (the program store filled by a first run of each; then K runs of each, alternating; the
 medians) and cold (each with an empty store). The ratio of the medians is what a hundred groups
 cost against one. Each group's fit is then compared with the parameters it was drawn from.
+Last, where the time goes: ``scalefit.fit_groups`` in process, warm, on one group and on all,
+with and without the error model (a CPU steps the groups one after another: the arithmetic of a
+hundred groups is a hundred times one group's).
 
 By default every group runs the same two schedules (as groups by size or by seed do): their
 features are computed once. ``--distinct-schedules`` gives each group its own peak LR instead,
@@ -89,6 +92,7 @@ def main() -> None:
         every += ["--out", str(folder / "all.json")]
         timings(folder, one, every, args.repeats, args.groups)
         recovery(folder / "all.json", truth)
+        in_process(folder / "all.csv", args.law)
 
 
 def machine(jax) -> str:
@@ -176,6 +180,27 @@ def timings(folder: Path, one: list[str], every: list[str], repeats: int, groups
     print(f"{'cold':<28}{cold_one:>12.2f}{cold_all:>12.2f}{cold_all / cold_one:>8.2f}x")
     print(f"{f'warm (median of {repeats})':<28}{one_s:>12.2f}{all_s:>12.2f}{all_s / one_s:>8.2f}x")
     print(f"  warm runs: one group {fmt(warm_one)}; {groups} groups {fmt(warm_all)}")
+
+
+def in_process(sweep_file: Path, law: str | None) -> None:
+    """Where the time goes: ``fit_groups`` in this process, warm (the second of two calls), on
+    one group and on every group, with and without the error model."""
+    import scalefit
+    from scalefit import io
+
+    groups = io.read_sweep(sweep_file).groups("group")
+    first = dict(list(groups.items())[:1])
+    print("\nIn process, warm (the second call), seconds")
+    print(f"{'':<14}{'no error model':>16}{'error model':>14}{'per group':>12}")
+    for label, part in (("one group", first), (f"{len(groups)} groups", groups)):
+        seconds = []
+        for uncertainty in (False, True):
+            scalefit.fit_groups(part, law, uncertainty=uncertainty)
+            start = time.perf_counter()
+            scalefit.fit_groups(part, law, uncertainty=uncertainty)
+            seconds.append(time.perf_counter() - start)
+        per_group = seconds[1] / len(part)
+        print(f"{label:<14}{seconds[0]:>16.2f}{seconds[1]:>14.2f}{per_group:>12.3f}")
 
 
 def fmt(values: list[float]) -> str:

@@ -63,7 +63,7 @@ from scalefit._least_squares import (
 )
 from scalefit._result import Fit, Uncertainty, _law_options
 from scalefit._sweep import Sweep
-from scalefit._uncertainty import Refits, assess
+from scalefit._uncertainty import assess, fold_requests
 from scalefit.areas import DEFAULT_DECAY
 from scalefit.laws import Law, default_law, get_law
 
@@ -514,60 +514,40 @@ def _assess_groups(
     settings: _Settings,
 ) -> list[Uncertainty | None]:
     """Each group's error model (``_assess_errors`` of :mod:`scalefit._fit`), the refits of
-    every group (the law's, then its rival's) in the same compiled calls.
-
-    The error model (:func:`scalefit._uncertainty.assess`) asks for its refits through a
-    callback. It runs once with callbacks that keep each request and answer it with its start,
-    then, once every group's requests are minimised together, again with the answers. A request
-    that differs from the first run's (none does: the folds depend on the fit alone) is
-    minimised for its group alone."""
+    every group (the law's, then its rival's) minimised together beforehand and handed to the
+    error model (:func:`scalefit._uncertainty.assess`) through its refit callbacks."""
     _progress.report("fit: refitting every group on parts of its curves (errors)")
     ok = [g for g, b in enumerate(best) if np.isfinite(b.value) and np.all(np.isfinite(b.theta))]
     fitted = {g: _refits(law, best[g], settings) for g in ok}
     rival = {g: _refits(*rivals[g][:2], settings) for g in ok} if rivals else {}
-    asked = {g: (_Recorder(), _Recorder()) for g in ok}
-    for g in ok:
-        _assess(fitted[g], best[g], curves[g], rival.get(g), asked[g])
-    answers = _refit_requests(law, best, {g: asked[g][0].requests for g in ok}, settings)
+    asked = {g: fold_requests(fitted[g], best[g].polished, curves[g], rival.get(g)) for g in ok}
+    own = _answered(law, best, {g: a[0] for g, a in asked.items()}, fitted, settings)
     if rivals:
-        rival_law, rival_best = rivals[0][0], [r[1] for r in rivals]
-        rival_requests = {g: asked[g][1].requests for g in ok}
-        rival_answers = _refit_requests(rival_law, rival_best, rival_requests, settings)
+        searches = [r[1] for r in rivals]
+        others = _answered(
+            rivals[0][0], searches, {g: a[1] for g, a in asked.items()}, rival, settings
+        )
     models: list[Uncertainty | None] = [None] * len(best)
     for g in ok:
-        replay = (
-            _Replay(asked[g][0].requests, answers[g], fitted[g].refit),
-            _Replay(asked[g][1].requests, rival_answers[g], rival[g].refit) if rivals else None,
-        )
-        model = _assess(fitted[g], best[g], curves[g], rival.get(g), replay)
+        rival_g = dataclasses.replace(rival[g], refit=others[g]) if rivals else None
+        fitted_g = dataclasses.replace(fitted[g], refit=own[g])
+        model = assess(fitted_g, best[g].polished, curves[g], rival_g)
         models[g] = _with_rival(model, law.rival, rivals[g] if rivals else None)
     return models
 
 
-def _assess(fitted: Refits, best: _Search, curves, rival: Refits | None, callbacks) -> Uncertainty:
-    """:func:`scalefit._uncertainty.assess` with the law's and the rival's refits answered by
-    ``callbacks``."""
-    law_refit, rival_refit = callbacks
-    rival = None if rival is None else dataclasses.replace(rival, refit=rival_refit)
-    return assess(dataclasses.replace(fitted, refit=law_refit), best.polished, curves, rival)
-
-
-@dataclasses.dataclass
-class _Recorder:
-    """A refit callback that keeps each request ``(theta0, weights, held)`` and answers it with
-    its start (the error model's first run, whose figures are dropped)."""
-
-    requests: list = dataclasses.field(default_factory=list)
-
-    def __call__(self, theta0, weights, features, held=None):
-        self.requests.append((theta0, weights, _held_array(held, theta0)))
-        return theta0
+def _answered(law, best, requests, refits, settings) -> dict[int, _Replay]:
+    """Each group's refit callback, answering its ``requests`` (one per group, or ``None``)
+    with every group's minimised together."""
+    listed = {g: [] if r is None else [r] for g, r in requests.items()}
+    answers = _refit_requests(law, best, listed, settings)
+    return {g: _Replay(listed[g], answers[g], refits[g].refit) for g in listed}
 
 
 @dataclasses.dataclass
 class _Replay:
-    """The error model's refit callback on its second run: the answers to the requests its
-    first run made, in order; any other request minimised by ``alone``."""
+    """The error model's refit callback: the answers to the requests made beforehand, in order;
+    any other request (none is: the folds depend on the fit alone) minimised by ``alone``."""
 
     requests: list
     answers: list
@@ -577,15 +557,12 @@ class _Replay:
     def __call__(self, theta0, weights, features, held=None):
         i, self.calls = self.calls, self.calls + 1
         if i < len(self.requests):
-            asked = self.requests[i]
-            mine = (theta0, weights, _held_array(held, theta0))
-            if all(np.array_equal(a, b) for a, b in zip(asked, mine)):
+            held_ = np.zeros(np.shape(theta0), bool) if held is None else np.asarray(held, bool)
+            if all(
+                np.array_equal(a, b) for a, b in zip(self.requests[i], (theta0, weights, held_))
+            ):
                 return self.answers[i]
         return self.alone(theta0, weights, features, held)
-
-
-def _held_array(held, theta0) -> np.ndarray:
-    return np.zeros(np.shape(theta0), bool) if held is None else np.asarray(held, bool)
 
 
 def _refit_requests(

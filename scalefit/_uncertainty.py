@@ -77,7 +77,16 @@ from scalefit._features import Stack, evaluate, log_loss_and_gradient
 from scalefit._result import Uncertainty
 from scalefit.laws import Law
 
-__all__ = ["CUTS", "Refits", "assess", "decayed_area", "level_label", "log_sigma", "z_value"]
+__all__ = [
+    "CUTS",
+    "Refits",
+    "assess",
+    "decayed_area",
+    "fold_requests",
+    "level_label",
+    "log_sigma",
+    "z_value",
+]
 
 _BLOCKS_PER_CURVE = 10
 _MIN_ROWS_PER_PARAM = 5
@@ -191,19 +200,24 @@ class Refits:
     features: dict[str, np.ndarray]
     refit: Callable[..., np.ndarray]
 
-    def refitted(self, folds: Sequence[_Fold]) -> list[np.ndarray]:
-        """The law refitted on each fold, its log loss at every row (``(C, R)`` each)."""
-        if not folds:
-            return []
+    def requests(self, folds: Sequence[_Fold]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """What refitting on each fold asks of ``refit``: ``(theta0, weights, held)``."""
         law = self.law
         annealing = np.isin(law.param_names, law.annealing_params)
         held = np.stack([annealing & fold.hold for fold in folds])
         weights = np.stack([fold.fitted_weight(self.searched) for fold in folds])
         theta0 = np.repeat(self.theta[None], len(folds), axis=0)
+        return theta0, weights, held
+
+    def refitted(self, folds: Sequence[_Fold]) -> list[np.ndarray]:
+        """The law refitted on each fold, its log loss at every row (``(C, R)`` each)."""
+        if not folds:
+            return []
+        theta0, weights, held = self.requests(folds)
         thetas = self.refit(theta0, weights, self.search_features, held)
-        lower = np.asarray(law.lower, dtype=np.float64)
+        lower = np.asarray(self.law.lower, dtype=np.float64)
         with np.errstate(invalid="ignore", divide="ignore"):  # a refit gone wrong: not finite
-            return [np.log(evaluate(law, lower + np.exp(t), self.features)) for t in thetas]
+            return [np.log(evaluate(self.law, lower + np.exp(t), self.features)) for t in thetas]
 
 
 @dataclass(frozen=True)
@@ -285,6 +299,16 @@ def assess(
         rival_weight=terms.rival,
         degrees_of_freedom=max(1, len(scored) - 1),
     )
+
+
+def fold_requests(
+    fitted: Refits, stack: Stack, curves: Sequence[Curve], rival: Refits | None = None
+) -> list[tuple[np.ndarray, np.ndarray, np.ndarray] | None]:
+    """The refits :func:`assess` will ask of ``fitted.refit`` (and of ``rival.refit``), as
+    :meth:`Refits.requests` gives them (``None``: no fold), so that a caller can minimise them
+    beforehand (the fits of groups minimise every group's together)."""
+    folds, _ = _folds(fitted.law, stack, list(curves))
+    return [r.requests(folds) if folds else None for r in (fitted, rival) if r is not None]
 
 
 def _folds(law: Law, stack: Stack, curves: list[Curve]) -> tuple[list[_Fold], list[str]]:
