@@ -20,7 +20,8 @@ from scalefit._fit import fit
 from scalefit._metrics import CurveMetrics
 from scalefit._predict import Prediction, predict_curves
 from scalefit._result import Fit
-from scalefit.laws import LAWS
+from scalefit._sweep import peaks_of, sizes_of
+from scalefit.laws import laws_for
 
 __all__ = ["LawComparison", "compare_laws"]
 
@@ -79,7 +80,9 @@ def compare_laws(
     Args:
         fit_on: the curves the laws are fitted on.
         test_on: held-out curves (none of ``fit_on``).
-        laws: law names; default every registered law.
+        laws: law names; default every registered law that runs like ``fit_on`` can
+            determine (:func:`scalefit.laws.laws_for`: laws across model sizes or peak LRs
+            only for runs that span several).
         interval: level of the prediction interval whose coverage of the held-out rows is
             scored (``None``: none).
         **fit_options: passed to :func:`scalefit.fit` (e.g. ``warmup``).
@@ -91,7 +94,7 @@ def compare_laws(
     test_on = [test_on] if isinstance(test_on, Curve) else list(test_on)
     if not fit_on or not test_on:
         raise InputError("need at least one curve to fit on and one to test on")
-    laws = [laws] if isinstance(laws, str) else list(laws) if laws else list(LAWS)
+    laws = [laws] if isinstance(laws, str) else list(laws) if laws else _laws_for(fit_on)
     out = {}
     for law in laws:
         # without an interval to score, the error model (refits, the rival's fit) is not needed
@@ -102,3 +105,8 @@ def compare_laws(
         metrics = [p.compare(c) for p, c in zip(predictions, scored)]
         out[result.law] = LawComparison(result, metrics, predictions)
     return out
+
+
+def _laws_for(curves: list[Curve]) -> list[str]:
+    """The laws runs like ``curves`` can determine, by the peak LRs and sizes they span."""
+    return laws_for(len(peaks_of(curves)), len(sizes_of(curves)))

@@ -44,7 +44,7 @@ from scalefit._features import Stack, evaluate, references, take_rows
 from scalefit._least_squares import multistart, polish, refit, to_theta
 from scalefit._metrics import curve_metrics
 from scalefit._result import Fit, Uncertainty, _checked_options, _law_options
-from scalefit._sweep import Sweep
+from scalefit._sweep import Sweep, peaks_of, sizes_of
 from scalefit._uncertainty import Refits, assess
 from scalefit._version import __version__
 from scalefit.areas import DEFAULT_DECAY
@@ -223,8 +223,7 @@ def _checked_input(
 
 def _law_for(curves: list[Curve]) -> str:
     """The law for runs like ``curves``: across the peak LRs and model sizes they span."""
-    runs = Sweep.of([dataclasses.replace(c, name=str(i)) for i, c in enumerate(curves)])
-    return default_law(len(runs.peaks), len(runs.sizes))
+    return default_law(len(peaks_of(curves)), len(sizes_of(curves)))
 
 
 def _reads(law: Law, reference: str) -> bool:
@@ -516,7 +515,7 @@ def _undetermined(law: Law, curves: list[Curve]) -> dict[str, float]:
     exponent of the level for runs of two sizes (at :data:`LEVEL_EXPONENT`)."""
     if "log_size" not in law.context:
         return {}
-    sizes = Sweep.of([dataclasses.replace(c, name=str(i)) for i, c in enumerate(curves)]).sizes
+    sizes = sizes_of(curves)
     if len(sizes) < 2:
         raise InputError(
             f"the {law.name} law spans model sizes, and these runs have "

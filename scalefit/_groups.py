@@ -62,7 +62,7 @@ from scalefit._least_squares import (
     to_theta,
 )
 from scalefit._result import Fit, Uncertainty, _law_options
-from scalefit._sweep import Sweep
+from scalefit._sweep import Sweep, peaks_of, sizes_of
 from scalefit._uncertainty import assess, fold_requests
 from scalefit.areas import DEFAULT_DECAY
 from scalefit.laws import Law, default_law, get_law
@@ -199,10 +199,7 @@ def _curves(value: object) -> list[Curve]:
 
 def _law_for_groups(groups) -> str:
     """The law for groups like these: for as many peak LRs and sizes as the widest spans."""
-    spans = [
-        Sweep.of([dataclasses.replace(c, name=str(i)) for i, c in enumerate(g)]) for g in groups
-    ]
-    return default_law(max(len(s.peaks) for s in spans), max(len(s.sizes) for s in spans))
+    return default_law(max(len(peaks_of(g)) for g in groups), max(len(sizes_of(g)) for g in groups))
 
 
 def _chunks(groups: dict[str, list[Curve]]) -> list[dict[str, list[Curve]]]:

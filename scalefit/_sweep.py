@@ -11,14 +11,14 @@ checkpoint repeats the rows its parent logged; a sweep counts each logged row on
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 
 import numpy as np
 
 from scalefit._curve import Curve
 
-__all__ = ["Sweep"]
+__all__ = ["Sweep", "peaks_of", "sizes_of"]
 
 BUILT_IN = ("peak_lr", "params", "tokens_per_step")
 """What every run of a sweep is known by, beside its labels: its peak LR (read from its log),
@@ -80,12 +80,12 @@ class Sweep:
     def peaks(self) -> list[float]:
         """The runs' distinct peak LRs, in increasing order (those within 1 % of another as
         one)."""
-        return _distinct(float(np.max(c.lr)) for c in self.curves)
+        return peaks_of(self.curves)
 
     @property
     def sizes(self) -> list[float]:
         """The runs' distinct model sizes, in increasing order (where given)."""
-        return _distinct(c.params for c in self.curves if c.params is not None)
+        return sizes_of(self.curves)
 
     def value(self, index: int, column: str) -> object:
         """Run ``index``'s value of ``column``: a label, or its ``peak_lr``, ``params`` or
@@ -159,6 +159,17 @@ def _repeated(curve: Curve, earlier: Curve) -> np.ndarray:
     out = np.zeros(curve.step.size, dtype=bool)
     out[i[same]] = True
     return out
+
+
+def peaks_of(curves: Iterable[Curve]) -> list[float]:
+    """The distinct peak LRs of ``curves``, in increasing order (those within 1 % of another as
+    one); their names need not differ, as a sweep's must."""
+    return _distinct(float(np.max(c.lr)) for c in curves)
+
+
+def sizes_of(curves: Iterable[Curve]) -> list[float]:
+    """The distinct model sizes of ``curves``, in increasing order (where given)."""
+    return _distinct(c.params for c in curves if c.params is not None)
 
 
 def _distinct(values) -> list[float]:

@@ -34,10 +34,11 @@ and predicting the rest:
   the annealing parameters). Each fold measures them from its own fitted rows.
 * **Terms.** :math:`\sigma^2_\theta(s) = g^\top \Sigma g`, the delta method with
   :math:`g = \partial \log \hat L / \partial \theta` and :math:`\Sigma` the cluster-robust
-  (sandwich) covariance of :math:`\theta = \log(p - p_{lower})`, rows clustered in contiguous
-  blocks of each curve (an approximation at the Huber fit). :math:`\sigma^2_T`: the mean squared
-  log error of the left-out curves (each fold weighted equally; with no curve to leave out, the
-  fit's own mean squared residual, and a note says so). Then, each a moment estimate over the
+  (sandwich) covariance of :math:`\theta = \log(p - p_{lower})` over the rows the fit was
+  polished on, clustered in contiguous blocks of each curve (an approximation at the Huber
+  fit). :math:`\sigma^2_T`: the mean squared log error of the left-out curves (each fold
+  weighted equally; with no curve to leave out, the fit's own mean squared residual, and a note
+  says so). Then, each a moment estimate over the
   predicted rows of its folds, every fold weighted equally (the mean over a fold's rows, written
   :math:`\overline{x}`, summed over folds): :math:`a^2 = \max(0, \sum \overline{e^2 -
   \sigma^2_T}) / \sum \overline{u^2}` over the decay cuts, :math:`e` a row's log error; then
@@ -272,13 +273,10 @@ def assess(
     the fit of its ``rival`` law to the same curves, if any (module docstring)."""
     law = fitted.law
     lower = np.asarray(law.lower, dtype=np.float64)
-    searched = fitted.searched
-    log_pred, grad = log_loss_and_gradient(
-        law, lower + np.exp(fitted.theta), fitted.search_features
-    )
-    residual = np.log(searched.loss) - log_pred
-    covariance = _sandwich(grad, residual, searched.weight)
-    residual_variance = float(np.sum(searched.weight * residual**2) / np.sum(searched.weight))
+    log_pred, grad = log_loss_and_gradient(law, lower + np.exp(fitted.theta), fitted.features)
+    residual = np.log(stack.loss) - log_pred
+    covariance = _sandwich(grad, residual, stack.weight)
+    residual_variance = float(np.sum(stack.weight * residual**2) / np.sum(stack.weight))
     folds, notes = _folds(law, stack, list(curves))
     refitted = fitted.refitted(folds)
     gaps = rival.refitted(folds) if rival is not None else [None] * len(folds)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 import numpy as np
 import pytest
 
@@ -29,3 +31,19 @@ def test_nothing_to_compare_is_an_input_error() -> None:
     curve = io.read_curve(MP25 / "cosine_24000.csv")
     with pytest.raises(InputError):
         compare_laws([curve], [], ["annealing"])
+
+
+def test_by_default_the_laws_the_runs_can_determine():
+    from scalefit._compare import _laws_for
+
+    data = io.bundled_data("multipower-law")
+    one_peak = [
+        io.read_curve(data / "25M" / f"{n}.csv") for n in ("cosine_24000", "constant_24000")
+    ]
+    laws = _laws_for(one_peak)
+    assert "multipower-proportional" in laws and "annealing" in laws
+    assert not [
+        law for law in laws if law.endswith("+size") or law in ("noise", "multipower-floor")
+    ]
+    sized = [dataclasses.replace(c, params=n) for c, n in zip(one_peak, (2.5e7, 4e8))]
+    assert "multipower-proportional+size" in _laws_for(sized)

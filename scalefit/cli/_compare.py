@@ -46,7 +46,9 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
         help="held-out curves, named as for --fit-on (default: every other one)",
     )
     parser.add_argument(
-        "--laws", default=",".join(_common.law_names()), help="comma-separated laws to compare"
+        "--laws",
+        help="comma-separated laws to compare (default: every law the fitted runs can "
+        "determine: laws across peak LRs or model sizes only for runs at several)",
     )
     _common.add_log_options(parser)
     parser.add_argument(
@@ -68,9 +70,11 @@ def run(args: argparse.Namespace) -> int:
     from scalefit._uncertainty import level_label
 
     _common.guard_outputs(list(args.csv), args, "--out", "--plot")
-    laws = [law.strip() for law in args.laws.split(",") if law.strip()]
-    if not laws:
-        raise InputError(f"--laws: no law named (known: {', '.join(_common.law_names())})")
+    laws = None
+    if args.laws is not None:
+        laws = [law.strip() for law in args.laws.split(",") if law.strip()]
+        if not laws:
+            raise InputError(f"--laws: no law named (known: {', '.join(_common.law_names())})")
     if args.interval:
         _common.check_level(args.interval)
     fit_on, test_on = _split(args)

@@ -84,6 +84,31 @@ def default_law(peaks: int = 1, sizes: int = 1) -> str:
     return PEAKS_LAW if peaks > 1 else DEFAULT_LAW
 
 
+def laws_for(peaks: int = 1, sizes: int = 1) -> list[str]:
+    """The registered laws that runs at ``peaks`` distinct peak LRs and of ``sizes`` distinct
+    model sizes can determine: a law across model sizes needs two sizes or more, and a law with
+    a floor that moves with the LR (across peak LRs) two peaks or more.
+
+    Examples:
+        >>> "multipower-floor" in laws_for(), "multipower-floor" in laws_for(peaks=2)
+        (False, True)
+        >>> any(law.endswith("+size") for law in laws_for(peaks=3))
+        False
+    """
+    return [
+        name
+        for name, law in LAWS.items()
+        if ("log_size" not in law.context or sizes > 1) and (not _across_peaks(law) or peaks > 1)
+    ]
+
+
+def _across_peaks(law: Law) -> bool:
+    """Whether ``law`` reads the LR against a reference (its floor moves with the LR), itself
+    or, for a law across sizes (which always does, for its units), the law it extends."""
+    base = LAWS.get(law.name.removesuffix("+size"), law)
+    return "log_lr_ref" in base.context
+
+
 __all__ = [
     "DEFAULT_LAW",
     "FORECAST_LAW",
@@ -98,6 +123,7 @@ __all__ = [
     "default_law",
     "get_law",
     "hold",
+    "laws_for",
     "register",
     "with_sizes",
 ]
