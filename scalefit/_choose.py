@@ -46,6 +46,7 @@ from numpy.typing import ArrayLike
 
 from scalefit import _programs
 from scalefit._curve import Curve
+from scalefit._diagnostics import near_zero_steps
 from scalefit._errors import InputError
 from scalefit._features import RunContext
 from scalefit._predict import (
@@ -55,6 +56,7 @@ from scalefit._predict import (
     peak_warnings,
     predicted_losses,
     size_warnings,
+    tail_warnings,
 )
 from scalefit._result import Fit
 from scalefit._text import short_names
@@ -350,7 +352,9 @@ def _reach_warnings(fit: Fit, cands: Sequence[Candidate]) -> list[str]:
         warnings += [
             w for w in peak_warnings(fit, c.lr, f"candidate {c.name}") if w not in warnings
         ]
-    return warnings
+    longest_tail = max(cands, key=lambda c: near_zero_steps(c.lr, c.warmup_steps))
+    name = f"candidate {longest_tail.name}"
+    return warnings + tail_warnings(fit, longest_tail.lr, longest_tail.warmup_steps, name)
 
 
 def _peak(candidate: Candidate) -> float:

@@ -20,7 +20,15 @@ from scalefit._curve import Curve
 from scalefit._result import Fit
 from scalefit.laws import Law, get_law
 
-__all__ = ["anneals", "at_bounds", "decays", "diagnose", "misfit_after_drop", "unidentified"]
+__all__ = [
+    "anneals",
+    "at_bounds",
+    "decays",
+    "diagnose",
+    "misfit_after_drop",
+    "near_zero_steps",
+    "unidentified",
+]
 
 MIN_ROWS_PER_PARAM = 10
 DROP = 0.9
@@ -34,6 +42,8 @@ MISFIT = 0.005
 MISFIT_SIGMAS = 4.0
 """...provided it is also this many standard errors of that mean away from zero."""
 _MIN_DROP_ROWS = 10
+NEAR_ZERO = 0.01
+"""An LR below this fraction of the peak counts as near zero (:func:`near_zero_steps`)."""
 
 
 def decays(lr: np.ndarray, peak: float | None = None) -> np.ndarray:
@@ -47,6 +57,20 @@ def decays(lr: np.ndarray, peak: float | None = None) -> np.ndarray:
     below = lr < DROP * peak
     enough = below.sum() >= max(2, MIN_DECAY_SHARE * lr.size)
     return below if peak > 0 and enough else np.zeros_like(below)
+
+
+def near_zero_steps(lr: np.ndarray, warmup_steps: int = 0) -> int:
+    """How many of the per-step LRs ``lr`` after ``warmup_steps`` lie below :data:`NEAR_ZERO`
+    of their peak: how long a schedule trains at an LR near zero, the tail of a decay to zero.
+
+    Examples:
+        >>> near_zero_steps(np.r_[np.zeros(5), np.linspace(1.0, 0.0, 201)], warmup_steps=5)
+        2
+    """
+    after = np.asarray(lr, dtype=np.float64)[int(warmup_steps) :]
+    if after.size == 0 or not after.max() > 0:
+        return 0
+    return int(np.sum(after < NEAR_ZERO * after.max()))
 
 
 def anneals(curve: Curve) -> bool:

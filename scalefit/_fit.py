@@ -38,7 +38,7 @@ import numpy as np
 
 from scalefit import _progress
 from scalefit._curve import Curve
-from scalefit._diagnostics import diagnose
+from scalefit._diagnostics import diagnose, near_zero_steps
 from scalefit._errors import InputError
 from scalefit._features import Stack, evaluate, references, take_rows
 from scalefit._least_squares import multistart, polish, refit, to_theta
@@ -494,8 +494,14 @@ def _curve_record(curve: Curve) -> dict[str, object]:
         "steps": curve.n_steps,
         "warmup_steps": int(curve.warmup_steps),
         "peak_lr": float(np.max(curve.lr)),
+        "near_zero_steps": near_zero_steps(curve.lr[: _last_step(curve) + 1], curve.warmup_steps),
         **{k: getattr(curve, k) for k in ("params", "tokens_per_step") if getattr(curve, k)},
     }
+
+
+def _last_step(curve: Curve) -> int:
+    """The last step the curve's losses describe."""
+    return int(curve.step[-1]) if curve.step.size else curve.n_steps - 1
 
 
 def _decay_at_grid_end(decay: float, grid: Sequence[float]) -> str:

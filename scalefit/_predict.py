@@ -14,6 +14,7 @@ import numpy as np
 from numpy.typing import ArrayLike
 
 from scalefit._curve import Curve
+from scalefit._diagnostics import NEAR_ZERO, near_zero_steps
 from scalefit._errors import InputError
 from scalefit._features import (
     RowFeatures,
@@ -36,6 +37,7 @@ __all__ = [
     "first_described_step",
     "fitted_size",
     "peak_warnings",
+    "tail_warnings",
     "predict",
     "predict_curves",
     "predicted_losses",
@@ -46,6 +48,8 @@ _CHUNK = 8192  # rows predicted per call
 _STEPS_PER_CALL = 2**20  # schedules' steps per call of predict_curves (their features' memory)
 _REACH = 2.0  # how far (in LR area) past the fitted runs a prediction goes before a warning
 _PEAK_REACH = 1.1  # how far (a ratio) a schedule's peak LR may lie outside the fitted peaks
+_TAIL_REACH = 2.0  # how many times the fitted runs' steps near zero LR a schedule may spend...
+_TAIL_SHARE = 0.01  # ...or this share of its steps, before a warning
 _UNIT_MISMATCH = 30.0  # a peak this far off is likelier a unit (a multiplier) than a choice
 
 
@@ -321,6 +325,7 @@ def _prediction(
             budget_warnings(fit, lr[: int(at.max()) + 1] if at.size else lr)
             + peak_warnings(fit, lr)
             + size_warnings(fit, size)
+            + tail_warnings(fit, lr[: int(at.max()) + 1] if at.size else lr, warmup_steps)
         ),
         warmup_steps=first_described_step(fit, warmup_steps),
     )
@@ -379,6 +384,27 @@ def peak_warnings(fit: Fit, lr: np.ndarray, name: str = "the schedule") -> list[
     return [
         f"{name}'s peak LR is {peak:.3g}, the fitted runs' {fitted}: the laws do not transfer "
         f"across peak LRs (fit runs at several peaks for a law that spans them){units}"
+    ]
+
+
+def tail_warnings(
+    fit: Fit, lr: np.ndarray, warmup_steps: int = 0, name: str = "the schedule"
+) -> list[str]:
+    """Why a prediction for the per-step LRs ``lr`` is beyond the fit's reach at the end of a
+    decay, if it is: more steps at an LR near zero (:func:`~scalefit._diagnostics.near_zero_steps`)
+    than :data:`_TAIL_REACH` times the most any fitted run logged, and more than
+    :data:`_TAIL_SHARE` of its steps. Laws keep crediting steps at an LR near zero with progress
+    that no fitted run measured (fits made before fits recorded these steps are not checked)."""
+    fitted = [int(c["near_zero_steps"]) for c in fit.curves if "near_zero_steps" in c]
+    if not fitted or len(fitted) < len(fit.curves):
+        return []
+    steps = near_zero_steps(lr, warmup_steps)
+    if steps <= max(_TAIL_REACH * max(fitted), _TAIL_SHARE * np.size(lr)):
+        return []
+    return [
+        f"{name} spends {steps} steps below {NEAR_ZERO:.0%} of its peak LR, the fitted runs at "
+        f"most {max(fitted)}: the {fit.law} law extrapolates there, and the loss it credits "
+        "to those steps rests on no fitted run; rank such schedules with care"
     ]
 
 

@@ -105,8 +105,8 @@ class Sweep:
 
     def groups(self, *columns: str) -> dict[str, Sweep]:
         """The runs grouped by their values of ``columns`` (labels, or ``peak_lr``, ``params``,
-        ``tokens_per_step``), by a name such as ``"peak_lr=0.001,seed=0"``, in the order the groups
-        first appear.
+        ``tokens_per_step``), by a name such as ``"peak_lr=0.001,seed=0"``, in the order of
+        their values (numbers as numbers; a run without a value last).
 
         Raises:
             KeyError: a column no run has (the message lists those there are).
@@ -116,10 +116,23 @@ class Sweep:
         if unknown:
             raise KeyError(f"no column {unknown[0]!r} to group by (columns: {', '.join(known)})")
         members: dict[str, list[int]] = {}
-        for i in range(len(self.curves)):
+        for i in sorted(range(len(self.curves)), key=lambda i: self._order(i, columns)):
             key = ",".join(f"{c}={_shown(self.value(i, c))}" for c in columns)
             members.setdefault(key, []).append(i)
-        return {key: self._subset(index) for key, index in members.items()}
+        return {key: self._subset(sorted(index)) for key, index in members.items()}
+
+    def _order(self, index: int, columns: Sequence[str]) -> tuple:
+        """Where run ``index`` falls when runs are ordered by their values of ``columns``."""
+        order = []
+        for column in columns:
+            value = self.value(index, column)
+            if value is None or (isinstance(value, float) and np.isnan(value)):
+                order.append((2, 0.0, ""))
+            elif isinstance(value, (int, float, np.number)) and not isinstance(value, bool):
+                order.append((0, float(value), ""))
+            else:
+                order.append((1, 0.0, str(value)))
+        return tuple(order)
 
     def counted_once(self) -> Sweep:
         """The sweep with each logged row counted once: a row a run shares with an earlier

@@ -337,8 +337,9 @@ def _folds(law: Law, stack: Stack, curves: list[Curve]) -> tuple[list[_Fold], li
         folds.append(fold("left out", ends, np.arange(n) == c)[0])
     if n == 1:
         notes.append(
-            "one fitted curve: its own residuals stand in for the error on other schedules, "
-            "so intervals for a different schedule are likely too narrow"
+            "one fitted curve: its own residuals stand in for the error on schedules unlike it "
+            "(another schedule, or the rest of its own plan), where intervals are likely too "
+            "narrow"
         )
     enough = _MIN_ROWS_PER_PARAM * law.n_params
     truncated = [

@@ -1297,6 +1297,7 @@ def parse_schedule(spec: str) -> Schedule:
     """
     family, raw = _split_spec(spec)
     info = FAMILIES[family]
+    values = {key: _parse_value(spec, key, text) for key, text in raw.items()}  # bad ones first
     missing = [key for key in info.required if key not in raw]
     if missing:
         plural = "s" if len(missing) > 1 else ""
@@ -1306,7 +1307,7 @@ def parse_schedule(spec: str) -> Schedule:
             f"optional: {', '.join(info.optional)})"
         )
     params: dict[str, Any] = dict(info.optional)
-    params.update({key: _parse_value(spec, key, text) for key, text in raw.items()})
+    params.update(values)
     params.update(info.derive(params))
     try:
         steps, warmup = _check_steps_warmup(params["steps"], params["warmup"])

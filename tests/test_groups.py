@@ -260,7 +260,7 @@ def run(args: list[str], capsys) -> tuple[int, str, str]:
 def test_fit_group_by_writes_each_group_s_fit(fitted):
     _, out, _ = fitted
     fits = io.load_fits(out)
-    assert list(fits) == ["size=small", "size=large"]
+    assert list(fits) == ["size=large", "size=small"]  # in the order of their values
     assert fits["size=large"].params["L0"] == pytest.approx(2.3, rel=0.03)
     assert [c["name"] for c in fits["size=small"].curves] == ["small-cosine", "small-constant"]
 
@@ -274,7 +274,7 @@ def test_fit_group_by_prints_a_row_per_group(tmp_path, capsys):
     lines = stdout.splitlines()
     assert "2 groups" in lines[0] and lines[1].split()[:3] == ["group", "runs", "rows"]
     assert "converged" in lines[1] and "alpha" in lines[1]
-    assert lines[2].split()[:2] == ["size=small", "2"] and lines[3].startswith("size=large")
+    assert lines[2].split()[:2] == ["size=large", "2"] and lines[3].startswith("size=small")
     assert "wrote" in err and out.exists()
 
 
@@ -297,7 +297,7 @@ def test_predict_and_choose_take_a_group(fitted, tmp_path, capsys):
 @pytest.mark.parametrize(
     "extra, words",
     [
-        ([], ["holds the fits of 2 groups", "--group", "size=small, size=large"]),
+        ([], ["holds the fits of 2 groups", "--group", "size=large, size=small"]),
         (["--group", "size=huge"], ["no group 'size=huge'", "size=small"]),
     ],
 )
@@ -340,3 +340,15 @@ def test_fit_sweep_without_groups_fits_every_run_at_once(tmp_path, capsys):
     code, stdout, err = run(args, capsys)
     assert code == 0, err
     assert len(io.load_fit(out).curves) == 4
+
+
+def test_a_group_is_found_by_its_name_or_its_values_numbers_within_one_percent():
+    from scalefit.io._fit_file import _group_named
+
+    names = ["params=1.23587e+08,peak_lr=0.001", "params=9.3159e+07,peak_lr=0.001"]
+    assert _group_named(names[0], names) == names[0]
+    assert _group_named("params=1.24e8,peak_lr=1e-3", names) == names[0]
+    assert _group_named("9.3e7,0.001", names) == names[1]
+    assert _group_named("0.001", names) is None  # not all of a name's values
+    assert _group_named("params=1.3e8,peak_lr=1e-3", names) is None  # 5 % off
+    assert _group_named("1.24e8,0.001", [*names, "params=1.235e+08,peak_lr=0.001"]) is None

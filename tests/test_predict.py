@@ -80,3 +80,23 @@ def test_predict_takes_one_step_and_refuses_what_it_would_get_wrong():
     ]:
         with pytest.raises(ValueError, match=problem):
             call()
+
+
+def _fit_of_runs(near_zero_steps: list[int]) -> Fit:
+    given = Fit.given("annealing", {"L0": 2.5, "A": 0.6, "alpha": 0.5, "C": 0.8})
+    runs = [
+        {"name": f"r{i}", "steps": 20000, "near_zero_steps": n}
+        for i, n in enumerate(near_zero_steps)
+    ]
+    return dataclasses.replace(given, curves=runs)
+
+
+def test_a_long_tail_at_an_lr_near_zero_is_flagged_as_beyond_the_fitted_runs():
+    cosine = "cosine:peak=1e-3,steps=20000,warmup=200"  # about 6 % of its steps below 1 % of peak
+    wsd = "wsd:peak=1e-3,steps=20000,warmup=200,decay=0.2"  # 40 steps below 1 % of peak
+    unfitted_tail = _fit_of_runs([0, 30])
+    (warning,) = [w for w in predict(unfitted_tail, cosine).warnings if "below 1%" in w]
+    assert "the fitted runs at most 30" in warning
+    assert not [w for w in predict(unfitted_tail, wsd).warnings if "below 1%" in w]
+    fitted_tail = _fit_of_runs([0, 1000])
+    assert not [w for w in predict(fitted_tail, cosine).warnings if "below 1%" in w]

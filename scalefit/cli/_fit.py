@@ -15,9 +15,10 @@ examples:
       --out fit.json --plot fit.png
   scalefit fit run.csv --loss-column val_loss --warmup-steps 300 --out fit.json
   scalefit fit --sweep data/lr-scheduling-sweep/sweep.csv --loss-column val_loss --out sweep.json
-  scalefit fit --sweep data/lr-scheduling-sweep/sweep.csv --loss-column val_loss \
-      --group-by params --out sizes.json
-  scalefit predict sizes.json --group params=1.24e+08 --schedule "cosine:peak=1e-3,steps=50000"
+  scalefit fit --sweep data/lr-scheduling-sweep/sweep.csv --group-by params,peak_lr \\
+      --out groups.json
+  scalefit predict groups.json --group params=1.24e8,peak_lr=1e-3 \\
+      --schedule "cosine:peak=1e-3,steps=50000,warmup=300" --out pred.csv
 
 A sweep file (--sweep) is a CSV with one row per run: `path` (its log, relative to the sweep
 file), and optional `params`, `tokens_per_step`, `loss_column`, `log_format`, `lr_from`; any other

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import difflib
 import json
+import math
 import os
 from collections.abc import Mapping
 from pathlib import Path
@@ -143,12 +144,36 @@ def _fit_of(path: str | os.PathLike[str], data: object, where: str = "") -> Fit:
 
 
 def _group_named(given: str, names: list[str]) -> str | None:
-    """The group ``given`` names: its full name (``peak_lr=0.001,seed=0``), or its values
-    alone (``0.001,0``) where only one group has them."""
+    """The group ``given`` names: its full name (``peak_lr=0.001,seed=0``), or its values with or
+    without their columns (``0.001,0``), numbers within 1 % of the name's (``params=1.24e8`` for
+    ``params=1.23587e+08``), where only one group matches."""
     if given in names:
         return given
-    by_values = [n for n in names if ",".join(p.partition("=")[2] for p in n.split(",")) == given]
-    return by_values[0] if len(by_values) == 1 else None
+    wanted = _name_parts(given)
+    matches = [n for n in names if _matches(wanted, _name_parts(n))]
+    return matches[0] if len(matches) == 1 else None
+
+
+def _name_parts(name: str) -> list[tuple[str | None, str]]:
+    """A group name's ``(column, value)`` pairs; the column ``None`` where only a value is."""
+    parts = [part.partition("=") for part in name.split(",")]
+    return [(k.strip(), v.strip()) if sep else (None, k.strip()) for k, sep, v in parts]
+
+
+def _matches(wanted: list[tuple[str | None, str]], have: list[tuple[str | None, str]]) -> bool:
+    return len(wanted) == len(have) and all(
+        (column is None or column == own_column) and _same_value(value, own)
+        for (column, value), (own_column, own) in zip(wanted, have)
+    )
+
+
+def _same_value(given: str, own: str) -> bool:
+    if given == own:
+        return True
+    try:
+        return math.isclose(float(given), float(own), rel_tol=0.01)
+    except ValueError:
+        return False
 
 
 def _listed(names: list[str], most: int = 10) -> str:
