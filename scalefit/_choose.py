@@ -107,6 +107,9 @@ _SUDDEN_DROP = 0.1  # of the peak in one step: worth a warning
 _COLLAPSE = (0.9, 0.01)  # from this fraction of the peak to near zero ...
 _COLLAPSE_STEPS = 0.001  # ... within this fraction of the steps (at least 2): degenerate
 
+_NAME_WIDTH = 64
+"""The widest a candidate's name in a ranking's table (a family search's settings fit whole)."""
+
 
 class DegenerateOptimum(InputError):
     """The schedule that minimises the law's prediction is an artefact of the law (e.g. the
@@ -198,7 +201,7 @@ class Ranking:
     def table(self) -> str:
         """The ranking as a text table, with the tolerance (without the warnings)."""
         steps = sorted({s for c in self.choices for s in c.at})
-        names = short_names([c.name for c in self.choices])
+        names = short_names([c.name for c in self.choices], most=_NAME_WIDTH)
         width = max(len(n) for n in names)
         head = f"  {'#':>2}  {'candidate':<{width}}  {'final loss':>10}  {'gap':>8}"
         head += "".join(f"  {'at ' + str(s):>10}" for s in steps)
