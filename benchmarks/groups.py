@@ -31,7 +31,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import platform
 import statistics
 import subprocess
 import sys
@@ -41,6 +40,7 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+from _machine import cpu  # benchmarks/_machine.py, next to this script
 
 ROOT = Path(__file__).resolve().parents[1]  # the checkout whose scalefit is timed
 SEED = 20250101
@@ -96,17 +96,8 @@ def main() -> None:
 
 
 def machine(jax) -> str:
-    cpu = platform.processor() or platform.machine()
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
-    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
     return (
-        f"machine: {cpu}, {cores} cores; jax {jax.__version__}, backend "
+        f"machine: {cpu()}; jax {jax.__version__}, backend "
         f"{jax.default_backend()}, devices {jax.devices()}; {load()}"
     )
 

@@ -37,6 +37,7 @@ import jax.numpy as jnp
 import numpy as np
 import pandas as pd
 import scipy
+from _machine import cpu
 from scipy.signal import lfilter
 
 from scalefit.areas import DEFAULT_DECAY, annealing_area, forward_area
@@ -68,17 +69,8 @@ def per_step_lr(spec: str) -> np.ndarray:
 
 
 def machine() -> str:
-    cpu = "unknown CPU"
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
-    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
     return (
-        f"machine: {cpu}, {cores} cores ({platform.machine()}, {platform.system()}); "
+        f"machine: {cpu()} ({platform.machine()}, {platform.system()}); "
         f"python {platform.python_version()}, jax {jax.__version__} "
         f"({jax.default_backend()}), numpy {np.__version__}, scipy {scipy.__version__}, "
         f"pandas {pd.__version__}; {datetime.date.today().isoformat()}"
