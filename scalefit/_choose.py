@@ -355,9 +355,11 @@ def _reach_warnings(fit: Fit, cands: Sequence[Candidate]) -> list[str]:
         warnings += [
             w for w in peak_warnings(fit, c.lr, f"candidate {c.name}") if w not in warnings
         ]
-    longest_tail = max(cands, key=lambda c: near_zero_steps(c.lr, c.warmup_steps))
-    name = f"candidate {longest_tail.name}"
-    return warnings + tail_warnings(fit, longest_tail.lr, longest_tail.warmup_steps, name)
+    for c in sorted(cands, key=lambda c: -near_zero_steps(c.lr, c.warmup_steps)):
+        tail = tail_warnings(fit, c.lr, c.warmup_steps, f"candidate {c.name}")
+        if tail:  # the candidate lingering longest near zero LR among those beyond the fit
+            return warnings + tail
+    return warnings
 
 
 def _peak(candidate: Candidate) -> float:

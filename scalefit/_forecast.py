@@ -16,7 +16,7 @@ from scalefit._curve import Curve
 from scalefit._diagnostics import anneals, at_bounds, decays, unidentified
 from scalefit._errors import InputError
 from scalefit._fit import fit
-from scalefit._predict import Prediction, predict
+from scalefit._predict import Prediction, budget_warnings, predict
 from scalefit._result import Fit
 from scalefit._uncertainty import level_label
 from scalefit.laws import FORECAST_LAW, Law, get_law
@@ -160,12 +160,15 @@ def forecast(
     _check_width(prediction, where, level)
     if interval is None:
         prediction = replace(prediction, lower=None, upper=None, level=None)
-    if prediction.warnings:  # the budget warning, in a forecast's words
-        reach = float(np.sum(lr[: int(prediction.step.max()) + 1])) / np.sum(lr[: now + 1])
+    ahead = lr[: int(prediction.step.max()) + 1]
+    budget = budget_warnings(fitted, ahead)
+    if budget:  # in a forecast's words
+        reach = float(np.sum(ahead)) / np.sum(lr[: now + 1])
         warnings.append(
             f"the forecast reaches {reach:.1f}x the LR area logged so far: this far ahead it is "
             "rough (see how wide the interval grows); forecast again later in the run"
         )
+    warnings += [w for w in prediction.warnings if w not in budget]
     if fitted.uncertainty is not None:
         warnings += [f"interval: {note}" for note in fitted.uncertainty.notes]
     return Forecast(fitted, prediction.renamed(f"{run.name} (forecast)"), logged, tuple(warnings))

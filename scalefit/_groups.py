@@ -74,6 +74,8 @@ GROUP_ROWS = {"cpu": 2**15}
 groups' common shape) of all the groups that one compiled call minimises on, by JAX backend
 (others: :data:`DEFAULT_GROUP_ROWS`): beyond, groups are fitted in chunks. A CPU minimises one
 group after another anyway, and fares best on arrays that fit its caches."""
+_PADDING = "\0padding "
+"""The start of the names of the groups that pad a chunk to the same size as the others."""
 DEFAULT_GROUP_ROWS = 2**19
 CACHED_ROWS = 2**17
 """The most rows whose features a fit of groups keeps, for other groups' curves alike."""
@@ -216,7 +218,7 @@ def _chunks(groups: dict[str, list[Curve]]) -> list[dict[str, list[Curve]]]:
     for start in range(0, len(names), size):
         chunk = {name: groups[name] for name in names[start : start + size]}
         last = names[min(start + size, len(names)) - 1]
-        chunk |= {f"\0padding {i}": groups[last] for i in range(size - len(chunk))}
+        chunk |= {f"{_PADDING}{i}": groups[last] for i in range(size - len(chunk))}
         chunks.append(chunk)
     return chunks
 
@@ -249,10 +251,13 @@ def _fit_chunk(
         models = [None] * len(best)
         if uncertainty:
             rivals = _rivals(law.rival, stacks, settings, caches) if law.rival else None
-            models = _assess_groups(law, best, rivals, curves, settings)
+            padded = [name.startswith(_PADDING) for name in groups]
+            models = _assess_groups(law, best, rivals, curves, settings, padded)
         losses = _polished_losses(law, best)
     fits = {}
     for g, name in enumerate(groups):
+        if name.startswith(_PADDING):
+            continue
         search, c = best[g], curves[g]
         scored, predicted = _scored_as(search.polished, losses[g], stacks[g], c)
         params = dict(zip(law.param_names, _params(law, search.theta)))
@@ -509,6 +514,7 @@ def _assess_groups(
     rivals: list[tuple[Law, _Search, dict]] | None,
     curves: list[list[Curve]],
     settings: _Settings,
+    padded: list[bool],
 ) -> list[Uncertainty | None]:
     """Each group's error model (``_assess_errors`` of :mod:`scalefit._fit`), the refits of
     every group (the law's, then its rival's) minimised together beforehand and handed to the
@@ -525,7 +531,7 @@ def _assess_groups(
             rivals[0][0], searches, {g: a[1] for g, a in asked.items()}, rival, settings
         )
     models: list[Uncertainty | None] = [None] * len(best)
-    for g in ok:
+    for g in (g for g in ok if not padded[g]):  # padding keeps the calls' shapes, no more
         rival_g = dataclasses.replace(rival[g], refit=others[g]) if rivals else None
         fitted_g = dataclasses.replace(fitted[g], refit=own[g])
         model = assess(fitted_g, best[g].polished, curves[g], rival_g)

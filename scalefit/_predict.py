@@ -395,8 +395,8 @@ def tail_warnings(
     than :data:`_TAIL_REACH` times the most any fitted run logged, and more than
     :data:`_TAIL_SHARE` of its steps. Laws keep crediting steps at an LR near zero with progress
     that no fitted run measured (fits made before fits recorded these steps are not checked)."""
-    fitted = [int(c["near_zero_steps"]) for c in fit.curves if "near_zero_steps" in c]
-    if not fitted or len(fitted) < len(fit.curves):
+    fitted = [c.get("near_zero_steps") for c in fit.curves]
+    if not fitted or not all(isinstance(n, int) for n in fitted):
         return []
     steps = near_zero_steps(lr, warmup_steps)
     if steps <= max(_TAIL_REACH * max(fitted), _TAIL_SHARE * np.size(lr)):

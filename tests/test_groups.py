@@ -13,7 +13,7 @@ import pytest
 
 from scalefit import Curve, Fit, InputError, Sweep, fit, fit_groups, io, predict
 from scalefit._features import Stack, evaluate, law_features
-from scalefit._groups import _Features, _law_for_groups, groups_table
+from scalefit._groups import _chunks, _Features, _law_for_groups, groups_table
 from scalefit.cli import main
 from scalefit.laws import LAWS, default_law, get_law, register
 from scalefit.schedules import parse_schedule
@@ -101,6 +101,25 @@ def test_groups_stepped_at_once_fit_as_groups_one_after_another(groups, monkeypa
     for name, result in looped.items():
         for p, value in result.params.items():
             assert at_once[name].params[p] == pytest.approx(value, rel=1e-6), (name, p)
+
+
+def test_groups_fitted_in_padded_chunks_fit_as_in_one(groups, monkeypatch):
+    whole = fit_groups(groups, "annealing")
+    two_groups = (
+        2
+        * max(len(cs) for cs in groups.values())
+        * max(c.loss.size for cs in groups.values() for c in cs)
+    )
+    monkeypatch.setattr("scalefit._groups.GROUP_ROWS", {"cpu": two_groups})
+    monkeypatch.setattr("scalefit._groups.DEFAULT_GROUP_ROWS", two_groups)
+    chunks = _chunks({name: list(cs) for name, cs in groups.items()})
+    assert [len(c) for c in chunks] == [2, 2]  # three groups, and one padding group
+    chunked = fit_groups(groups, "annealing")
+    assert list(chunked) == list(whole)
+    for name, result in whole.items():
+        assert chunked[name].params == pytest.approx(result.params, rel=1e-6)
+        u, v = chunked[name].uncertainty, result.uncertainty
+        assert u.transfer_variance == pytest.approx(v.transfer_variance, rel=1e-5)
 
 
 def test_features_of_curves_alike_are_computed_once_and_padded_with_empty_segments():
@@ -352,3 +371,4 @@ def test_a_group_is_found_by_its_name_or_its_values_numbers_within_one_percent()
     assert _group_named("0.001", names) is None  # not all of a name's values
     assert _group_named("params=1.3e8,peak_lr=1e-3", names) is None  # 5 % off
     assert _group_named("1.24e8,0.001", [*names, "params=1.235e+08,peak_lr=0.001"]) is None
+    assert _group_named("100", ["seed=100", "seed=101"]) == "seed=100"  # equal values first

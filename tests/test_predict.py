@@ -100,3 +100,27 @@ def test_a_long_tail_at_an_lr_near_zero_is_flagged_as_beyond_the_fitted_runs():
     assert not [w for w in predict(unfitted_tail, wsd).warnings if "below 1%" in w]
     fitted_tail = _fit_of_runs([0, 1000])
     assert not [w for w in predict(fitted_tail, cosine).warnings if "below 1%" in w]
+
+
+def test_the_tail_warning_of_a_ranking_names_a_candidate_beyond_the_fit_whatever_else_is_ranked():
+    from scalefit import rank
+
+    fitted = _fit_of_runs([0, 0])
+    short_cosine = "cosine:peak=1e-3,steps=3000,warmup=100,final=0"  # 6 % of its steps near 0
+    long_wsd = "wsd:peak=1e-3,steps=100000,warmup=100,decay=0.2"  # more steps, under 1 %
+    for candidates in ([short_cosine], [short_cosine, long_wsd]):
+        tails = [w for w in rank(fitted, candidates).warnings if "below 1%" in w]
+        assert len(tails) == 1 and short_cosine in tails[0]
+
+
+def test_a_forecast_passes_the_tail_warning_on_and_words_no_budget_it_does_not_reach():
+    from scalefit import Curve, forecast
+
+    spec = "cosine:peak=1e-3,steps=3000,warmup=100,final=0"
+    truth = Fit.given("annealing", {"L0": 2.5, "A": 0.6, "alpha": 0.5, "C": 0.8})
+    steps = np.arange(100, 2401, 10)
+    loss = predict(truth, spec, at=steps).loss
+    run = Curve("run", parse_schedule(spec).lr(), steps, loss, warmup_steps=100)
+    result = forecast(run, spec, law="annealing")
+    assert [w for w in result.warnings if "below 1%" in w]
+    assert not [w for w in result.warnings if "LR area logged so far" in w]

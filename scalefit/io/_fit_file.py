@@ -150,8 +150,11 @@ def _group_named(given: str, names: list[str]) -> str | None:
     if given in names:
         return given
     wanted = _name_parts(given)
-    matches = [n for n in names if _matches(wanted, _name_parts(n))]
-    return matches[0] if len(matches) == 1 else None
+    for tolerance in (0.0, 0.01):  # equal values first: 100 is not 101's
+        matches = [n for n in names if _matches(wanted, _name_parts(n), tolerance)]
+        if matches:
+            return matches[0] if len(matches) == 1 else None
+    return None
 
 
 def _name_parts(name: str) -> list[tuple[str | None, str]]:
@@ -160,18 +163,20 @@ def _name_parts(name: str) -> list[tuple[str | None, str]]:
     return [(k.strip(), v.strip()) if sep else (None, k.strip()) for k, sep, v in parts]
 
 
-def _matches(wanted: list[tuple[str | None, str]], have: list[tuple[str | None, str]]) -> bool:
+def _matches(
+    wanted: list[tuple[str | None, str]], have: list[tuple[str | None, str]], tolerance: float
+) -> bool:
     return len(wanted) == len(have) and all(
-        (column is None or column == own_column) and _same_value(value, own)
+        (column is None or column == own_column) and _same_value(value, own, tolerance)
         for (column, value), (own_column, own) in zip(wanted, have)
     )
 
 
-def _same_value(given: str, own: str) -> bool:
+def _same_value(given: str, own: str, tolerance: float) -> bool:
     if given == own:
         return True
     try:
-        return math.isclose(float(given), float(own), rel_tol=0.01)
+        return math.isclose(float(given), float(own), rel_tol=tolerance)
     except ValueError:
         return False
 
