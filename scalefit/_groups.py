@@ -539,56 +539,46 @@ def _assess_groups(
     return models
 
 
-def _answered(law, best, requests, refits, settings) -> dict[int, _Replay]:
-    """Each group's refit callback, answering its ``requests`` (one per group, or ``None``)
-    with every group's minimised together."""
-    listed = {g: [] if r is None else [r] for g, r in requests.items()}
-    answers = _refit_requests(law, best, listed, settings)
-    return {g: _Replay(listed[g], answers[g], refits[g].refit) for g in listed}
+def _answered(law, best, requests, refits, settings) -> dict[int, _Answered]:
+    """Each group's refit callback, answering its request (``None``: none) with every group's
+    minimised together."""
+    answers = _refit_requests(law, best, requests, settings)
+    return {g: _Answered(requests[g], answers.get(g), refits[g].refit) for g in requests}
 
 
 @dataclasses.dataclass
-class _Replay:
-    """The error model's refit callback: the answers to the requests made beforehand, in order;
-    any other request (none is: the folds depend on the fit alone) minimised by ``alone``."""
+class _Answered:
+    """The error model's refit callback: the answer to the request made beforehand; any other
+    request (none is: the folds depend on the fit alone) minimised by ``alone``."""
 
-    requests: list
-    answers: list
+    request: tuple | None
+    answer: np.ndarray | None
     alone: object
-    calls: int = 0
 
     def __call__(self, theta0, weights, features, held=None):
-        i, self.calls = self.calls, self.calls + 1
-        if i < len(self.requests):
-            held_ = np.zeros(np.shape(theta0), bool) if held is None else np.asarray(held, bool)
-            if all(
-                np.array_equal(a, b) for a, b in zip(self.requests[i], (theta0, weights, held_))
-            ):
-                return self.answers[i]
+        held_ = np.zeros(np.shape(theta0), bool) if held is None else np.asarray(held, bool)
+        asked = (theta0, weights, held_)
+        if self.request is not None and all(map(np.array_equal, self.request, asked)):
+            return self.answer
         return self.alone(theta0, weights, features, held)
 
 
 def _refit_requests(
-    law: Law, best: list[_Search], requests: dict[int, list], settings: _Settings
-) -> dict[int, list[np.ndarray]]:
-    """The answers to every group's refit requests, minimised together: each group's requests
-    one after another along the batch axis, padded to the most any group made."""
-    which = [g for g, r in requests.items() if r]
-    answers: dict[int, list[np.ndarray]] = {g: [] for g in requests}
+    law: Law, best: list[_Search], requests: dict[int, tuple | None], settings: _Settings
+) -> dict[int, np.ndarray]:
+    """The answers to every group's refit request ``(theta0, weights, held)``, minimised
+    together, the groups' folds padded to the most any group has."""
+    which = [g for g, r in requests.items() if r is not None]
     if not which:
-        return answers
-    rows = [best[g].searched for g in which]
+        return {}
     lower, features, log_y, weight, delta = _data(
-        law, rows, [best[g].search_features for g in which], settings
+        law, [best[g].searched for g in which], [best[g].search_features for g in which], settings
     )
-    theta0, weights, held = (
-        [np.concatenate([r[i] for r in requests[g]]) for g in which] for i in range(3)
-    )
+    theta0, weights, held = ([requests[g][i] for g in which] for i in range(3))
     shape = weight.shape[1:]
-    weights = [np.stack([_zero(w, shape) for w in ws]) for ws in weights]
     solved = refit_groups(
         _edge_stack(theta0),
-        _edge_stack(weights),
+        _edge_stack([np.stack([_zero(w, shape) for w in ws]) for ws in weights]),
         features,
         _edge_stack(held),
         data=(lower, log_y, delta),
@@ -597,10 +587,7 @@ def _refit_requests(
         max_iter=min(settings.max_iter, _REFIT_ITERATIONS),
         tol=max(settings.tol, _REFIT_TOL),
     )
-    for i, g in enumerate(which):
-        sizes = np.cumsum([len(r[0]) for r in requests[g]])[:-1]
-        answers[g] = np.split(solved[i, : len(theta0[i])], sizes)
-    return answers
+    return {g: solved[i, : len(theta0[i])] for i, g in enumerate(which)}
 
 
 def _data(law: Law, stacks: list[Stack], features: list[dict], settings: _Settings):
