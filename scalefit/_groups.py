@@ -56,6 +56,7 @@ from scalefit._fit import (
     _with_rival,
 )
 from scalefit._least_squares import (
+    held_coordinates,
     minimize_groups,
     multistart_groups,
     refit_groups,
@@ -556,8 +557,7 @@ class _Answered:
     alone: object
 
     def __call__(self, theta0, weights, features, held=None):
-        held_ = np.zeros(np.shape(theta0), bool) if held is None else np.asarray(held, bool)
-        asked = (theta0, weights, held_)
+        asked = (theta0, weights, held_coordinates(held, theta0))
         if self.request is not None and all(map(np.array_equal, self.request, asked)):
             return self.answer
         return self.alone(theta0, weights, features, held)

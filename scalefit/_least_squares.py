@@ -22,6 +22,7 @@ import numpy as np
 from scalefit import _programs, _progress
 
 __all__ = [
+    "held_coordinates",
     "huber_residuals",
     "minimize",
     "minimize_groups",
@@ -148,7 +149,7 @@ def minimize(theta0: np.ndarray, data, iterations: int, *, law_loss, tol: float,
     each start keeps at its value."""
     lower, features, log_y, weight, delta = data
     weight = np.broadcast_to(weight, (len(theta0), *np.shape(log_y)))
-    held = np.zeros(np.shape(theta0), dtype=bool) if held is None else np.asarray(held, bool)
+    held = held_coordinates(held, theta0)
     out = _programs.call(
         _minimize_batch,
         theta0,
@@ -199,7 +200,7 @@ def refit(theta0, weights, features, held=None, *, data, batch, law_loss, max_it
     program serves both)."""
     lower, log_y, delta = data
     n = len(theta0)
-    held = np.zeros(np.shape(theta0), dtype=bool) if held is None else np.asarray(held, bool)
+    held = held_coordinates(held, theta0)
     theta0, weights, held = (_pad_rows(x, batch) for x in (theta0, weights, held))
     out = [
         minimize(
@@ -245,7 +246,7 @@ def minimize_groups(theta0: np.ndarray, data, iterations: int, *, law_loss, tol:
     if np.ndim(weight) == np.ndim(log_y):
         weight = weight[:, None]
     weight = np.broadcast_to(weight, (*theta0.shape[:2], *np.shape(log_y)[1:]))
-    held = np.zeros(np.shape(theta0), dtype=bool) if held is None else np.asarray(held, bool)
+    held = held_coordinates(held, theta0)
     out = _programs.call(
         _minimize_groups,
         theta0,
@@ -307,7 +308,7 @@ def refit_groups(theta0, weights, features, held=None, *, data, batch, law_loss,
     lower, log_y, delta = data
     n = theta0.shape[1]
     more = (-n) % batch
-    held = np.zeros(np.shape(theta0), dtype=bool) if held is None else np.asarray(held, bool)
+    held = held_coordinates(held, theta0)
     theta0, weights, held = (
         np.concatenate([x, np.repeat(x[:, -1:], more, axis=1)], axis=1)
         for x in (theta0, weights, held)
@@ -324,6 +325,12 @@ def refit_groups(theta0, weights, features, held=None, *, data, batch, law_loss,
         for i in range(0, theta0.shape[1], batch)
     ]
     return np.concatenate(out, axis=1)[:, :n]
+
+
+def held_coordinates(held, theta0) -> np.ndarray:
+    """``held`` as booleans shaped like ``theta0``: which coordinates of each start stay at
+    their value (``None``: none)."""
+    return np.zeros(np.shape(theta0), dtype=bool) if held is None else np.asarray(held, bool)
 
 
 def _pad_rows(x: np.ndarray, multiple: int) -> np.ndarray:
