@@ -456,26 +456,36 @@ def _check_cooldown(
 ) -> tuple[str, int]:
     """A cooldown's shape (its canonical name) and length in steps (:func:`wsd`'s, or
     :func:`rsqrt`'s), once checked."""
-    decay = float(decay)
-    if not 0.0 < decay <= 1.0:
-        raise InputError(f"decay must be in (0, 1] (a fraction of steps), got {decay!r}")
+    _check_decay_fraction(decay)
     key = _SHAPE_ALIASES.get(str(shape).strip().lower())
     if key is None:
         raise InputError(f"unknown {family} shape {shape!r} (shapes: {', '.join(SHAPES)})")
     if key == "exp" and final <= 0:
         raise InputError(f"shape exp needs final > 0, got final={final!r}")
-    n = wsd_cooldown_steps(steps, decay)
+    n = wsd_cooldown_steps(steps, float(decay))
+    _check_tail_steps(n, decay, steps, warmup, "cooldown", "int")
+    return key, n
+
+
+def _check_decay_fraction(decay: float) -> None:
+    if not 0.0 < float(decay) <= 1.0:
+        raise InputError(f"decay must be in (0, 1] (a fraction of steps), got {float(decay)!r}")
+
+
+def _check_tail_steps(n: int, decay: float, steps: int, warmup: int, what: str, rounding: str):
+    """That a decaying tail of ``n`` steps (``rounding(decay*steps)``) exists and starts after
+    the warm-up."""
+    decay = float(decay)
     if n < 1:
         raise InputError(
-            f"decay={decay!r} gives int(decay*steps) = 0 cooldown steps at steps={steps}; "
+            f"decay={decay!r} gives {rounding}(decay*steps) = 0 {what} steps at steps={steps}; "
             "need at least 1"
         )
     if steps - n < warmup:
         raise InputError(
-            f"decay={decay!r} starts the cooldown at step {steps - n} = steps - int(decay*steps), "
-            f"before the warmup ends at step {warmup}"
+            f"decay={decay!r} starts the {what} at step {steps - n} = steps - "
+            f"{rounding}(decay*steps), before the warmup ends at step {warmup}"
         )
-    return key, n
 
 
 def multistep(
@@ -910,20 +920,9 @@ def power_law(
 
 def _check_tail(decay: float, steps: int, warmup: int) -> int:
     """The length of :func:`power_law`'s tail, once checked."""
-    decay = float(decay)
-    if not 0.0 < decay <= 1.0:
-        raise InputError(f"decay must be in (0, 1] (a fraction of steps), got {decay!r}")
-    n = power_law_tail_steps(steps, decay)
-    if n < 1:
-        raise InputError(
-            f"decay={decay!r} gives round(decay*steps) = 0 tail steps at steps={steps}; "
-            "need at least 1"
-        )
-    if steps - n < warmup:
-        raise InputError(
-            f"decay={decay!r} starts the tail at step {steps - n} = steps - round(decay*steps), "
-            f"before the warmup ends at step {warmup}"
-        )
+    _check_decay_fraction(decay)
+    n = power_law_tail_steps(steps, float(decay))
+    _check_tail_steps(n, decay, steps, warmup, "tail", "round")
     return n
 
 

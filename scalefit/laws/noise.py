@@ -28,15 +28,14 @@ from __future__ import annotations
 
 import itertools
 from functools import partial
-from typing import Any
 
 import jax
 import jax.numpy as jnp
 import numpy as np
-from numpy.typing import ArrayLike
 
 from scalefit.areas import DEFAULT_DECAY, schedule_areas, warmup_as_peak
 from scalefit.laws._law import Features, Law
+from scalefit.laws.annealing import prepare_rows  # the rows of per-step features, alike
 
 
 @partial(jax.jit, static_argnames=("decay", "warmup"))
@@ -68,11 +67,6 @@ def prepare_steps(
     ema = first - (1.0 - decay) * s2  # η̄_s = η_0 - (1 - λ) S2(s), the annealing area's identity
     tiny = jnp.finfo(s1.dtype).tiny
     return {"log_s1": jnp.log(jnp.maximum(s1, tiny)), "log_ema": jnp.log(jnp.maximum(ema, tiny))}
-
-
-def prepare_rows(steps: Features, rows: ArrayLike, *, xp: Any = jnp, **options: object) -> Features:
-    """:func:`prepare`'s features at ``rows``, from :func:`prepare_steps`' ``steps``."""
-    return {name: xp.take_along_axis(value, rows, axis=-1) for name, value in steps.items()}
 
 
 def loss(params: jax.Array, features: Features) -> jax.Array:
